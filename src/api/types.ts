@@ -1,0 +1,44 @@
+// Named views of the generated CRD types, plus the full object shapes.
+import type { KubeObject, Condition } from '../kube/types.js';
+import type {
+  ClusterSecretStoreSpec,
+  ClusterSecretStoreStatus,
+  ExternalSecretSpec,
+  ExternalSecretStatus,
+  SecretStoreSpec,
+  SecretStoreStatus,
+} from './generated.js';
+
+export type { ExternalSecretSpec, ExternalSecretStatus, SecretStoreSpec, SecretStoreStatus };
+
+export interface ExternalSecret extends KubeObject {
+  spec: ExternalSecretSpec;
+  status?: ExternalSecretStatus;
+}
+
+export interface SecretStore extends KubeObject {
+  kind?: 'SecretStore';
+  spec: SecretStoreSpec;
+  status?: SecretStoreStatus;
+}
+
+export interface ClusterSecretStore extends KubeObject {
+  kind?: 'ClusterSecretStore';
+  spec: ClusterSecretStoreSpec;
+  status?: ClusterSecretStoreStatus;
+}
+
+export type AnyStore = SecretStore | ClusterSecretStore;
+export type StoreKind = 'SecretStore' | 'ClusterSecretStore';
+export type ProviderSpec = SecretStoreSpec['provider'];
+export type ProviderName = keyof ProviderSpec;
+export type RemoteRef = NonNullable<ExternalSecretSpec['data']>[number]['remoteRef'];
+export type FindRef = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['find']>;
+export type DataFromEntry = NonNullable<ExternalSecretSpec['dataFrom']>[number];
+export type SecretKeySelector = NonNullable<NonNullable<ProviderSpec['vault']>['auth']['tokenSecretRef']>;
+export type StoreCondition = NonNullable<SecretStoreSpec['conditions']>[number];
+export type CreationPolicy = NonNullable<NonNullable<ExternalSecretSpec['target']>['creationPolicy']>;
+export type { Condition };
+
+/** The contract and the generated types agree on condition shape. */
+export type SourceStatus = NonNullable<ExternalSecretStatus['sources']>[number];

@@ -1,0 +1,278 @@
+// The ExternalSecret reconcile sequence:
+//   1. decide whether anything must be fetched (spec change, refresh due,
+//      target missing or drifted); if not, just schedule the next refresh;
+//   2. resolve the store and fetch through its shared client;
+//   3. shape and build the desired Secret; write it by server-side apply only
+//      if its keyed hash or metadata differ from what is there;
+//   4. write status only if it changed; emit Events on transitions.
+// Any failure leaves the existing Secret exactly as it was.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
+import { KubeApiError, type KubeClient } from '../../kube/client.js';
+import type { EventRecorder } from '../../kube/events.js';
+import { API_VERSION, Resources, type KubeObject, type Secret } from '../../kube/types.js';
+import type { Metrics } from '../../metrics.js';
+import type { StoreClients } from '../../providers/store-clients.js';
+import type { ReconcileResult } from '../../runtime/controller.js';
+import { TerminalError } from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import { parseDuration } from '../../util/duration.js';
+import type { StoreResolver } from '../store/store-resolver.js';
+import { HASH_ANNOTATION, dataHash, decodeSecretData, sameHash } from './data-hash.js';
+import { MANAGED_LABEL, OWNER_ANNOTATION, buildDesiredSecret, creationPolicy, metadataMatches, targetName, type DesiredSecret } from './desired-secret.js';
+import { RemoteMissing, classify, fetchData } from './fetch-data.js';
+import { Reason, SyncError } from './reasons.js';
+import { nextRefresh } from './refresh-schedule.js';
+import { shapeSecret, type ShapeContext } from './shape.js';
+import { clean, readyCondition, statusChanged } from './status.js';
+
+export const FORCE_SYNC_ANNOTATION = 'secretsync.dev/force-sync';
+const DEFAULT_REFRESH = '1h';
+
+export interface ExternalSecretDeps {
+  kube: KubeClient;
+  externalSecrets: Informer<ExternalSecret>;
+  /** Managed Secrets, metadata only. */
+  secrets: Informer<KubeObject>;
+  stores: StoreResolver;
+  storeClients: StoreClients;
+  hmacKey: Uint8Array;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  /** How old a shared provider read may be and still serve another ExternalSecret. */
+  sharedReadMaxAgeMs: number;
+  shapeContext?: (es: ExternalSecret) => ShapeContext;
+}
+
+/** What the spec and metadata looked like when last synced: generation plus a digest of labels and annotations. */
+export function syncedVersion(es: ExternalSecret): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([es.metadata.labels ?? {}, es.metadata.annotations ?? {}]))
+    .digest('hex')
+    .slice(0, 16);
+  return `${es.metadata.generation ?? 0}-${digest}`;
+}
+
+export class ExternalSecretReconciler {
+  /** Secret key -> the resourceVersion whose data we wrote or verified. */
+  private readonly verified = new Map<string, string>();
+  /** ExternalSecret key -> the force-sync value already honoured. */
+  private readonly forced = new Map<string, string>();
+  /** ExternalSecret key -> the object our last status write returned, until the cache catches up. */
+  private readonly written = new Map<string, { staleVersion: string | undefined; fresh: ExternalSecret }>();
+
+  constructor(private readonly deps: ExternalSecretDeps) {}
+
+  forget(key: string): void {
+    this.forced.delete(key);
+    this.written.delete(key);
+  }
+
+  /** The cached object, or the newer one our own status write returned. */
+  private current(key: string): ExternalSecret | undefined {
+    const cached = this.deps.externalSecrets.get(key);
+    const written = this.written.get(key);
+    if (!cached || !written) return cached;
+    if (cached.metadata.resourceVersion === written.staleVersion) return written.fresh;
+    this.written.delete(key);
+    return cached;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const es = this.current(key);
+    if (!es || es.metadata.deletionTimestamp) return;
+    const now = Date.now();
+    try {
+      return await this.sync(es, now);
+    } catch (err) {
+      const failure = this.toSyncError(err);
+      await this.recordFailure(es, failure, now);
+      if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
+      throw failure;
+    }
+  }
+
+  private toSyncError(err: unknown): SyncError {
+    if (err instanceof KubeApiError && err.status === 422 && /immutable/i.test(err.message)) {
+      return new SyncError(Reason.SecretImmutable, 'the target Secret is immutable and its data changed; delete the Secret to have it recreated', false);
+    }
+    if (err instanceof KubeApiError) return new SyncError(Reason.SyncedError, `writing the Secret failed: ${err.message}`, true);
+    return classify(err);
+  }
+
+  private async sync(es: ExternalSecret, now: number): Promise<ReconcileResult | void> {
+    const { deps } = this;
+    const policy = creationPolicy(es);
+    const name = targetName(es);
+    const namespace = es.metadata.namespace!;
+    const secretKey = `${namespace}/${name}`;
+    const version = syncedVersion(es);
+    const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
+    const intervalMs = parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH);
+    const cached = policy === 'None' ? undefined : deps.secrets.get(secretKey);
+    const ours = cached?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
+    const forceValue = es.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
+    const key = `${namespace}/${es.metadata.name}`;
+    const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
+
+    const why = (() => {
+      if (es.status?.syncedResourceVersion !== version) return 'spec changed';
+      if (policy !== 'None' && !ours) return 'target Secret missing';
+      if (this.refreshDue(es, refreshPolicy, now, ours)) return 'refresh due';
+      return undefined;
+    })() ?? (ours && policy !== 'Merge' && !(await this.intact(cached!, policy)) ? 'target Secret changed' : undefined);
+
+    if (!why) return this.schedule(es, now);
+    deps.log.debug({ externalSecret: key, why }, 'syncing');
+
+    const resolved = deps.stores.resolve(es);
+    const client = await deps.storeClients.get(resolved.store, resolved.kind);
+    const fetched = await fetchData(client, es.spec, { maxAgeMs: forced ? 0 : deps.sharedReadMaxAgeMs });
+    const shaped = await shapeSecret(es, fetched.data, deps.shapeContext?.(es));
+    const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
+    if (policy !== 'None') await this.write(es, desired, cached, secretKey);
+    if (forceValue !== undefined) this.forced.set(key, forceValue);
+
+    const schedule = nextRefresh(refreshPolicy === 'Periodic' ? intervalMs : 0, refreshPolicy === 'Periodic' ? fetched.sources : [], now);
+    const written = es.spec.target?.immutable === true;
+    const status: ExternalSecretStatus = {
+      observedGeneration: es.metadata.generation,
+      refreshTime: new Date(now).toISOString(),
+      nextRefreshTime: schedule.delayMs !== undefined && !written ? new Date(now + schedule.delayMs).toISOString() : undefined,
+      syncedResourceVersion: version,
+      binding: policy === 'None' ? undefined : { name },
+      sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: s.expiresAt?.toISOString() })),
+      conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))],
+    };
+    await this.writeStatus(es, status);
+    deps.metrics.syncs.inc({ reason: Reason.Synced });
+    if (es.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+      deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
+    }
+    return this.schedule({ ...es, status }, now);
+  }
+
+  private refreshDue(es: ExternalSecret, refreshPolicy: string, now: number, ours: boolean): boolean {
+    if (refreshPolicy !== 'Periodic') return false;
+    if (es.spec.target?.immutable && ours) return false;
+    const next = es.status?.nextRefreshTime;
+    return next !== undefined && now >= Date.parse(next);
+  }
+
+  /** Requeue at the next refresh time recorded in status. */
+  private schedule(es: ExternalSecret, now: number): ReconcileResult | void {
+    const next = es.status?.nextRefreshTime;
+    if (next === undefined) return;
+    return { requeueAfterMs: Math.max(0, Date.parse(next) - now) };
+  }
+
+  /**
+   * Whether the Secret still holds what we wrote. Free when its
+   * resourceVersion is the one we wrote or checked; otherwise one GET, and
+   * with `desired` the comparison is on our keys only (others may add keys).
+   */
+  private async intact(cached: KubeObject, policy: string, desired?: DesiredSecret): Promise<boolean> {
+    const { namespace, name, resourceVersion } = cached.metadata;
+    const secretKey = `${namespace}/${name}`;
+    if (resourceVersion && this.verified.get(secretKey) === resourceVersion) return true;
+    if (policy === 'Merge' && !desired) return false;
+    const full = await this.deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, name);
+    if (!full) return false;
+    const data = decodeSecretData(full.data);
+    let ok: boolean;
+    if (desired) {
+      ok = (policy === 'Merge' || (full.type ?? 'Opaque') === desired.body.type) &&
+        Object.entries(desired.body.data ?? {}).every(([k, v]) => full.data?.[k] === v);
+    } else {
+      ok = sameHash(cached.metadata.annotations?.[HASH_ANNOTATION], dataHash(this.deps.hmacKey, full.type ?? 'Opaque', data));
+    }
+    if (ok && full.metadata.resourceVersion) this.verified.set(secretKey, full.metadata.resourceVersion);
+    return ok;
+  }
+
+  private async write(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined, secretKey: string): Promise<void> {
+    const { deps } = this;
+    const policy = creationPolicy(es);
+    const name = desired.body.metadata.name;
+    // The cache only holds managed Secrets (and may lag our own last write).
+    const current = cached ?? (await deps.kube.getOrUndefined<Secret>(Resources.Secret, es.metadata.namespace, name));
+    if (current) {
+      const managed = current.metadata.labels?.[MANAGED_LABEL] === 'true';
+      const owner = current.metadata.annotations?.[OWNER_ANNOTATION];
+      if (managed && owner !== es.metadata.name) {
+        throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" is managed by ExternalSecret "${owner ?? 'unknown'}"`, false);
+      }
+      if (!managed && policy !== 'Merge') {
+        throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);
+      }
+      const unchanged = managed && sameHash(current.metadata.annotations?.[HASH_ANNOTATION], desired.hash) && metadataMatches(current.metadata, desired.body);
+      if (unchanged && (await this.intact(current, policy, desired))) return;
+    } else if (policy === 'Merge') {
+      throw new SyncError(Reason.SecretMissing, `creationPolicy Merge needs an existing Secret "${name}"`, true);
+    }
+    const result = await deps.kube.apply(Resources.Secret, desired.body);
+    if (result.metadata.resourceVersion) this.verified.set(secretKey, result.metadata.resourceVersion);
+    const operation = current ? 'update' : 'create';
+    deps.metrics.secretWrites.inc({ operation });
+    deps.events.emit(withKind(es), 'Normal', operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${operation === 'create' ? 'created' : 'updated'}`);
+  }
+
+  private async recordFailure(es: ExternalSecret, failure: SyncError, now: number): Promise<void> {
+    const { deps } = this;
+    let reason: string = failure.reason;
+    let message = failure.message;
+    if (failure instanceof RemoteMissing && failure.all && es.spec.target?.deletionPolicy === 'Delete') {
+      const deleted = await this.deleteTarget(es);
+      if (deleted) {
+        reason = Reason.Deleted;
+        message = `${failure.message}; the target Secret was deleted (deletionPolicy Delete)`;
+      }
+    }
+    const previous = es.status?.conditions?.find((c) => c.type === 'Ready');
+    const status: ExternalSecretStatus = {
+      ...clean(es.status ?? {}),
+      observedGeneration: es.metadata.generation,
+      conditions: [readyCondition(es.status, false, reason, message, es.metadata.generation, new Date(now))],
+    };
+    deps.metrics.syncs.inc({ reason });
+    if (previous?.reason !== reason || previous.message !== message || previous.status !== 'False') {
+      deps.events.emit(withKind(es), 'Warning', reason, message);
+    }
+    deps.log.info({ externalSecret: `${es.metadata.namespace}/${es.metadata.name}`, reason, message }, 'sync failed');
+    try {
+      await this.writeStatus(es, status);
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message }, 'could not write failure status');
+    }
+  }
+
+  private async deleteTarget(es: ExternalSecret): Promise<boolean> {
+    const name = targetName(es);
+    const cached = this.deps.secrets.get(`${es.metadata.namespace}/${name}`);
+    if (!cached || cached.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return false;
+    await this.deps.kube.delete(Resources.Secret, es.metadata.namespace, name, { uid: cached.metadata.uid });
+    this.deps.metrics.secretWrites.inc({ operation: 'delete' });
+    return true;
+  }
+
+  private async writeStatus(es: ExternalSecret, status: ExternalSecretStatus): Promise<void> {
+    if (!statusChanged(es.status, status)) return;
+    try {
+      const fresh = await this.deps.kube.apply<ExternalSecret>(
+        Resources.ExternalSecret,
+        { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: es.metadata.name, namespace: es.metadata.namespace }, status: clean(status) } as unknown as ExternalSecret,
+        'status',
+      );
+      this.written.set(`${es.metadata.namespace}/${es.metadata.name}`, { staleVersion: es.metadata.resourceVersion, fresh });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return;
+      throw err;
+    }
+  }
+}
+
+function withKind(es: ExternalSecret): ExternalSecret {
+  return { ...es, apiVersion: API_VERSION, kind: 'ExternalSecret' };
+}

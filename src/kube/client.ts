@@ -1,0 +1,173 @@
+// A small REST client for the API server. @kubernetes/client-node supplies
+// the kubeconfig, credentials and TLS dispatcher; this adds what its typed
+// clients make awkward: server-side apply, status subresources, metadata-only
+// lists and watches, and errors that carry the API's reason.
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+import type { KubeObject, ResourceType } from './types.js';
+
+export const FIELD_MANAGER = 'secretsync';
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const isNotFound = (err: unknown) => err instanceof KubeApiError && err.status === 404;
+export const isConflict = (err: unknown) => err instanceof KubeApiError && err.status === 409;
+export const isGone = (err: unknown) => err instanceof KubeApiError && err.status === 410;
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  metadataOnly?: boolean;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ObjectList<T> {
+  metadata: { resourceVersion: string; continue?: string };
+  items: T[];
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export class KubeClient {
+  constructor(readonly config: KubeConfig) {}
+
+  path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+    const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+    const ns = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    const obj = name ? `/${encodeURIComponent(name)}` : '';
+    return `${base}${ns}/${type.plural}${obj}${subresource ? `/${subresource}` : ''}`;
+  }
+
+  /** Sends one request; returns the raw response (the caller owns the body). */
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers = ctx.getHeaders() as unknown as Record<string, string>;
+    headers['Accept'] = opts.accept ?? 'application/json';
+    if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      signal: opts.signal,
+    });
+    return response as unknown as Response;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, opts);
+    const text = await response.text();
+    if (!response.ok) throw apiError(response.status, text, `${method} ${path}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>(HttpMethod.GET, this.path(type, namespace, name));
+  }
+
+  async getOrUndefined<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  list<T>(type: ResourceType, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>(HttpMethod.GET, this.path(type, opts.namespace), {
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue },
+      accept: opts.metadataOnly ? METADATA_ONLY_LIST : undefined,
+    });
+  }
+
+  /** Opens a watch stream; the response body is newline-delimited JSON events. */
+  watch(type: ResourceType, opts: ListOptions & { resourceVersion: string; timeoutSeconds: number }, signal: AbortSignal): Promise<Response> {
+    return this.send(HttpMethod.GET, this.path(type, opts.namespace), {
+      query: {
+        watch: true,
+        allowWatchBookmarks: true,
+        resourceVersion: opts.resourceVersion,
+        timeoutSeconds: opts.timeoutSeconds,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+      },
+      accept: opts.metadataOnly ? METADATA_ONLY : undefined,
+      signal,
+    });
+  }
+
+  create<T extends KubeObject>(type: ResourceType, obj: T): Promise<T> {
+    return this.request<T>(HttpMethod.POST, this.path(type, obj.metadata.namespace), { body: obj });
+  }
+
+  /** Server-side apply with our field manager; `subresource` "status" applies status. */
+  apply<T extends KubeObject>(type: ResourceType, obj: T, subresource?: string): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, this.path(type, obj.metadata.namespace, obj.metadata.name, subresource), {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  mergePatch<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, this.path(type, namespace, name), {
+      query: { fieldManager: FIELD_MANAGER },
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
+  async delete(type: ResourceType, namespace: string | undefined, name: string, preconditions?: { uid?: string }): Promise<void> {
+    try {
+      await this.request(HttpMethod.DELETE, this.path(type, namespace, name), {
+        body: preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions } : undefined,
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Mints a ServiceAccount token with the TokenRequest API. */
+  async createToken(namespace: string, serviceAccount: string, audiences: string[], expirationSeconds = 600): Promise<{ token: string; expiresAt: Date }> {
+    const result = await this.request<{ status: { token: string; expirationTimestamp: string } }>(
+      HttpMethod.POST,
+      this.path({ group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true }, namespace, serviceAccount, 'token'),
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences, expirationSeconds } } },
+    );
+    return { token: result.status.token, expiresAt: new Date(result.status.expirationTimestamp) };
+  }
+}
+
+function apiError(status: number, body: string, what: string): KubeApiError {
+  try {
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
+    return new KubeApiError(status, parsed.reason ?? String(status), parsed.message ?? `${what}: HTTP ${status}`);
+  } catch {
+    return new KubeApiError(status, String(status), `${what}: HTTP ${status}`);
+  }
+}

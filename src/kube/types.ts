@@ -1,0 +1,77 @@
+// Minimal Kubernetes object shapes the operator works with.
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
+
+export interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+  immutable?: boolean;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** Where a kind lives in the API. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const API_GROUP = 'secretsync.dev';
+export const API_VERSION = `${API_GROUP}/v1alpha1`;
+
+export const Resources = {
+  ExternalSecret: { group: API_GROUP, version: 'v1alpha1', plural: 'externalsecrets', kind: 'ExternalSecret', namespaced: true },
+  SecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'secretstores', kind: 'SecretStore', namespaced: true },
+  ClusterSecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'clustersecretstores', kind: 'ClusterSecretStore', namespaced: false },
+  Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+  Event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  ServiceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+} as const satisfies Record<string, ResourceType>;
+
+export function objectKey(obj: KubeObject): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}

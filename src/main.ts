@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Entry point: reads flags and environment, then runs the operator with a
+// metrics and health endpoint until SIGINT/SIGTERM.
+import { createServer } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
+import { Operator } from './operator.js';
+import { parseDuration } from './util/duration.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+const duration = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+const program = new Command()
+  .name('secretsync')
+  .description('Keeps Kubernetes Secrets in sync with external vaults.')
+  .option('--namespace <ns>', "the operator's own namespace", process.env.POD_NAMESPACE ?? 'secretsync-system')
+  .option('--watch-namespace <ns>', 'only reconcile ExternalSecrets and SecretStores in this namespace')
+  .option('--workers <n>', 'concurrent ExternalSecret reconciles', positiveInt, 16)
+  .option('--shared-read-max-age <duration>', 'how long one provider read may serve other ExternalSecrets', duration, 30_000)
+  .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', (v) => Number(v), 8080)
+  .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')
+  .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info');
+
+program.parse();
+const opts = program.opts<{
+  namespace: string;
+  watchNamespace?: string;
+  workers: number;
+  sharedReadMaxAge: number;
+  metricsPort: number;
+  metricsBindAddress: string;
+  logLevel: string;
+}>();
+
+const log = createLogger(opts.logLevel);
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromDefault();
+const metrics = new Metrics();
+metrics.enableProcessMetrics();
+const operator = new Operator({
+  kubeConfig,
+  namespace: opts.namespace,
+  watchNamespace: opts.watchNamespace,
+  workers: opts.workers,
+  sharedReadMaxAgeMs: opts.sharedReadMaxAge,
+  log,
+  metrics,
+});
+
+const server = createServer((req, res) => {
+  if (req.url === '/metrics') {
+    metrics.registry
+      .metrics()
+      .then((body) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body))
+      .catch(() => res.writeHead(500).end());
+    return;
+  }
+  if (req.url === '/healthz') return void res.writeHead(200).end('ok');
+  if (req.url === '/readyz') return void res.writeHead(operator.isReady ? 200 : 503).end(operator.isReady ? 'ok' : 'starting');
+  res.writeHead(404).end();
+});
+if (opts.metricsPort > 0) server.listen(opts.metricsPort, opts.metricsBindAddress);
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const force = setTimeout(() => process.exit(1), 20_000);
+  force.unref();
+  operator
+    .stop()
+    .then(() => server.close())
+    .then(() => process.exit(0))
+    .catch(() => process.exit(1));
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+operator.start().catch((err: unknown) => {
+  log.fatal({ err: (err as Error).message }, 'operator failed to start');
+  process.exit(1);
+});

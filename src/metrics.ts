@@ -1,0 +1,69 @@
+// Prometheus metrics. Each operator instance has its own registry, so several
+// can run in one process (tests) without clashing.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly reconciles = new Counter({
+    name: 'secretsync_reconcile_total',
+    help: 'Reconciles by controller and outcome.',
+    labelNames: ['controller', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileSeconds = new Histogram({
+    name: 'secretsync_reconcile_duration_seconds',
+    help: 'Time spent in one reconcile.',
+    labelNames: ['controller'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly providerCalls = new Counter({
+    name: 'secretsync_provider_calls_total',
+    help: 'Calls made to providers, by provider, call and status.',
+    labelNames: ['provider', 'call', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly providerCacheHits = new Counter({
+    name: 'secretsync_provider_cache_hits_total',
+    help: 'Provider reads answered by a shared in-flight or recent call instead of a new one.',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+  readonly secretWrites = new Counter({
+    name: 'secretsync_secret_writes_total',
+    help: 'Writes to Secrets, by operation.',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  readonly syncs = new Counter({
+    name: 'secretsync_sync_total',
+    help: 'ExternalSecret sync results, by condition reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly watchRestarts = new Counter({
+    name: 'secretsync_watch_restarts_total',
+    help: 'Watch streams restarted, by kind and reason (stalled, gone, error).',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'secretsync_queue_depth',
+    help: 'Keys waiting in a controller queue.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+
+  enableProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sum of a counter's values, optionally filtered by labels. */
+  async total(counter: Counter<string>, filter: Record<string, string> = {}): Promise<number> {
+    const { values } = await counter.get();
+    return values
+      .filter((v) => Object.entries(filter).every(([k, want]) => v.labels[k] === want))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+}

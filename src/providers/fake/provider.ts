@@ -1,0 +1,83 @@
+// The `fake` provider: static data in the store spec. For demos, tests and
+// benchmarks; it behaves like a real provider (versions, JSON properties,
+// expiry dates, typed not-found) without a network.
+import type { AnyStore, FindRef, RemoteRef } from '../../api/types.js';
+import { NotFoundError, StoreConfigError } from '../errors.js';
+import { extractProperty, valueToMap } from '../property.js';
+import type { Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+
+type FakeEntry = NonNullable<AnyStore['spec']['provider']['fake']>['data'][number];
+
+class FakeClient implements ProviderClient {
+  constructor(private readonly entries: FakeEntry[]) {}
+
+  private find(key: string, version?: string): FakeEntry {
+    // The last entry for a key is its current version.
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (e.key === key && (version === undefined || e.version === version)) return e;
+    }
+    throw new NotFoundError(key, version !== undefined ? `version "${version}" does not exist` : undefined);
+  }
+
+  private source(entry: FakeEntry): SourceInfo {
+    return {
+      key: entry.key,
+      version: entry.version,
+      expiresAt: entry.expiresAt ? new Date(entry.expiresAt) : undefined,
+    };
+  }
+
+  getSecret(ref: RemoteRef): Promise<RemoteValue> {
+    const entry = this.find(ref.key, ref.version);
+    const raw = new TextEncoder().encode(entry.value);
+    const value = ref.property ? extractProperty(raw, ref.key, ref.property) : raw;
+    return Promise.resolve({ value, source: this.source(entry) });
+  }
+
+  getSecretMap(ref: RemoteRef): Promise<RemoteValues> {
+    const entry = this.find(ref.key, ref.version);
+    const values = valueToMap(new TextEncoder().encode(entry.value), ref.key, ref.property);
+    return Promise.resolve({ values, sources: [this.source(entry)] });
+  }
+
+  findSecrets(find: FindRef): Promise<RemoteValues> {
+    if (find.tags) throw new StoreConfigError('the fake provider has no tags; find by path or name');
+    const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
+    const latest = new Map<string, FakeEntry>();
+    for (const e of this.entries) latest.set(e.key, e);
+    const values: Record<string, Uint8Array> = {};
+    const sources: SourceInfo[] = [];
+    for (const [key, entry] of latest) {
+      if (find.path && !key.startsWith(find.path)) continue;
+      if (pattern && !pattern.test(key)) continue;
+      values[key] = new TextEncoder().encode(entry.value);
+      sources.push(this.source(entry));
+    }
+    return Promise.resolve({ values, sources });
+  }
+
+  validate(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export const fakeProvider: Provider = {
+  name: 'fake',
+  capabilities: 'ReadOnly',
+  validateStore(store) {
+    const data = store.spec.provider.fake?.data ?? [];
+    const problems: string[] = [];
+    data.forEach((e, i) => {
+      if (e.expiresAt && Number.isNaN(Date.parse(e.expiresAt))) problems.push(`fake.data[${i}].expiresAt is not a date`);
+    });
+    return problems;
+  },
+  newClient({ store }) {
+    return Promise.resolve(new FakeClient(store.spec.provider.fake?.data ?? []));
+  },
+};

@@ -1,0 +1,53 @@
+// Picks a field out of a JSON value: `property` is a dotted path
+// ("db.password", "hosts.0"); a key that itself contains dots is tried whole first.
+import { NotFoundError } from './errors.js';
+
+const encoder = new TextEncoder();
+
+export function parseJsonObject(value: Uint8Array, key: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(value).toString('utf8')) as unknown;
+  } catch {
+    // Never include the value: it is the secret.
+    throw new NotFoundError(key, 'value is not valid JSON');
+  }
+}
+
+function lookup(node: unknown, path: string): unknown {
+  if (node === null || typeof node !== 'object') return undefined;
+  const record = node as Record<string, unknown>;
+  if (Object.hasOwn(record, path)) return record[path];
+  const dot = path.indexOf('.');
+  if (dot < 0) return undefined;
+  for (let i = dot; i >= 0 && i < path.length; i = path.indexOf('.', i + 1)) {
+    const head = path.slice(0, i);
+    if (Object.hasOwn(record, head)) {
+      const found = lookup(record[head], path.slice(i + 1));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Bytes of a JSON leaf: strings as-is, everything else as JSON. */
+export function toBytes(node: unknown): Uint8Array {
+  return encoder.encode(typeof node === 'string' ? node : JSON.stringify(node));
+}
+
+export function extractProperty(value: Uint8Array, key: string, property: string): Uint8Array {
+  const found = lookup(parseJsonObject(value, key), property);
+  if (found === undefined) throw new NotFoundError(key, `property "${property}" not found`);
+  return toBytes(found);
+}
+
+/** A JSON object value as a map of its top-level keys. */
+export function valueToMap(value: Uint8Array, key: string, property?: string): Record<string, Uint8Array> {
+  const node = property ? lookup(parseJsonObject(value, key), property) : parseJsonObject(value, key);
+  if (node === undefined) throw new NotFoundError(key, `property "${property}" not found`);
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) {
+    throw new NotFoundError(key, 'value is not a JSON object, so it cannot be extracted into keys');
+  }
+  const out: Record<string, Uint8Array> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = toBytes(v);
+  return out;
+}

@@ -1,0 +1,36 @@
+// The explicit provider registry: one line per provider. Each entry loads its
+// module (and so its SDK) only when a store first uses that provider.
+import type { ProviderName, ProviderSpec } from '../api/types.js';
+import type { Provider } from './provider.js';
+
+type Loader = () => Promise<Provider>;
+
+const loaders: Partial<Record<ProviderName, Loader>> = {
+  fake: async () => (await import('./fake/provider.js')).fakeProvider,
+};
+
+const loaded = new Map<string, Promise<Provider>>();
+
+export function providerName(spec: ProviderSpec): ProviderName | undefined {
+  const names = Object.keys(spec).filter((k) => spec[k as ProviderName] !== undefined) as ProviderName[];
+  return names.length === 1 ? names[0] : undefined;
+}
+
+export function isSupported(name: string): name is ProviderName {
+  return name in loaders;
+}
+
+export function supportedProviders(): string[] {
+  return Object.keys(loaders);
+}
+
+export function loadProvider(name: ProviderName): Promise<Provider> {
+  const loader = loaders[name];
+  if (!loader) return Promise.reject(new Error(`provider "${name}" is not supported by this build (supported: ${supportedProviders().join(', ')})`));
+  let provider = loaded.get(name);
+  if (!provider) {
+    provider = loader();
+    loaded.set(name, provider);
+  }
+  return provider;
+}

@@ -1,0 +1,35 @@
+// The CRDs are the API's source of truth; these checks keep the generated
+// TypeScript types and the two store kinds from drifting apart.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { generateTypes } from '../../scripts/gen-types.js';
+
+const load = (file: string) => parse(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8')) as {
+  spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: Record<string, Record<string, unknown>> } } }> };
+};
+
+function hasDefault(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Object.hasOwn(node, 'default')) return true;
+  return Object.values(node).some(hasDefault);
+}
+
+describe('CRDs', () => {
+  it('src/api/generated.ts matches the CRDs (run `make generate` if this fails)', () => {
+    expect(readFileSync(new URL('../../src/api/generated.ts', import.meta.url), 'utf8')).toBe(generateTypes());
+  });
+
+  it('SecretStore and ClusterSecretStore share one spec schema, except the conditions rule', () => {
+    const ss = load('secretstores.yaml').spec.versions[0]!.schema.openAPIV3Schema.properties;
+    const css = load('clustersecretstores.yaml').spec.versions[0]!.schema.openAPIV3Schema.properties;
+    const { ['x-kubernetes-validations']: rules, ...ssSpec } = ss.spec!;
+    expect(rules).toEqual([{ rule: '!has(self.conditions)', message: 'conditions are only allowed on a ClusterSecretStore' }]);
+    expect(css.spec).toEqual(ssSpec);
+    expect(css.status).toEqual(ss.status);
+  });
+
+  it.each(['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml'])('%s has no server-side defaults', (file) => {
+    expect(hasDefault(load(file))).toBe(false);
+  });
+});

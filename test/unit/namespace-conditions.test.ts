@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { conditionProblems, namespaceAdmitted } from '../../src/controllers/store/namespace-conditions.js';
+
+describe('ClusterSecretStore conditions', () => {
+  it('no conditions admit every namespace', () => {
+    expect(namespaceAdmitted(undefined, 'any', {})).toBe(true);
+    expect(namespaceAdmitted([], 'any', {})).toBe(true);
+  });
+
+  it('matches by name list, label selector or anchored regex', () => {
+    const conditions = [
+      { namespaces: ['team-b'] },
+      { namespaceSelector: { matchLabels: { tier: 'prod' }, matchExpressions: [{ key: 'quarantine', operator: 'DoesNotExist' as const }] } },
+      { namespaceRegexes: ['team-a'] },
+    ];
+    expect(namespaceAdmitted(conditions, 'team-b', {})).toBe(true);
+    expect(namespaceAdmitted(conditions, 'x', { tier: 'prod' })).toBe(true);
+    expect(namespaceAdmitted(conditions, 'x', { tier: 'prod', quarantine: 'yes' })).toBe(false);
+    expect(namespaceAdmitted(conditions, 'team-a', {})).toBe(true);
+    expect(namespaceAdmitted(conditions, 'team-a-evil', {})).toBe(false);
+    expect(namespaceAdmitted(conditions, 'evil-team-a', {})).toBe(false);
+  });
+
+  it('In / NotIn / Exists', () => {
+    const c = [{ namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'In' as const, values: ['a', 'b'] }, { key: 'x', operator: 'NotIn' as const, values: ['1'] }, { key: 'team', operator: 'Exists' as const }] } }];
+    expect(namespaceAdmitted(c, 'n', { env: 'a', team: 't' })).toBe(true);
+    expect(namespaceAdmitted(c, 'n', { env: 'c', team: 't' })).toBe(false);
+    expect(namespaceAdmitted(c, 'n', { env: 'a', team: 't', x: '1' })).toBe(false);
+    expect(namespaceAdmitted(c, 'n', { env: 'a' })).toBe(false);
+  });
+
+  it('reports invalid regexes', () => {
+    expect(conditionProblems([{ namespaceRegexes: ['('] }])).toEqual(['conditions[0].namespaceRegexes[0] is not a valid regular expression']);
+  });
+});
