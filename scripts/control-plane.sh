@@ -47,7 +47,7 @@ start_etcd() {
     --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level warn \
     >"$STATE/etcd.log" 2>&1 &
   echo $! >"$STATE/etcd.pid"
-  wait_for etcd 150 curl -sf --max-time 1 "http://127.0.0.1:$ETCD_PORT/health"
+  wait_for etcd 150 curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$ETCD_PORT/health"
 }
 
 start_apiserver() {

@@ -21,6 +21,8 @@ import { ReverseIndex } from './runtime/index.js';
 import { Informer, type InformerOptions } from './runtime/informer.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
+const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), s.status?.conditions?.find((c) => c.type === 'Ready')?.message];
+
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
   /** The operator's own namespace (holds the HMAC key Secret). */
@@ -49,7 +51,9 @@ export class Operator {
   private readonly byStore = new ReverseIndex();
   private readonly storeClients: StoreClients;
   private controllers: Controller[] = [];
+  private esReconciler?: ExternalSecretReconciler;
   private started = false;
+  private stopping = false;
 
   constructor(private readonly opts: OperatorOptions) {
     this.log = opts.log;
@@ -106,6 +110,7 @@ export class Operator {
     });
     // Caches first, so the first reconciles see the whole picture.
     await Promise.all([this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets].map((i) => i.start()));
+    if (this.stopping) return;
     this.controllers = [
       this.controller('store', this.storeQueue, 2, (key) => storeReconciler.reconcile(key)),
       this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key) => esReconciler.reconcile(key)),
@@ -116,14 +121,13 @@ export class Operator {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.started = false;
     await Promise.all(this.controllers.map((c) => c.stop()));
     await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces].map((i) => i.stop()));
     await this.storeClients.closeAll();
     this.log.info('operator stopped');
   }
-
-  private esReconciler?: ExternalSecretReconciler;
 
   private controller(name: string, queue: WorkQueue, workers: number, reconcile: (key: string) => Promise<unknown>): Controller {
     return new Controller({
@@ -187,9 +191,10 @@ export class Operator {
           this.enqueueDependents(this.byStore, keyOf(s));
         },
         onUpdate: (before: SecretStore | ClusterSecretStore, s: SecretStore | ClusterSecretStore) => {
-          if (before.metadata.generation !== s.metadata.generation) this.storeQueue.add(keyOf(s));
-          // Readiness or access rules changed: dependents may now sync, or must stop.
-          if (isStoreReady(before) !== isStoreReady(s) || !isDeepStrictEqual(before.spec.conditions, s.spec.conditions)) {
+          const specChanged = before.metadata.generation !== s.metadata.generation;
+          if (specChanged) this.storeQueue.add(keyOf(s));
+          // Spec, readiness or access rules changed: dependents may now sync, or must stop.
+          if (specChanged || !isDeepStrictEqual(readyOf(before), readyOf(s))) {
             this.enqueueDependents(this.byStore, keyOf(s));
           }
         },

@@ -3,7 +3,7 @@
 // clients make awkward: server-side apply, status subresources, metadata-only
 // lists and watches, and errors that carry the API's reason.
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import { fetch } from 'undici';
 import type { KubeObject, ResourceType } from './types.js';
 
 export const FIELD_MANAGER = 'secretsync';
@@ -47,6 +47,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** No single request (other than a watch) may hang a reconcile for longer than this. */
+const REQUEST_TIMEOUT_MS = Number(process.env.SECRETSYNC_KUBE_TIMEOUT_MS ?? 30_000);
+
 export class KubeClient {
   constructor(readonly config: KubeConfig) {}
 
@@ -72,15 +75,24 @@ export class KubeClient {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      dispatcher: ctx.getDispatcher(),
       signal: opts.signal,
     });
-    return response as unknown as Response;
+    return response;
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const response = await this.send(method, path, opts);
-    const text = await response.text();
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.send(method, path, { ...opts, signal });
+      text = await response.text();
+    } catch (err) {
+      if (timeout.aborted) throw new Error(`${method} ${path}: no answer from the API server within ${REQUEST_TIMEOUT_MS / 1000}s`, { cause: err });
+      throw err;
+    }
     if (!response.ok) throw apiError(response.status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -135,7 +135,7 @@ export class Informer<T extends KubeObject> {
     let resourceVersion = '';
     do {
       const page = await this.client.list<T>(this.type, { ...this.listOptions(), limit: 500, continue: cont });
-      for (const item of page.items) {
+      for (const item of page.items ?? []) {
         const obj = this.normalize(item);
         fresh.set(objectKey(obj), obj);
       }

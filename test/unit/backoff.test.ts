@@ -21,7 +21,7 @@ describe('retry limits', () => {
   });
 
   it('a storm of failures is held back by the overall bucket', () => {
-    let now = 0;
+    const now = 0;
     const limiter = new RetryRateLimiter(new ExponentialBackoff(10, 1000), new TokenBucket(1, 1, () => now));
     const delays = Array.from({ length: 5 }, (_, i) => limiter.when(`key-${i}`));
     expect(delays[0]).toBe(10);

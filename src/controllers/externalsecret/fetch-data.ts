@@ -53,10 +53,10 @@ export function classify(err: unknown): SyncError {
 /** Thrown when remote secrets are missing; `all` when nothing at all was found. */
 export class RemoteMissing extends SyncError {
   constructor(
-    readonly keys: string[],
+    readonly missing: NotFoundError[],
     readonly all: boolean,
   ) {
-    super(Reason.RemoteNotFound, `remote secret${keys.length > 1 ? 's' : ''} not found: ${keys.map((k) => `"${k}"`).join(', ')}`, true);
+    super(Reason.RemoteNotFound, [...new Set(missing.map((e) => e.message))].join('; '), true);
   }
 }
 
@@ -74,7 +74,7 @@ async function fetchDataFrom(client: StoreClient, entry: DataFromEntry, opts: Re
 export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, opts: ReadOptions): Promise<FetchedData> {
   const data: Record<string, Uint8Array> = {};
   const sources: SourceInfo[] = [];
-  const missing: string[] = [];
+  const missing: NotFoundError[] = [];
   let requested = 0;
 
   for (const entry of spec.dataFrom ?? []) {
@@ -84,7 +84,7 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
       fetched = await fetchDataFrom(client, entry, opts);
     } catch (err) {
       if (err instanceof NotFoundError) {
-        missing.push(err.key);
+        missing.push(err);
         continue;
       }
       throw classify(err);
@@ -104,7 +104,7 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
     const results = await client.getSecrets(refs.map((d) => d.remoteRef), opts);
     results.forEach((result, i) => {
       const item = refs[i]!;
-      if (result instanceof NotFoundError) return void missing.push(item.remoteRef.key);
+      if (result instanceof NotFoundError) return void missing.push(result);
       if (result instanceof Error) throw classify(result);
       // Explicit data entries override keys from dataFrom.
       data[item.secretKey] = decodeOrFail(result.value, item.remoteRef.decodingStrategy, item.secretKey);
@@ -112,7 +112,7 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
     });
   }
 
-  if (missing.length > 0) throw new RemoteMissing([...new Set(missing)], missing.length === requested);
+  if (missing.length > 0) throw new RemoteMissing(missing, missing.length === requested);
   for (const key of Object.keys(data)) {
     if (!VALID_KEY.test(key) || key.length > 253) {
       throw new SyncError(Reason.InvalidData, `"${key}" is not a valid Secret key (allowed: letters, digits, "-", "_", ".")`, false);

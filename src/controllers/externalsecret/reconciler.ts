@@ -8,7 +8,7 @@
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
+import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { API_VERSION, Resources, type KubeObject, type Secret } from '../../kube/types.js';
@@ -46,10 +46,16 @@ export interface ExternalSecretDeps {
   shapeContext?: (es: ExternalSecret) => ShapeContext;
 }
 
-/** What the spec and metadata looked like when last synced: generation plus a digest of labels and annotations. */
-export function syncedVersion(es: ExternalSecret): string {
+/**
+ * What was synced: the ExternalSecret's generation plus a digest of its labels
+ * and annotations and, for Periodic refresh, the store's identity and
+ * generation (a changed store spec can change what is fetched). OnChange
+ * follows the ExternalSecret alone.
+ */
+export function syncedVersion(es: ExternalSecret, store: AnyStore | undefined): string {
+  const storePart = (es.spec.refreshPolicy ?? 'Periodic') === 'Periodic' ? [store?.metadata.uid ?? '', store?.metadata.generation ?? 0] : [];
   const digest = createHash('sha256')
-    .update(JSON.stringify([es.metadata.labels ?? {}, es.metadata.annotations ?? {}]))
+    .update(JSON.stringify([es.metadata.labels ?? {}, es.metadata.annotations ?? {}, ...storePart]))
     .digest('hex')
     .slice(0, 16);
   return `${es.metadata.generation ?? 0}-${digest}`;
@@ -108,7 +114,7 @@ export class ExternalSecretReconciler {
     const name = targetName(es);
     const namespace = es.metadata.namespace!;
     const secretKey = `${namespace}/${name}`;
-    const version = syncedVersion(es);
+    const version = syncedVersion(es, deps.stores.peek(es));
     const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
     const intervalMs = parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH);
     const cached = policy === 'None' ? undefined : deps.secrets.get(secretKey);
@@ -117,12 +123,14 @@ export class ExternalSecretReconciler {
     const key = `${namespace}/${es.metadata.name}`;
     const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
 
+    const createdOnce = refreshPolicy === 'CreatedOnce' && es.status?.syncedResourceVersion !== undefined;
     const why = (() => {
+      if (createdOnce) return policy !== 'None' && !ours ? 'target Secret missing' : undefined;
       if (es.status?.syncedResourceVersion !== version) return 'spec changed';
       if (policy !== 'None' && !ours) return 'target Secret missing';
       if (this.refreshDue(es, refreshPolicy, now, ours)) return 'refresh due';
       return undefined;
-    })() ?? (ours && policy !== 'Merge' && !(await this.intact(cached!, policy)) ? 'target Secret changed' : undefined);
+    })() ?? (ours && policy !== 'Merge' && !(await this.intact(cached, policy)) ? 'target Secret changed' : undefined);
 
     if (!why) return this.schedule(es, now);
     deps.log.debug({ externalSecret: key, why }, 'syncing');
@@ -224,11 +232,9 @@ export class ExternalSecretReconciler {
     let reason: string = failure.reason;
     let message = failure.message;
     if (failure instanceof RemoteMissing && failure.all && es.spec.target?.deletionPolicy === 'Delete') {
-      const deleted = await this.deleteTarget(es);
-      if (deleted) {
-        reason = Reason.Deleted;
-        message = `${failure.message}; the target Secret was deleted (deletionPolicy Delete)`;
-      }
+      await this.deleteTarget(es);
+      reason = Reason.Deleted;
+      message = `${failure.message}; the target Secret is deleted (deletionPolicy Delete)`;
     }
     const previous = es.status?.conditions?.find((c) => c.type === 'Ready');
     const status: ExternalSecretStatus = {
@@ -248,13 +254,14 @@ export class ExternalSecretReconciler {
     }
   }
 
-  private async deleteTarget(es: ExternalSecret): Promise<boolean> {
+  /** Deletes the target Secret if it is ours. */
+  private async deleteTarget(es: ExternalSecret): Promise<void> {
     const name = targetName(es);
     const cached = this.deps.secrets.get(`${es.metadata.namespace}/${name}`);
-    if (!cached || cached.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return false;
+    if (!cached || cached.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
     await this.deps.kube.delete(Resources.Secret, es.metadata.namespace, name, { uid: cached.metadata.uid });
     this.deps.metrics.secretWrites.inc({ operation: 'delete' });
-    return true;
+    this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }
 
   private async writeStatus(es: ExternalSecret, status: ExternalSecretStatus): Promise<void> {

@@ -35,6 +35,12 @@ export class StoreResolver {
     private readonly namespaces: Informer<KubeObject>,
   ) {}
 
+  /** The referenced store as cached, whatever its state (no access checks). */
+  peek(es: ExternalSecret): AnyStore | undefined {
+    const { name, kind } = es.spec.secretStoreRef;
+    return kind === 'ClusterSecretStore' ? this.clusterStores.get(name) : this.stores.get(`${es.metadata.namespace}/${name}`);
+  }
+
   resolve(es: ExternalSecret): ResolvedStore {
     const namespace = es.metadata.namespace!;
     const { name } = es.spec.secretStoreRef;

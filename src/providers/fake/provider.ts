@@ -6,6 +6,9 @@ import { NotFoundError, StoreConfigError } from '../errors.js';
 import { extractProperty, valueToMap } from '../property.js';
 import type { Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 
+/** Runs fn, turning a throw into a rejected promise. */
+const settle = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
+
 type FakeEntry = NonNullable<AnyStore['spec']['provider']['fake']>['data'][number];
 
 class FakeClient implements ProviderClient {
@@ -29,19 +32,27 @@ class FakeClient implements ProviderClient {
   }
 
   getSecret(ref: RemoteRef): Promise<RemoteValue> {
-    const entry = this.find(ref.key, ref.version);
-    const raw = new TextEncoder().encode(entry.value);
-    const value = ref.property ? extractProperty(raw, ref.key, ref.property) : raw;
-    return Promise.resolve({ value, source: this.source(entry) });
+    return settle(() => {
+      const entry = this.find(ref.key, ref.version);
+      const raw = new TextEncoder().encode(entry.value);
+      const value = ref.property ? extractProperty(raw, ref.key, ref.property) : raw;
+      return { value, source: this.source(entry) };
+    });
   }
 
   getSecretMap(ref: RemoteRef): Promise<RemoteValues> {
-    const entry = this.find(ref.key, ref.version);
-    const values = valueToMap(new TextEncoder().encode(entry.value), ref.key, ref.property);
-    return Promise.resolve({ values, sources: [this.source(entry)] });
+    return settle(() => {
+      const entry = this.find(ref.key, ref.version);
+      const values = valueToMap(new TextEncoder().encode(entry.value), ref.key, ref.property);
+      return { values, sources: [this.source(entry)] };
+    });
   }
 
   findSecrets(find: FindRef): Promise<RemoteValues> {
+    return settle(() => this.findNow(find));
+  }
+
+  private findNow(find: FindRef): RemoteValues {
     if (find.tags) throw new StoreConfigError('the fake provider has no tags; find by path or name');
     const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
     const latest = new Map<string, FakeEntry>();
@@ -54,7 +65,7 @@ class FakeClient implements ProviderClient {
       values[key] = new TextEncoder().encode(entry.value);
       sources.push(this.source(entry));
     }
-    return Promise.resolve({ values, sources });
+    return { values, sources };
   }
 
   validate(): Promise<void> {
@@ -72,8 +83,12 @@ export const fakeProvider: Provider = {
   validateStore(store) {
     const data = store.spec.provider.fake?.data ?? [];
     const problems: string[] = [];
+    const seen = new Set<string>();
     data.forEach((e, i) => {
-      if (e.expiresAt && Number.isNaN(Date.parse(e.expiresAt))) problems.push(`fake.data[${i}].expiresAt is not a date`);
+      // The schema checks each entry; only the provider can see two entries clash.
+      const id = `${e.key}\0${e.version ?? ''}`;
+      if (seen.has(id)) problems.push(`fake.data[${i}] repeats key "${e.key}"${e.version ? ` version "${e.version}"` : ''}`);
+      seen.add(id);
     });
     return problems;
   },

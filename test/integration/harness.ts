@@ -1,0 +1,151 @@
+// Helpers for tests against the real control plane: a namespace per test, an
+// in-process operator whose log output is captured (to check that no secret
+// value is ever logged), and poll-until waits instead of sleeps.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { inject, onTestFinished } from 'vitest';
+import type { ExternalSecret, ExternalSecretSpec, SecretStore, SecretStoreSpec } from '../../src/api/types.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { API_VERSION, Resources, type Condition, type KubeObject, type Secret } from '../../src/kube/types.js';
+import { createLogger } from '../../src/log.js';
+import { Operator, type OperatorOptions } from '../../src/operator.js';
+
+export const stateDir = () => inject('controlPlaneState');
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(join(stateDir(), 'kubeconfig'));
+  return kc;
+}
+
+let sharedClient: KubeClient | undefined;
+export function kube(): KubeClient {
+  return (sharedClient ??= new KubeClient(kubeConfig()));
+}
+
+export async function kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = join(process.env.HOME ?? '', '.cache/secretsync/kubernetes-1.34.4/kubectl');
+  return new Promise((resolve) => {
+    const child = execFile(bin, ['--kubeconfig', join(stateDir(), 'kubeconfig'), ...args], (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+export const run = promisify(execFile);
+
+/** A fresh namespace, deleted when the test finishes. */
+export async function newNamespace(labels: Record<string, string> = {}): Promise<string> {
+  const name = `t-${randomBytes(4).toString('hex')}`;
+  await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  onTestFinished(() => kube().delete(Resources.Namespace, undefined, name));
+  return name;
+}
+
+/** Polls until fn returns a value that is not undefined/false, or fails with the last state. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestOperator {
+  operator: Operator;
+  logs: LogCapture;
+  stop(): Promise<void>;
+}
+
+/** Runs the operator in-process against the test control plane until the test (or file) ends. */
+export async function startOperator(opts: Partial<OperatorOptions> = {}): Promise<TestOperator> {
+  const logs = new LogCapture();
+  const operator = new Operator({
+    kubeConfig: kubeConfig(),
+    namespace: 'secretsync-system',
+    log: createLogger('debug', logs),
+    workers: 8,
+    ...opts,
+  });
+  await operator.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await operator.stop();
+  };
+  return { operator, logs, stop };
+}
+
+export function fakeStoreSpec(data: Array<{ key: string; value: string; version?: string; expiresAt?: string }>): SecretStoreSpec {
+  return { provider: { fake: { data } } };
+}
+
+export async function createStore(namespace: string, name: string, spec: SecretStoreSpec): Promise<SecretStore> {
+  return kube().create<SecretStore>(Resources.SecretStore, { apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name, namespace }, spec });
+}
+
+export async function createExternalSecret(namespace: string, name: string, spec: ExternalSecretSpec, annotations?: Record<string, string>): Promise<ExternalSecret> {
+  return kube().create<ExternalSecret>(Resources.ExternalSecret, {
+    apiVersion: API_VERSION,
+    kind: 'ExternalSecret',
+    metadata: { name, namespace, annotations },
+    spec,
+  });
+}
+
+export const getES = (namespace: string, name: string) => kube().get<ExternalSecret>(Resources.ExternalSecret, namespace, name);
+export const getSecret = (namespace: string, name: string) => kube().getOrUndefined<Secret>(Resources.Secret, namespace, name);
+
+export function ready(obj: { status?: { conditions?: Condition[] } }): Condition | undefined {
+  return obj.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** Waits until the ExternalSecret's Ready condition has this status (and reason, if given). */
+export async function waitForReady(namespace: string, name: string, status: 'True' | 'False' = 'True', reason?: string, timeoutMs?: number): Promise<ExternalSecret> {
+  return waitFor(`ExternalSecret ${namespace}/${name} Ready=${status}${reason ? ` ${reason}` : ''}`, async () => {
+    const es = await getES(namespace, name);
+    const c = ready(es);
+    if (c?.status === status && (!reason || c.reason === reason) && es.status?.observedGeneration === es.metadata.generation) return es;
+    throw new Error(`Ready=${c?.status} ${c?.reason}: ${c?.message}`);
+  }, timeoutMs);
+}
+
+export async function waitForStoreReady(namespace: string, name: string): Promise<void> {
+  await waitFor(`SecretStore ${namespace}/${name} Ready`, async () => ready(await kube().get<SecretStore>(Resources.SecretStore, namespace, name))?.status === 'True');
+}
+
+export function decoded(secret: Secret | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(secret?.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return out;
+}
+
+export async function events(namespace: string, name: string): Promise<Array<{ type: string; reason: string; message: string }>> {
+  const list = await kube().list<KubeObject & { type: string; reason: string; message: string; involvedObject: { name: string } }>(Resources.Event, { namespace });
+  return list.items.filter((e) => e.involvedObject.name === name);
+}

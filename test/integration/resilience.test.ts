@@ -1,0 +1,133 @@
+// The operator and its informers survive what production throws at them:
+// an operator killed mid-sync, a kube-apiserver restart, a watch stream that
+// goes silent without closing.
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { createServer, connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KubeClient } from '../../src/kube/client.js';
+import { Resources, type KubeObject } from '../../src/kube/types.js';
+import { createLogger } from '../../src/log.js';
+import { Informer } from '../../src/runtime/informer.js';
+import { FORCE_SYNC_ANNOTATION } from '../../src/controllers/externalsecret/reconciler.js';
+import {
+  LogCapture, createExternalSecret, createStore, decoded, fakeStoreSpec, getES, getSecret, kube, kubeConfig, newNamespace,
+  ready, startOperator, stateDir, waitFor, waitForReady, waitForStoreReady,
+} from './harness.js';
+
+const root = join(import.meta.dirname, '../..');
+
+describe('resilience', () => {
+  it('an operator killed mid-sync loses nothing: the next one finishes the job', async () => {
+    const ns = await newNamespace();
+    await createStore(ns, 'fake', fakeStoreSpec(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))));
+    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/main.ts'), '--watch-namespace', ns, '--metrics-port', '0', '--workers', '2'], {
+      env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      await waitForStoreReady(ns, 'fake');
+      await Promise.all(Array.from({ length: 60 }, (_, i) => createExternalSecret(ns, `es-${i}`, { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: `k${i % 10}` } }] })));
+      // Kill it hard once some, not all, are synced.
+      await waitFor('first syncs', async () => {
+        const list = await kube().list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(Resources.ExternalSecret, { namespace: ns });
+        return list.items.some((es) => ready(es as never)?.status === 'True');
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const op = await startOperator({ watchNamespace: ns });
+    try {
+      for (let i = 0; i < 60; i++) {
+        await waitForReady(ns, `es-${i}`);
+        expect(decoded(await getSecret(ns, `es-${i}`)).k).toBe(`v${i % 10}`);
+      }
+    } finally {
+      await op.stop();
+    }
+  });
+
+  it('informers recover from a kube-apiserver restart and no update is lost', async () => {
+    const ns = await newNamespace();
+    const op = await startOperator({ watchNamespace: ns });
+    try {
+      await createStore(ns, 'fake', fakeStoreSpec([{ key: 'a', value: 'before' }]));
+      await createExternalSecret(ns, 'existing', { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
+      await waitForReady(ns, 'existing');
+
+      execFileSync('bash', [join(root, 'scripts/control-plane.sh'), 'restart-apiserver'], {
+        env: { ...process.env, SECRETSYNC_STATE: stateDir(), CP_PORT_BASE: process.env.CP_PORT_BASE ?? '26440' },
+        stdio: 'ignore',
+      });
+
+      // Changes made after the restart reach the operator through its recovered watches.
+      await kube().mergePatch(Resources.SecretStore, ns, 'fake', { spec: fakeStoreSpec([{ key: 'a', value: 'after' }]) });
+      await kube().mergePatch(Resources.ExternalSecret, ns, 'existing', { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: 'after-restart' } } });
+      await createExternalSecret(ns, 'created-after', { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
+      await waitFor('update after restart', async () => decoded(await getSecret(ns, 'existing')).k === 'after', 40_000);
+      await waitForReady(ns, 'created-after', 'True', undefined, 40_000);
+      expect(decoded(await getSecret(ns, 'created-after')).k).toBe('after');
+      expect(await op.operator.metrics.total(op.operator.metrics.watchRestarts)).toBeGreaterThan(0);
+      expect(ready(await getES(ns, 'existing'))?.status).toBe('True');
+    } finally {
+      await op.stop();
+      if (process.env.DEBUG_LOGS) console.log(op.logs.text);
+    }
+  }, 90_000);
+
+  it('the watchdog restarts a watch stream that goes silent without closing', async () => {
+    // A TCP proxy in front of the API server that can freeze its open connections.
+    const kc = kubeConfig();
+    const target = new URL(kc.getCurrentCluster()!.server);
+    const open = new Set<{ client: Socket; upstream: Socket }>();
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      const pair = { client, upstream };
+      open.add(pair);
+      const drop = () => open.delete(pair);
+      client.on('close', drop).on('error', drop);
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const cluster = kc.getCurrentCluster()!;
+    kc.clusters = [{ ...cluster, server: `https://127.0.0.1:${port}` }];
+
+    const ns = await newNamespace();
+    const logs = new LogCapture();
+    const restarts: string[] = [];
+    const informer = new Informer<KubeObject>(new KubeClient(kc), Resources.Secret, {
+      namespace: ns,
+      metadataOnly: true,
+      idleTimeoutMs: 1500,
+      log: createLogger('debug', logs),
+      onWatchRestart: (reason) => restarts.push(reason),
+    });
+    try {
+      await informer.start();
+      // Wait until the watch stream is open (it delivers an event), then freeze.
+      await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'seen-before-stall', namespace: ns } });
+      await waitFor('watch established', () => informer.get(`${ns}/seen-before-stall`));
+      // Freeze every open connection: the watch stream stays open but silent.
+      for (const { client, upstream } of open) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'seen-after-stall', namespace: ns } });
+      await waitFor('event delivered after the stall', () => informer.get(`${ns}/seen-after-stall`), 15_000);
+      expect(restarts).toContain('stalled');
+      expect(logs.text).toContain('watch stream silent too long');
+    } finally {
+      await informer.stop();
+      for (const { client, upstream } of open) {
+        client.destroy();
+        upstream.destroy();
+      }
+      proxy.close();
+    }
+  });
+});

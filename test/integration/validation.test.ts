@@ -1,0 +1,69 @@
+// Malformed resources are refused by the API server itself (schema + CEL),
+// with a message a person can act on.
+import { describe, expect, it } from 'vitest';
+import { kubectl, newNamespace } from './harness.js';
+
+async function applyFails(manifest: string): Promise<string> {
+  const result = await kubectl(['apply', '-f', '-'], manifest);
+  expect(result.code).not.toBe(0);
+  return result.stderr;
+}
+
+const es = (ns: string, spec: string) => `
+apiVersion: secretsync.dev/v1alpha1
+kind: ExternalSecret
+metadata: { name: bad, namespace: ${ns} }
+spec:
+${spec}`;
+
+const store = (ns: string, spec: string, kind = 'SecretStore') => `
+apiVersion: secretsync.dev/v1alpha1
+kind: ${kind}
+metadata: { name: bad-${kind.toLowerCase()}${kind === 'SecretStore' ? `, namespace: ${ns}` : ''} }
+spec:
+${spec}`;
+
+describe('API server validation', () => {
+  it('refuses a store with two providers, or none', async () => {
+    const ns = await newNamespace();
+    expect(await applyFails(store(ns, '  provider: { fake: { data: [] }, aws: { service: SecretsManager, region: eu-west-1 } }'))).toContain(
+      'provider needs exactly one of vault, aws, azurekv, gcpsm or fake',
+    );
+    expect(await applyFails(store(ns, '  provider: {}'))).toContain('provider needs exactly one of');
+  });
+
+  it('refuses conditions on a SecretStore but accepts them on a ClusterSecretStore', async () => {
+    const ns = await newNamespace();
+    const spec = `  provider: { fake: { data: [] } }\n  conditions: [ { namespaces: [a] } ]`;
+    expect(await applyFails(store(ns, spec))).toContain('conditions are only allowed on a ClusterSecretStore');
+    const ok = await kubectl(['apply', '--dry-run=server', '-f', '-'], store(ns, spec, 'ClusterSecretStore'));
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
+  it('refuses deletionPolicy Delete without creationPolicy Owner', async () => {
+    const ns = await newNamespace();
+    const stderr = await applyFails(es(ns, `  secretStoreRef: { name: s }\n  target: { creationPolicy: Orphan, deletionPolicy: Delete }\n  data: [ { secretKey: a, remoteRef: { key: b } } ]`));
+    expect(stderr).toContain('target.deletionPolicy Delete requires target.creationPolicy Owner');
+  });
+
+  it('refuses a bad refreshInterval, a bad secretKey, and an unknown enum value', async () => {
+    const ns = await newNamespace();
+    expect(await applyFails(es(ns, `  secretStoreRef: { name: s }\n  refreshInterval: 1 day\n  data: [ { secretKey: a, remoteRef: { key: b } } ]`))).toMatch(/refreshInterval.*should match/);
+    expect(await applyFails(es(ns, `  secretStoreRef: { name: s }\n  data: [ { secretKey: "a/b", remoteRef: { key: b } } ]`))).toMatch(/secretKey.*should match/);
+    expect(await applyFails(es(ns, `  secretStoreRef: { name: s, kind: Other }\n  data: [ { secretKey: a, remoteRef: { key: b } } ]`))).toMatch(/Unsupported value: "Other"/);
+  });
+
+  it('refuses a dataFrom entry with both extract and find, and an ExternalSecret with nothing to fetch', async () => {
+    const ns = await newNamespace();
+    expect(await applyFails(es(ns, `  secretStoreRef: { name: s }\n  dataFrom: [ { extract: { key: a }, find: { path: b } } ]`))).toContain(
+      'each dataFrom entry needs exactly one of extract or find',
+    );
+    expect(await applyFails(es(ns, `  secretStoreRef: { name: s }`))).toContain('at least one of data, dataFrom or target.template is required');
+  });
+
+  it('refuses a missing store reference', async () => {
+    const ns = await newNamespace();
+    expect(await applyFails(es(ns, `  data: [ { secretKey: a, remoteRef: { key: b } } ]`))).toMatch(/secretStoreRef: Required value/);
+  });
+});
