@@ -126,6 +126,7 @@ export class Operator {
     await Promise.all(this.controllers.map((c) => c.stop()));
     await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces].map((i) => i.stop()));
     await this.storeClients.closeAll();
+    await this.kube.close();
     this.log.info('operator stopped');
   }
 

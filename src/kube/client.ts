@@ -3,7 +3,7 @@
 // clients make awkward: server-side apply, status subresources, metadata-only
 // lists and watches, and errors that carry the API's reason.
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { fetch, type Dispatcher } from 'undici';
 import type { KubeObject, ResourceType } from './types.js';
 
 export const FIELD_MANAGER = 'secretsync';
@@ -51,6 +51,14 @@ export interface RequestOptions {
 const REQUEST_TIMEOUT_MS = Number(process.env.SECRETSYNC_KUBE_TIMEOUT_MS ?? 30_000);
 
 export class KubeClient {
+  /**
+   * One connection pool for every request. client-node builds a new undici
+   * Agent per request (a TLS handshake each, and memory that grows with the
+   * request rate); only its auth headers are taken per request, since tokens
+   * can rotate, while the TLS setup is taken once.
+   */
+  private dispatcher?: Dispatcher;
+
   constructor(readonly config: KubeConfig) {}
 
   path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
@@ -75,7 +83,7 @@ export class KubeClient {
       method,
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      dispatcher: ctx.getDispatcher(),
+      dispatcher: (this.dispatcher ??= ctx.getDispatcher()),
       signal: opts.signal,
     });
     return response;
@@ -95,6 +103,13 @@ export class KubeClient {
     }
     if (!response.ok) throw apiError(response.status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Closes pooled connections (the operator is stopping). */
+  async close(): Promise<void> {
+    const dispatcher = this.dispatcher;
+    this.dispatcher = undefined;
+    await dispatcher?.close();
   }
 
   get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
@@ -146,12 +161,22 @@ export class KubeClient {
     });
   }
 
-  mergePatch<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
-    return this.request<T>(HttpMethod.PATCH, this.path(type, namespace, name), {
+  mergePatch<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patch: unknown, subresource?: string): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, this.path(type, namespace, name, subresource), {
       query: { fieldManager: FIELD_MANAGER },
       body: patch,
       contentType: 'application/merge-patch+json',
     });
+  }
+
+  /**
+   * Replaces an object's status with a JSON merge patch (top-level fields that
+   * are gone are sent as null). Cheaper for the API server than an apply.
+   */
+  patchStatus<T extends KubeObject>(type: ResourceType, obj: KubeObject & { status?: object }, status: object): Promise<T> {
+    const patch: Record<string, unknown> = { ...status };
+    for (const key of Object.keys(obj.status ?? {})) if (!(key in patch)) patch[key] = null;
+    return this.mergePatch<T>(type, obj.metadata.namespace, obj.metadata.name, { status: patch }, 'status');
   }
 
   async delete(type: ResourceType, namespace: string | undefined, name: string, preconditions?: { uid?: string }): Promise<void> {

@@ -140,7 +140,7 @@ export class ExternalSecretReconciler {
     const fetched = await fetchData(client, es.spec, { maxAgeMs: forced ? 0 : deps.sharedReadMaxAgeMs });
     const shaped = await shapeSecret(es, fetched.data, deps.shapeContext?.(es));
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
-    if (policy !== 'None') await this.write(es, desired, cached, secretKey);
+    const wrote = policy !== 'None' && (await this.write(es, desired, cached, secretKey));
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
     const schedule = nextRefresh(refreshPolicy === 'Periodic' ? intervalMs : 0, refreshPolicy === 'Periodic' ? fetched.sources : [], now);
@@ -156,7 +156,8 @@ export class ExternalSecretReconciler {
     };
     await this.writeStatus(es, status);
     deps.metrics.syncs.inc({ reason: Reason.Synced });
-    if (es.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+    // A write already recorded its own Event.
+    if (!wrote && es.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
       deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
     }
     return this.schedule({ ...es, status }, now);
@@ -200,7 +201,8 @@ export class ExternalSecretReconciler {
     return ok;
   }
 
-  private async write(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined, secretKey: string): Promise<void> {
+  /** Writes the Secret unless it already holds what is desired; says whether it wrote. */
+  private async write(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined, secretKey: string): Promise<boolean> {
     const { deps } = this;
     const policy = creationPolicy(es);
     const name = desired.body.metadata.name;
@@ -216,7 +218,7 @@ export class ExternalSecretReconciler {
         throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);
       }
       const unchanged = managed && sameHash(current.metadata.annotations?.[HASH_ANNOTATION], desired.hash) && metadataMatches(current.metadata, desired.body);
-      if (unchanged && (await this.intact(current, policy, desired))) return;
+      if (unchanged && (await this.intact(current, policy, desired))) return false;
     } else if (policy === 'Merge') {
       throw new SyncError(Reason.SecretMissing, `creationPolicy Merge needs an existing Secret "${name}"`, true);
     }
@@ -225,6 +227,7 @@ export class ExternalSecretReconciler {
     const operation = current ? 'update' : 'create';
     deps.metrics.secretWrites.inc({ operation });
     deps.events.emit(withKind(es), 'Normal', operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${operation === 'create' ? 'created' : 'updated'}`);
+    return true;
   }
 
   private async recordFailure(es: ExternalSecret, failure: SyncError, now: number): Promise<void> {
@@ -267,11 +270,7 @@ export class ExternalSecretReconciler {
   private async writeStatus(es: ExternalSecret, status: ExternalSecretStatus): Promise<void> {
     if (!statusChanged(es.status, status)) return;
     try {
-      const fresh = await this.deps.kube.apply<ExternalSecret>(
-        Resources.ExternalSecret,
-        { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: es.metadata.name, namespace: es.metadata.namespace }, status: clean(status) } as unknown as ExternalSecret,
-        'status',
-      );
+      const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
       this.written.set(`${es.metadata.namespace}/${es.metadata.name}`, { staleVersion: es.metadata.resourceVersion, fresh });
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return;
