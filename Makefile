@@ -38,7 +38,8 @@ test-integration: deps
 
 # Sets up everything (Node 24, control plane, provider servers) and runs every check and test.
 test: deps typecheck lint
-	vitest run
+	@status=0; vitest run --reporter=default --reporter=json --outputFile.json=.test-results.json || status=$$?; \
+	  node scripts/test-summary.mjs .test-results.json; exit $$status
 
 dev-up: deps
 	@bash scripts/control-plane.sh up
