@@ -2,9 +2,11 @@
 // control plane, measured side by side with a plain client applying the same
 // N Secrets at the same concurrency (the ceiling for "all Ready").
 //
-// Reports: time until all Ready, Secret writes, provider calls, operator peak
-// RSS; then a second full refresh (nothing changed): its Secret writes and
-// provider calls. Prints a table and writes JSON to bench/results/.
+// Two scenarios, one after the other in fresh namespaces: plain, and with a
+// template on every ExternalSecret. Each reports time until all Ready (next
+// to its own ceiling), Secret writes, provider calls, operator peak RSS; then
+// a second full refresh (nothing changed): its Secret writes and provider
+// calls. Prints a table and writes JSON to bench/results/.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,10 +25,9 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and ceiling client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret', '30s')
-  .option('--template', 'give every ExternalSecret a template')
-  .option('--label <name>', 'name of this run in the results', 'default')
+  .option('--plain-only', 'skip the templated scenario')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; template?: boolean; label: string }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; plainOnly?: boolean }>();
 
 /** NODE_OPTIONS exactly as the shipped Deployment sets them, so the bench measures what runs in production. */
 function deploymentNodeOptions(): string {
@@ -100,14 +101,14 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs: number): Pr
   }
 }
 
-function esSpec(i: number): ExternalSecretSpec {
+function esSpec(i: number, templated: boolean): ExternalSecretSpec {
   const spec: ExternalSecretSpec = {
     secretStoreRef: { name: 'bench', kind: 'SecretStore' },
     refreshInterval: opts.refresh,
     target: { name: `s-${i}` },
     data: [{ secretKey: 'password', remoteRef: { key: `key-${i % opts.keys}`, property: 'password' } }],
   };
-  if (opts.template) {
+  if (templated) {
     spec.target!.template = {
       metadata: { labels: { app: `bench-{{ "x" | upcase }}` } },
       data: { 'config.yaml': 'user: {{ password | default: "none" }}\nurl: postgres://db-{{ password | size }}' },
@@ -116,14 +117,38 @@ function esSpec(i: number): ExternalSecretSpec {
   return spec;
 }
 
-async function main(): Promise<void> {
-  const ceilingNs = await namespace(`bench-ceiling-${stamp}`);
-  const ns = await namespace(`bench-${stamp}`);
+interface Scenario {
+  label: string;
+  templated: boolean;
+  ceilingMs: number;
+  allReadyMs: number;
+  readyVsCeiling: number;
+  firstSync: { secretWrites: number; providerCalls: number; sharedReads: number };
+  secondRefresh: { waitedMs: number; secretWrites: number; providerCalls: number };
+  operatorPeakRssMiB: number;
+  operatorHeapUsedMiB: number;
+}
+
+/** Deletes a namespace and waits until it is gone, so its cleanup does not load the next scenario. */
+async function removeNamespace(name: string): Promise<void> {
+  await kube.delete(Resources.Namespace, undefined, name).catch(() => undefined);
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline && (await kube.getOrUndefined(Resources.Namespace, undefined, name))) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function scenario(templated: boolean): Promise<Scenario> {
+  const id = `${stamp}-${templated ? 't' : 'p'}`;
+  const ceilingNs = await namespace(`bench-ceiling-${id}`);
+  const ns = await namespace(`bench-${id}`);
   const metricsPort = 18000 + Math.floor(Math.random() * 1000);
   let operator: ReturnType<typeof spawn> | undefined;
   try {
-    process.stdout.write(`ceiling: applying ${opts.count} Secrets at concurrency ${opts.concurrency}...\n`);
+    const label = templated ? 'templated' : 'plain';
+    process.stdout.write(`[${label}] ceiling: a plain client applies ${opts.count} Secrets at concurrency ${opts.concurrency}\n`);
     const ceilingMs = await ceiling(ceilingNs);
+    await removeNamespace(ceilingNs);
 
     await kube.create(Resources.SecretStore, {
       apiVersion: API_VERSION,
@@ -131,7 +156,6 @@ async function main(): Promise<void> {
       metadata: { name: 'bench', namespace: ns },
       spec: { provider: { fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } } },
     });
-
     operator = spawn(process.execPath, [join(root, 'dist/main.js'), '--watch-namespace', ns, '--workers', String(opts.concurrency),
       '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn'], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions() },
@@ -158,16 +182,16 @@ async function main(): Promise<void> {
     };
     watcher.addHandlers({ onAdd: onChange, onUpdate: (_, es) => onChange(es) });
 
-    process.stdout.write(`operator: creating ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys...\n`);
+    process.stdout.write(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys\n`);
     const started = performance.now();
     await pool([...Array(opts.count).keys()], opts.concurrency, (i) =>
-      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i) }),
+      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i, templated) }),
     );
     await waitUntil('all Ready', () => readyAt.size === opts.count, 600_000);
     const allReadyMs = Math.max(...readyAt.values()) - started;
     const afterSync = await scrape(metricsPort);
 
-    process.stdout.write(`refresh: waiting for one more full refresh (refreshInterval ${opts.refresh})...\n`);
+    process.stdout.write(`[${label}] refresh: waiting for one more full refresh (refreshInterval ${opts.refresh})\n`);
     const refreshStarted = performance.now();
     await waitUntil('second full refresh', () => {
       for (const es of watcher.values()) {
@@ -180,12 +204,9 @@ async function main(): Promise<void> {
     await watcher.stop();
 
     const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
-    const result = {
-      label: opts.label,
-      count: opts.count,
-      distinctKeys: opts.keys,
-      concurrency: opts.concurrency,
-      templated: Boolean(opts.template),
+    return {
+      label,
+      templated,
       ceilingMs: Math.round(ceilingMs),
       allReadyMs: Math.round(allReadyMs),
       readyVsCeiling: Number((allReadyMs / ceilingMs).toFixed(2)),
@@ -202,27 +223,52 @@ async function main(): Promise<void> {
       operatorPeakRssMiB: Number(peakRssMiB(op.pid!).toFixed(1)),
       operatorHeapUsedMiB: Number((metric(afterRefresh, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1)),
     };
-
-    const rows: Array<[string, string, string]> = [
-      ['time until all Ready', `${result.allReadyMs} ms`, `ceiling ${result.ceilingMs} ms (x${result.readyVsCeiling}, target <= x2)`],
-      ['Secret writes (first sync)', String(result.firstSync.secretWrites), `${opts.count} Secrets`],
-      ['provider calls (first sync)', String(result.firstSync.providerCalls), `${opts.keys} distinct keys, ${result.firstSync.sharedReads} shared reads`],
-      ['Secret writes (2nd refresh)', String(result.secondRefresh.secretWrites), 'target 0'],
-      ['provider calls (2nd refresh)', String(result.secondRefresh.providerCalls), `${opts.count} ExternalSecrets`],
-      ['operator peak RSS', `${result.operatorPeakRssMiB} MiB`, `target < 150 MiB (heap in use at the end: ${result.operatorHeapUsedMiB} MiB)`],
-    ];
-    const width = Math.max(...rows.map((r) => r[0].length));
-    process.stdout.write(`\nsecretsync bench (${opts.label}): ${opts.count} ExternalSecrets, fake provider\n`);
-    for (const [k, v, note] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v.padStart(10)}  ${note}\n`);
-    mkdirSync(join(root, 'bench/results'), { recursive: true });
-    const file = join(root, 'bench/results', `${opts.label}-${stamp}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2));
-    process.stdout.write(`\nJSON: ${file}\n`);
   } finally {
     operator?.kill('SIGTERM');
-    await kube.delete(Resources.Namespace, undefined, ns).catch(() => undefined);
-    await kube.delete(Resources.Namespace, undefined, ceilingNs).catch(() => undefined);
+    await removeNamespace(ns);
+    await removeNamespace(ceilingNs);
   }
+}
+
+function table(results: Scenario[]): string {
+  const rows: Array<[string, ...string[]]> = [
+    ['', ...results.map((r) => r.label)],
+    ['ceiling: plain client applies N Secrets', ...results.map((r) => `${r.ceilingMs} ms`)],
+    ['time until all Ready', ...results.map((r) => `${r.allReadyMs} ms`)],
+    ['  ratio to ceiling (target <= 2)', ...results.map((r) => `x${r.readyVsCeiling}`)],
+    ['Secret writes, first sync', ...results.map((r) => String(r.firstSync.secretWrites))],
+    ['provider calls, first sync', ...results.map((r) => String(r.firstSync.providerCalls))],
+    ['  reads shared instead of called', ...results.map((r) => String(r.firstSync.sharedReads))],
+    ['Secret writes, 2nd full refresh (target 0)', ...results.map((r) => String(r.secondRefresh.secretWrites))],
+    ['provider calls, 2nd full refresh', ...results.map((r) => String(r.secondRefresh.providerCalls))],
+    ['operator peak RSS (target < 150 MiB)', ...results.map((r) => `${r.operatorPeakRssMiB} MiB`)],
+    ['operator heap in use at the end', ...results.map((r) => `${r.operatorHeapUsedMiB} MiB`)],
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const results = [await scenario(false)];
+  if (!opts.plainOnly) results.push(await scenario(true));
+  const summary = {
+    count: opts.count,
+    distinctKeys: opts.keys,
+    concurrency: opts.concurrency,
+    refreshInterval: opts.refresh,
+    nodeOptions: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions(),
+    scenarios: results,
+    templatedVsPlain: results[1] ? Number((results[1].allReadyMs / results[0]!.allReadyMs).toFixed(3)) : undefined,
+  };
+  process.stdout.write(`\nsecretsync bench: ${opts.count} ExternalSecrets on the fake provider, ${opts.keys} distinct keys, concurrency ${opts.concurrency}\n\n`);
+  process.stdout.write(`${table(results)}\n`);
+  if (summary.templatedVsPlain !== undefined) {
+    process.stdout.write(`\ntemplated / plain time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)\n`);
+  }
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const file = join(root, 'bench/results', `${stamp}.json`);
+  writeFileSync(file, JSON.stringify(summary, null, 2));
+  process.stdout.write(`JSON: ${file}\n`);
 }
 
 await main();

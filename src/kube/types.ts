@@ -62,6 +62,7 @@ export const Resources = {
   SecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'secretstores', kind: 'SecretStore', namespaced: true },
   ClusterSecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'clustersecretstores', kind: 'ClusterSecretStore', namespaced: false },
   Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   Event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   ServiceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },

@@ -38,7 +38,14 @@ export function secretSize(data: Record<string, Uint8Array>): number {
   return size;
 }
 
+const VALID_KEY = /^[-._a-zA-Z0-9]+$/;
+
 export function buildDesiredSecret(es: ExternalSecret, shaped: ShapedSecret, hmacKey: Uint8Array): DesiredSecret {
+  for (const key of Object.keys(shaped.data)) {
+    if (!VALID_KEY.test(key) || key.length > 253 || key === '.' || key === '..') {
+      throw new SyncError(Reason.InvalidData, `"${key}" is not a valid Secret key (allowed: letters, digits, "-", "_", ".")`, false);
+    }
+  }
   const size = secretSize(shaped.data);
   if (size > MAX_SECRET_BYTES) {
     throw new SyncError(Reason.SecretTooLarge, `the Secret would be ${size} bytes, over the 1 MiB (${MAX_SECRET_BYTES} bytes) limit`, false);

@@ -7,27 +7,45 @@ import type { RemoteValues, SourceInfo } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
 import { DecodingError, decodeValue } from './decoding.js';
 import { Reason, SyncError } from './reasons.js';
+import { render } from './template/engine.js';
 
 export interface FetchedData {
   data: Record<string, Uint8Array>;
   sources: SourceInfo[];
 }
 
-const VALID_KEY = /^[-._a-zA-Z0-9]+$/;
-
-/** Remote names such as "team/db" become valid Secret keys ("team_db"). */
+/** Remote names such as "team/db" become valid Secret keys ("team_db"); "." and ".." are not keys. */
 export function toSecretKey(name: string): string {
-  return name.replace(/[^-._a-zA-Z0-9]/g, '_');
+  const key = name.replace(/[^-._a-zA-Z0-9]/g, '_');
+  return key === '.' || key === '..' ? key.replace(/\./g, '_') : key;
 }
 
-export function applyRewrites(values: Record<string, Uint8Array>, rewrites: DataFromEntry['rewrite']): Record<string, Uint8Array> {
+function compileRegexp(source: string, index: number): RegExp {
+  try {
+    return new RegExp(source, 'g');
+  } catch {
+    throw new SyncError(Reason.InvalidData, `rewrite[${index}].regexp.source is not a valid regular expression`, false);
+  }
+}
+
+/** A key transform renders its template with the key as `value`. */
+async function transformKey(template: string, key: string, index: number): Promise<string> {
+  try {
+    return (await render(template, { value: key }, `rewrite[${index}].transform`)).trim();
+  } catch (err) {
+    throw new SyncError(Reason.TemplateError, (err as Error).message, false);
+  }
+}
+
+export async function applyRewrites(values: Record<string, Uint8Array>, rewrites: DataFromEntry['rewrite']): Promise<Record<string, Uint8Array>> {
   if (!rewrites?.length) return values;
   const out: Record<string, Uint8Array> = {};
   const origin: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) {
     let name = key;
-    for (const rewrite of rewrites) {
-      if (rewrite.regexp) name = name.replace(new RegExp(rewrite.regexp.source, 'g'), rewrite.regexp.target);
+    for (const [i, rewrite] of rewrites.entries()) {
+      if (rewrite.regexp) name = name.replace(compileRegexp(rewrite.regexp.source, i), rewrite.regexp.target);
+      if (rewrite.transform) name = await transformKey(rewrite.transform.template, name, i);
     }
     if (Object.hasOwn(out, name)) {
       throw new SyncError(Reason.InvalidData, `rewrite maps both "${origin[name]}" and "${key}" to key "${name}"`, false);
@@ -90,7 +108,7 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
       throw classify(err);
     }
     const strategy = entry.extract?.decodingStrategy ?? entry.find?.decodingStrategy;
-    const rewritten = applyRewrites(fetched.values, entry.rewrite);
+    const rewritten = await applyRewrites(fetched.values, entry.rewrite);
     for (const [key, value] of Object.entries(rewritten)) {
       if (Object.hasOwn(data, key)) throw new SyncError(Reason.InvalidData, `two dataFrom entries produce key "${key}"`, false);
       data[key] = decodeOrFail(value, strategy, key);
@@ -113,11 +131,6 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
   }
 
   if (missing.length > 0) throw new RemoteMissing(missing, missing.length === requested);
-  for (const key of Object.keys(data)) {
-    if (!VALID_KEY.test(key) || key.length > 253) {
-      throw new SyncError(Reason.InvalidData, `"${key}" is not a valid Secret key (allowed: letters, digits, "-", "_", ".")`, false);
-    }
-  }
   return { data, sources };
 }
 

@@ -24,7 +24,7 @@ import { MANAGED_LABEL, OWNER_ANNOTATION, buildDesiredSecret, creationPolicy, me
 import { RemoteMissing, classify, fetchData } from './fetch-data.js';
 import { Reason, SyncError } from './reasons.js';
 import { nextRefresh } from './refresh-schedule.js';
-import { shapeSecret, type ShapeContext } from './shape.js';
+import { shapeSecret } from './shape.js';
 import { clean, readyCondition, statusChanged } from './status.js';
 
 export const FORCE_SYNC_ANNOTATION = 'secretsync.dev/force-sync';
@@ -43,7 +43,6 @@ export interface ExternalSecretDeps {
   log: Logger;
   /** How old a shared provider read may be and still serve another ExternalSecret. */
   sharedReadMaxAgeMs: number;
-  shapeContext?: (es: ExternalSecret) => ShapeContext;
 }
 
 /**
@@ -138,7 +137,7 @@ export class ExternalSecretReconciler {
     const resolved = deps.stores.resolve(es);
     const client = await deps.storeClients.get(resolved.store, resolved.kind);
     const fetched = await fetchData(client, es.spec, { maxAgeMs: forced ? 0 : deps.sharedReadMaxAgeMs });
-    const shaped = await shapeSecret(es, fetched.data, deps.shapeContext?.(es));
+    const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const wrote = policy !== 'None' && (await this.write(es, desired, cached, secretKey));
     if (forceValue !== undefined) this.forced.set(key, forceValue);
@@ -168,6 +167,18 @@ export class ExternalSecretReconciler {
     if (es.spec.target?.immutable && ours) return false;
     const next = es.status?.nextRefreshTime;
     return next !== undefined && now >= Date.parse(next);
+  }
+
+  /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
+  private async readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
+    const type = kind === 'ConfigMap' ? Resources.ConfigMap : Resources.Secret;
+    const obj = await this.deps.kube.getOrUndefined<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name);
+    if (!obj) throw new SyncError(Reason.TemplateError, `templateFrom: ${kind} "${name}" not found in namespace "${namespace}"`, true);
+    const out: Record<string, Uint8Array> = {};
+    if (kind === 'Secret') return decodeSecretData(obj.data);
+    for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(v, 'utf8');
+    for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
+    return out;
   }
 
   /** Requeue at the next refresh time recorded in status. */
