@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local control plane: etcd + kube-apiserver + kube-controller-manager on
-# 127.0.0.1, with the CRDs installed. Used by `make dev-up`, the tests and the
+# 127.0.0.1, with the CRDs installed, and the provider servers beside it
+# (scripts/providers.sh). Used by `make dev-up`, the tests and the
 # benchmark. State lives in $SECRETSYNC_STATE (default .dev/).
 #   control-plane.sh up                 start (idempotent), install CRDs, write kubeconfig + env
 #   control-plane.sh down               stop everything and remove the state
@@ -117,10 +118,12 @@ up() {
   # than at its next periodic discovery (up to 30 s later).
   start_controller_manager
   "${kubectl[@]}" create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
+  bash "$ROOT/scripts/providers.sh" up
   log "control plane up: KUBECONFIG=$KUBECONFIG_FILE (source $STATE/env)"
 }
 
 down() {
+  bash "$ROOT/scripts/providers.sh" down
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd

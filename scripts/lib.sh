@@ -14,3 +14,7 @@ export GOTOOLCHAIN=local
 export PATH="$NODE_HOME/bin:$ROOT/node_modules/.bin:$PATH"
 
 log() { printf '[secretsync] %s\n' "$*" >&2; }
+OPENBAO_VERSION=2.7.2
+MOTO_VERSION=5.2.5
+OPENBAO_HOME="$CACHE/openbao-$OPENBAO_VERSION"
+MOTO_HOME="$CACHE/moto-$MOTO_VERSION"

@@ -174,6 +174,7 @@ export class Operator {
       },
       onDelete: (es) => {
         const key = objectKey(es);
+        void this.storeClients.release(storeRefKey(es), key);
         this.bySecret.remove(key);
         this.byStore.remove(key);
         this.esQueue.cancel(key);

@@ -23,17 +23,26 @@ export interface RemoteValues {
   sources: SourceInfo[];
 }
 
+/** Who a read is for (an ExternalSecret key), for providers that keep per-reader state such as leases. */
+export interface ReadContext {
+  consumer: string;
+}
+
 export interface ProviderClient {
   /** One value; `ref.property` picks a field of a JSON value. */
-  getSecret(ref: RemoteRef): Promise<RemoteValue>;
+  getSecret(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValue>;
   /** A JSON object (or the value at `ref.property`) as a map of keys. */
-  getSecretMap(ref: RemoteRef): Promise<RemoteValues>;
+  getSecretMap(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValues>;
   /** Several values in as few calls as the provider allows (optional). */
   getSecrets?(refs: RemoteRef[]): Promise<Array<RemoteValue | Error>>;
   /** Every secret matching a path, name pattern or tags. */
   findSecrets?(find: FindRef): Promise<RemoteValues>;
   /** Checks the client can reach the provider with its credentials. */
   validate(): Promise<void>;
+  /** False when a read must not be shared between readers (it issues per-reader credentials). */
+  isShareable?(ref: RemoteRef): boolean;
+  /** The reader is gone: give back what it held (revoke leases). */
+  release?(consumer: string): Promise<void>;
   close(): Promise<void>;
 }
 

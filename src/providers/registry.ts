@@ -7,6 +7,7 @@ type Loader = () => Promise<Provider>;
 
 const loaders: Partial<Record<ProviderName, Loader>> = {
   fake: async () => (await import('./fake/provider.js')).fakeProvider,
+  vault: async () => (await import('./vault/provider.js')).vaultProvider,
 };
 
 const loaded = new Map<string, Promise<Provider>>();

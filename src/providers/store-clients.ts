@@ -14,12 +14,15 @@ import { loadProvider, providerName } from './registry.js';
 export interface ReadOptions {
   /** Accept a shared answer at most this old (0: always call). */
   maxAgeMs: number;
+  /** The ExternalSecret reading (see ReadContext). */
+  consumer?: string;
   signal?: AbortSignal;
 }
 
 interface CachedRead {
   at: number;
   result: Promise<unknown>;
+  pending: boolean;
 }
 
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
@@ -40,17 +43,26 @@ export class StoreClient {
   }
 
   getSecret(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
-    return this.shared('getSecret', ref, opts, () => this.client.getSecret(ref));
+    const { key, ctx, readOpts } = this.perReader(ref, opts);
+    return this.shared('getSecret', key, readOpts, () => this.client.getSecret(ref, ctx));
   }
 
   getSecretMap(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValues> {
-    return this.shared('getSecretMap', ref, opts, () => this.client.getSecretMap(ref));
+    const { key, ctx, readOpts } = this.perReader(ref, opts);
+    return this.shared('getSecretMap', key, readOpts, () => this.client.getSecretMap(ref, ctx));
+  }
+
+  /** Per-reader reads (dynamic credentials) are keyed by reader and only joined while in flight. */
+  private perReader(ref: RemoteRef, opts: ReadOptions) {
+    const ctx = { consumer: opts.consumer ?? '' };
+    if (this.client.isShareable?.(ref) !== false) return { key: ref, ctx, readOpts: opts };
+    return { key: { ...ref, consumer: ctx.consumer }, ctx, readOpts: { ...opts, maxAgeMs: 0 } };
   }
 
   /** Reads several refs; uses the provider's batch call where it has one. */
   async getSecrets(refs: RemoteRef[], opts: ReadOptions): Promise<Array<RemoteValue | Error>> {
     const batch = this.client.getSecrets?.bind(this.client);
-    if (!batch || refs.length < 2) {
+    if (!batch || refs.length < 2 || refs.some((r) => this.client.isShareable?.(r) === false)) {
       return Promise.all(refs.map((ref) => this.getSecret(ref, opts).catch((err: unknown) => toError(err))));
     }
     const now = Date.now();
@@ -83,6 +95,10 @@ export class StoreClient {
     return this.call('validate', () => this.client.validate());
   }
 
+  release(consumer: string): Promise<void> {
+    return this.client.release?.(consumer) ?? Promise.resolve();
+  }
+
   close(): Promise<void> {
     this.reads.clear();
     return this.client.close();
@@ -94,16 +110,25 @@ export class StoreClient {
 
   private recent(call: string, ref: object, maxAgeMs: number, now: number): Promise<unknown> | undefined {
     const hit = this.reads.get(this.readKey(call, ref));
-    return hit && now - hit.at <= maxAgeMs ? hit.result : undefined;
+    if (!hit) return undefined;
+    // A call still in flight is always joined; a finished one only while fresh enough.
+    return hit.pending || now - hit.at <= maxAgeMs ? hit.result : undefined;
   }
 
   private remember(call: string, ref: object, result: Promise<unknown>, at: number): void {
     const key = this.readKey(call, ref);
-    this.reads.set(key, { at, result });
-    // Failed reads are not shared beyond the ones already waiting on them.
-    result.catch(() => {
-      if (this.reads.get(key)?.result === result) this.reads.delete(key);
-    });
+    const entry: CachedRead = { at, result, pending: true };
+    this.reads.set(key, entry);
+    // Freshness counts from the answer; failed reads are not shared beyond the ones already waiting.
+    result.then(
+      () => {
+        entry.pending = false;
+        entry.at = Date.now();
+      },
+      () => {
+        if (this.reads.get(key) === entry) this.reads.delete(key);
+      },
+    );
     this.prune(at);
   }
 
@@ -185,6 +210,17 @@ export class StoreClients {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     return client;
+  }
+
+  /** An ExternalSecret is gone: its store's client gives back what it held for it. */
+  async release(key: string, consumer: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    try {
+      await (await entry.client).release(consumer);
+    } catch {
+      // Best effort: what is not released expires on the provider's own clock.
+    }
   }
 
   async drop(key: string): Promise<void> {

@@ -3,6 +3,7 @@
 // value is ever logged), and poll-until waits instead of sleeps.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -148,4 +149,20 @@ export function decoded(secret: Secret | undefined): Record<string, string> {
 export async function events(namespace: string, name: string): Promise<Array<{ type: string; reason: string; message: string }>> {
   const list = await kube().list<KubeObject & { type: string; reason: string; message: string; involvedObject: { name: string } }>(Resources.Event, { namespace });
   return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+/** Addresses of the provider servers started beside the control plane (from its env file). */
+export function providerEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(stateDir(), 'env'), 'utf8').split('\n')) {
+    const m = /^export ([A-Z_]+)="?([^"]*)"?$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** A Secret holding credentials for a store. */
+export async function createCredentialSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+  await kube().create<Secret>(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: encoded });
 }

@@ -18,7 +18,7 @@ providerConformance({
     return Promise.resolve(version);
   },
   client() {
-    const store = { metadata: { name: 'fake', namespace: 'ns' }, spec: { provider: { fake: { data: [...entries] } } } } as SecretStore;
+    const store = { metadata: { name: 'fake', namespace: 'ns' }, spec: { provider: { fake: { data: entries } } } } as SecretStore;
     return fakeProvider.newClient({ store, namespace: 'ns', kube: new KubeClient(new KubeConfig()) });
   },
 });

@@ -136,7 +136,9 @@ export class ExternalSecretReconciler {
 
     const resolved = deps.stores.resolve(es);
     const client = await deps.storeClients.get(resolved.store, resolved.kind);
-    const fetched = await fetchData(client, es.spec, { maxAgeMs: forced ? 0 : deps.sharedReadMaxAgeMs });
+    // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
+    const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
+    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key });
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const wrote = policy !== 'None' && (await this.write(es, desired, cached, secretKey));

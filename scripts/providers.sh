@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Provider servers for the tests and the demo, on 127.0.0.1 next to the
+# control plane: OpenBao (dev mode, configured with KV v1/v2, PKI, database
+# secrets on a real PostgreSQL, and kubernetes/approle/jwt auth against the
+# local kube-apiserver) and moto (AWS). Called by control-plane.sh.
+#   providers.sh up | down
+source "$(dirname "$0")/lib.sh"
+
+STATE="${SECRETSYNC_STATE:-$ROOT/.dev}"
+BASE="${CP_PORT_BASE:-16440}"
+API_PORT=$((BASE + 3))
+BAO_PORT=$((BASE + 10))
+PG_PORT=$((BASE + 11))
+MOTO_PORT=$((BASE + 12))
+BAO_TOKEN=root
+PG_BIN=/usr/lib/postgresql/15/bin
+BAO=("$OPENBAO_HOME/venv/bin/bao")
+export VAULT_ADDR="http://127.0.0.1:$BAO_PORT" VAULT_TOKEN=$BAO_TOKEN BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_TOKEN
+
+alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+stop_one() {
+  if alive "$1"; then
+    local pid; pid=$(cat "$STATE/$1.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$STATE/$1.pid"
+}
+wait_for() {
+  local what=$1; shift
+  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  log "$what did not come up"; tail -n 20 "$STATE/$what.log" >&2 || true; return 1
+}
+
+install_servers() {
+  bash "$ROOT/scripts/install-servers.sh"
+  if [ ! -x "$PG_BIN/postgres" ]; then
+    log "installing PostgreSQL 15 from Debian"
+    apt-get install -y -qq postgresql-15 >/dev/null
+  fi
+}
+
+start_postgres() {
+  alive postgres && return 0
+  chmod 755 "$STATE"  # postgres runs as its own user and must reach its directories
+  if [ ! -f "$STATE/pg/PG_VERSION" ]; then
+    install -d -o postgres -m 700 "$STATE/pg"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$STATE/pg" -A trust -U postgres >/dev/null
+  fi
+  install -d -o postgres "$STATE/pg-socket"
+  runuser -u postgres -- "$PG_BIN/postgres" -D "$STATE/pg" -p "$PG_PORT" -k "$STATE/pg-socket" \
+    -c listen_addresses=127.0.0.1 -c fsync=off >"$STATE/postgres.log" 2>&1 &
+  echo $! >"$STATE/postgres.pid"
+  wait_for postgres "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+}
+
+start_openbao() {
+  alive openbao && return 0
+  # Audit devices are declared in config (OpenBao refuses them over the API);
+  # the audit log lets the bench count the requests OpenBao really receives.
+  cat >"$STATE/openbao.hcl" <<HCL
+audit "file" "requests" {
+  options { file_path = "$STATE/openbao-audit.log" }
+}
+HCL
+  "${BAO[@]}" server -dev -dev-root-token-id="$BAO_TOKEN" -dev-listen-address="127.0.0.1:$BAO_PORT" \
+    -config="$STATE/openbao.hcl" >"$STATE/openbao.log" 2>&1 &
+  echo $! >"$STATE/openbao.pid"
+  wait_for openbao curl -sf "$VAULT_ADDR/v1/sys/health"
+  configure_openbao
+}
+
+configure_openbao() {
+  local b=("${BAO[@]}")
+  "${b[@]}" secrets enable -path=kv1 -version=1 kv >/dev/null
+  "${b[@]}" secrets enable pki >/dev/null
+  "${b[@]}" secrets tune -max-lease-ttl=87600h pki >/dev/null
+  "${b[@]}" write -field=certificate pki/root/generate/internal common_name=secretsync-test ttl=87600h >/dev/null
+  "${b[@]}" write pki/roles/app allow_any_name=true generate_lease=true max_ttl=1h ttl=10m >/dev/null 2>&1
+  "${b[@]}" secrets enable database >/dev/null
+  "${b[@]}" write database/config/pg plugin_name=postgresql-database-plugin allowed_roles='*' \
+    connection_url="postgresql://{{username}}:{{password}}@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
+    username=postgres password=unused verify_connection=true >/dev/null
+  "${b[@]}" write database/roles/app db_name=pg default_ttl=2m max_ttl=10m \
+    creation_statements="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';" >/dev/null
+  "${b[@]}" auth enable kubernetes >/dev/null
+  "${b[@]}" write auth/kubernetes/config kubernetes_host="https://127.0.0.1:$API_PORT" \
+    kubernetes_ca_cert=@"$STATE/certs/apiserver.crt" token_reviewer_jwt="$(cat "$STATE/admin-token")" disable_local_ca_jwt=true >/dev/null
+  "${b[@]}" auth enable approle >/dev/null
+  "${b[@]}" auth enable jwt >/dev/null
+  "${b[@]}" write auth/jwt/config jwt_validation_pubkeys=@"$STATE/sa.pub" bound_issuer="https://127.0.0.1:$API_PORT" >/dev/null
+}
+
+start_moto() {
+  alive moto && return 0
+  "$MOTO_HOME/venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
+  echo $! >"$STATE/moto.pid"
+  wait_for moto curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/"
+}
+
+write_env() {
+  cat >>"$STATE/env" <<ENV
+export VAULT_ADDR="$VAULT_ADDR"
+export VAULT_TOKEN="$BAO_TOKEN"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+export AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export PATH="$OPENBAO_HOME/venv/bin:\$PATH"
+ENV
+}
+
+case "${1:-}" in
+  up) install_servers; start_postgres; start_openbao; start_moto; write_env ;;
+  down) stop_one moto; stop_one openbao; stop_one postgres ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

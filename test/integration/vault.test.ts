@@ -1,0 +1,239 @@
+// The vault provider against a real OpenBao dev server (with real PostgreSQL
+// behind its database engine), and a real kube-apiserver for Kubernetes and
+// JWT auth.
+import NodeVault from 'node-vault';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
+import { vaultProvider } from '../../src/providers/vault/provider.js';
+import { providerConformance } from '../conformance/provider-suite.js';
+import {
+  createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
+  startOperator, waitFor, waitForReady, waitForStoreReady, type TestOperator,
+} from './harness.js';
+
+const env = () => providerEnv();
+const root = () => NodeVault({ endpoint: env().VAULT_ADDR, token: env().VAULT_TOKEN });
+const SECRET_VALUE = 'vault-secret-value-9q8w7e';
+
+async function putKv(key: string, data: Record<string, unknown>): Promise<string> {
+  const res = (await root().write(`secret/data/${key}`, { data })) as { data: { version: number } };
+  return String(res.data.version);
+}
+
+function tokenStore(extra: Partial<NonNullable<SecretStoreSpec['provider']['vault']>> = {}): SecretStoreSpec {
+  return { provider: { vault: { server: env().VAULT_ADDR!, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } }, ...extra } } };
+}
+
+async function namespaceWithToken(token = env().VAULT_TOKEN!): Promise<string> {
+  const ns = await newNamespace();
+  await createCredentialSecret(ns, 'vault-token', { token });
+  return ns;
+}
+
+// --- the shared conformance suite, against OpenBao -------------------------------------------
+let conformanceNs = '';
+describe('vault conformance', () => {
+  beforeAll(async () => {
+    conformanceNs = `vault-conf-${Date.now().toString(36)}`;
+    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: conformanceNs } });
+    await createCredentialSecret(conformanceNs, 'vault-token', { token: env().VAULT_TOKEN! });
+  });
+  afterAll(() => kube().delete(Resources.Namespace, undefined, conformanceNs));
+
+  providerConformance({
+    name: 'vault (OpenBao KV v2)',
+    supportsVersions: true,
+    supportsFind: true,
+    valuesAreMaps: true,
+    plainRef: (key) => ({ key, property: 'value' }),
+    async put(key, value) {
+      let data: Record<string, unknown>;
+      try {
+        const parsed = JSON.parse(value) as unknown;
+        data = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : { value };
+      } catch {
+        data = { value };
+      }
+      return putKv(key, data);
+    },
+    client() {
+      const store = { metadata: { name: 'v', namespace: conformanceNs }, spec: tokenStore() } as SecretStore;
+      return vaultProvider.newClient({ store, namespace: conformanceNs, kube: kube() });
+    },
+  });
+});
+
+// --- end to end through the operator ----------------------------------------------------------
+describe('vault provider', () => {
+  let op: TestOperator;
+  beforeAll(async () => {
+    op = await startOperator();
+    await root().write('sys/policies/acl/reader', { policy: 'path "secret/*" { capabilities = ["read", "list"] }\npath "kv1/*" { capabilities = ["read", "list"] }\npath "database/creds/*" { capabilities = ["read"] }\npath "sys/leases/*" { capabilities = ["update"] }' });
+  });
+  afterAll(async () => {
+    await op.stop();
+    expect(op.logs.text).not.toContain(SECRET_VALUE);
+  });
+
+  it('token auth: KV v2 values, properties, versions and extract', async () => {
+    const ns = await namespaceWithToken();
+    const key = `apps/${ns}/db`;
+    const v1 = await putKv(key, { user: 'app', password: 'old' });
+    await putKv(key, { user: 'app', password: SECRET_VALUE, nested: { host: 'h' } });
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'es', {
+      secretStoreRef: { name: 'vault' },
+      data: [
+        { secretKey: 'password', remoteRef: { key, property: 'password' } },
+        { secretKey: 'old', remoteRef: { key, property: 'password', version: v1 } },
+        { secretKey: 'host', remoteRef: { key, property: 'nested.host' } },
+      ],
+      dataFrom: [{ extract: { key }, rewrite: [{ regexp: { source: '^(.*)$', target: 'all_$1' } }] }],
+    });
+    const es = await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es'))).toEqual({ password: SECRET_VALUE, old: 'old', host: 'h', all_user: 'app', all_password: SECRET_VALUE, all_nested: '{"host":"h"}' });
+    expect(es.status?.sources).toEqual(expect.arrayContaining([{ key, version: '2' }, { key, version: '1' }]));
+  });
+
+  it('a new KV v2 version is picked up at the next refresh', async () => {
+    const ns = await namespaceWithToken();
+    const key = `apps/${ns}/rotating`;
+    await putKv(key, { password: 'v1' });
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, refreshInterval: '1s', data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    await waitForReady(ns, 'es');
+    await putKv(key, { password: 'v2' });
+    await waitFor('new version', async () => decoded(await getSecret(ns, 'es')).p === 'v2', 30_000);
+    expect((await getES(ns, 'es')).status?.sources).toEqual([{ key, version: '2' }]);
+  });
+
+  it('KV v1 and dataFrom.find', async () => {
+    const ns = await namespaceWithToken();
+    await root().write(`kv1/${ns}/one`, { a: '1' });
+    await putKv(`${ns}/team/feature-x`, { on: 'yes' });
+    await putKv(`${ns}/team/other`, { on: 'no' });
+    await createStore(ns, 'v1', tokenStore({ path: 'kv1', version: 'v1' }));
+    await createStore(ns, 'v2', tokenStore());
+    await createExternalSecret(ns, 'kv1', { secretStoreRef: { name: 'v1' }, data: [{ secretKey: 'a', remoteRef: { key: `${ns}/one`, property: 'a' } }] });
+    await createExternalSecret(ns, 'found', { secretStoreRef: { name: 'v2' }, dataFrom: [{ find: { path: `${ns}/team`, name: { regexp: 'feature-' } } }] });
+    await waitForReady(ns, 'kv1');
+    expect(decoded(await getSecret(ns, 'kv1'))).toEqual({ a: '1' });
+    await waitForReady(ns, 'found');
+    expect(decoded(await getSecret(ns, 'found'))).toEqual({ [`${ns}_team_feature-x`]: '{"on":"yes"}' });
+  });
+
+  it('kubernetes auth: a ServiceAccount token from TokenRequest, checked by OpenBao with TokenReview', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } });
+    await root().write(`auth/kubernetes/role/${ns}`, { bound_service_account_names: 'reader', bound_service_account_namespaces: ns, policies: 'reader', audience: 'vault', ttl: '1h' });
+    const key = `apps/${ns}/k8s`;
+    await putKv(key, { password: SECRET_VALUE });
+    await createStore(ns, 'vault', { provider: { vault: { server: env().VAULT_ADDR!, auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'reader', audiences: ['vault'] } } } } } });
+    await waitForStoreReady(ns, 'vault');
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).p).toBe(SECRET_VALUE);
+  });
+
+  it('kubernetes auth with a ServiceAccount the role does not allow: the store is not Ready', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'intruder', namespace: ns } });
+    await root().write(`auth/kubernetes/role/${ns}`, { bound_service_account_names: 'reader', bound_service_account_namespaces: ns, policies: 'reader', audience: 'vault' });
+    await createStore(ns, 'vault', { provider: { vault: { server: env().VAULT_ADDR!, auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'intruder', audiences: ['vault'] } } } } } });
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'p', remoteRef: { key: 'x', property: 'p' } }] });
+    await waitFor('store check failure on the ExternalSecret', async () => /provider check failed: .*(denied|not authorized|invalid)/i.test(ready(await getES(ns, 'es'))?.message ?? ''));
+    expect(ready(await getES(ns, 'es'))?.reason).toBe('StoreNotReady');
+  });
+
+  it('appRole and jwt auth', async () => {
+    const ns = await newNamespace();
+    await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });
+    const roleId = ((await root().read(`auth/approle/role/${ns}/role-id`)) as { data: { role_id: string } }).data.role_id;
+    const secretId = ((await root().write(`auth/approle/role/${ns}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
+    await createCredentialSecret(ns, 'approle-creds', { secretId });
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'jwt-reader', namespace: ns } });
+    await root().write(`auth/jwt/role/${ns}`, { role_type: 'jwt', bound_audiences: 'vault', user_claim: 'sub', bound_subject: `system:serviceaccount:${ns}:jwt-reader`, token_policies: 'reader' });
+    const key = `apps/${ns}/auth`;
+    await putKv(key, { password: SECRET_VALUE });
+    await createStore(ns, 'approle', { provider: { vault: { server: env().VAULT_ADDR!, auth: { appRole: { roleId, secretRef: { name: 'approle-creds', key: 'secretId' } } } } } });
+    await createStore(ns, 'jwt', { provider: { vault: { server: env().VAULT_ADDR!, auth: { jwt: { role: ns, kubernetesServiceAccountToken: { serviceAccountRef: { name: 'jwt-reader', audiences: ['vault'] } } } } } } });
+    for (const store of ['approle', 'jwt']) {
+      await createExternalSecret(ns, store, { secretStoreRef: { name: store }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+      await waitForReady(ns, store);
+      expect(decoded(await getSecret(ns, store)).p).toBe(SECRET_VALUE);
+    }
+  });
+
+  it('dynamic database credentials: a real login, renewed before expiry, revoked when the ExternalSecret goes', async () => {
+    await root().write('database/roles/short', {
+      db_name: 'pg', default_ttl: '15s', max_ttl: '10m',
+      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+    });
+    const ns = await namespaceWithToken();
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'db', { secretStoreRef: { name: 'vault' }, refreshInterval: '1h', dataFrom: [{ extract: { key: '/database/creds/short' } }] });
+    const first = await waitForReady(ns, 'db');
+    const creds = decoded(await getSecret(ns, 'db'));
+    expect(creds.username).toMatch(/^v-/);
+    const expiresAt = Date.parse(first.status!.sources![0]!.expiresAt!);
+    expect(expiresAt - Date.parse(first.status!.refreshTime!)).toBeGreaterThan(10_000);
+    expect(Date.parse(first.status!.nextRefreshTime!)).toBeLessThan(expiresAt);
+
+    // The credentials work against the real PostgreSQL.
+    const pgPort = Number(new URL(env().VAULT_ADDR!).port) + 1;
+    const { run } = await import('./harness.js');
+    const login = await run('psql', ['-h', '127.0.0.1', '-p', String(pgPort), '-U', creds.username!, '-d', 'postgres', '-tAc', 'select current_user'], { env: { ...process.env, PGPASSWORD: creds.password } });
+    expect(login.stdout.trim()).toBe(creds.username);
+
+    // At about 2/3 of the TTL the lease is renewed: same credentials, later expiry.
+    const renewed = await waitFor('renewal', async () => {
+      const es = await getES(ns, 'db');
+      return Date.parse(es.status!.sources![0]!.expiresAt!) > expiresAt ? es : undefined;
+    }, 30_000);
+    expect(ready(renewed)?.status).toBe('True');
+    expect(decoded(await getSecret(ns, 'db')).username).toBe(creds.username);
+
+    // Deleting the ExternalSecret revokes the lease: the database role is dropped.
+    await kube().delete(Resources.ExternalSecret, ns, 'db');
+    await waitFor('role revoked', async () => {
+      const check = await run('psql', ['-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-tAc', `select count(*) from pg_roles where rolname = '${creds.username}'`]);
+      return check.stdout.trim() === '0';
+    }, 20_000);
+  }, 90_000);
+
+  it('errors: missing key, permission denied, unreachable server; the Secret stays untouched', async () => {
+    const limited = ((await root().write('auth/token/create', { policies: ['default'], ttl: '1h' })) as { auth: { client_token: string } }).auth.client_token;
+    const ns = await namespaceWithToken();
+    await createCredentialSecret(ns, 'limited', { token: limited });
+    const key = `apps/${ns}/err`;
+    await putKv(key, { password: SECRET_VALUE });
+    await createStore(ns, 'vault', tokenStore());
+    await createStore(ns, 'limited', tokenStore({ auth: { tokenSecretRef: { name: 'limited', key: 'token' } } }));
+    await createStore(ns, 'down', tokenStore({ server: 'http://127.0.0.1:1' }));
+
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    await waitForReady(ns, 'es');
+    const before = (await getSecret(ns, 'es'))!;
+    await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { spec: { data: [{ secretKey: 'p', remoteRef: { key: `${key}-missing`, property: 'password' } }] } });
+    expect(ready(await waitForReady(ns, 'es', 'False', 'RemoteNotFound'))?.message).toBe(`remote secret "${key}-missing" not found`);
+    expect((await getSecret(ns, 'es'))!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+
+    await createExternalSecret(ns, 'denied', { secretStoreRef: { name: 'limited' }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    expect(ready(await waitForReady(ns, 'denied', 'False', 'PermissionDenied'))?.message).toBe(`permission denied reading "${key}"`);
+
+    await createExternalSecret(ns, 'unreachable', { secretStoreRef: { name: 'down' }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    await waitFor('unreachable reported', async () => (ready(await getES(ns, 'unreachable'))?.message ?? '').includes('cannot reach vault at http://127.0.0.1:1 (ECONNREFUSED)'));
+    for (const name of ['es', 'denied', 'unreachable']) expect(JSON.stringify((await getES(ns, name)).status)).not.toContain(SECRET_VALUE);
+  });
+
+  it('a SecretStore may not read its token from another namespace', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.SecretStore, {
+      apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name: 'sneaky', namespace: ns },
+      spec: tokenStore({ auth: { tokenSecretRef: { name: 'vault-token', key: 'token', namespace: 'kube-system' } } }),
+    } as never);
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'sneaky' }, data: [{ secretKey: 'p', remoteRef: { key: 'x', property: 'p' } }] });
+    await waitFor('cross-namespace reference refused', async () => (ready(await getES(ns, 'es'))?.message ?? '').includes('points to another namespace'));
+  });
+});
