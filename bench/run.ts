@@ -25,9 +25,12 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and ceiling client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret', '30s')
-  .option('--plain-only', 'skip the templated scenario')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault', 'fake,fake-templated,vault')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; plainOnly?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string }>();
+
+type Kind = 'fake' | 'fake-templated' | 'vault';
+const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 
 /** NODE_OPTIONS exactly as the shipped Deployment sets them, so the bench measures what runs in production. */
 function deploymentNodeOptions(): string {
@@ -101,12 +104,12 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs: number): Pr
   }
 }
 
-function esSpec(i: number, templated: boolean): ExternalSecretSpec {
+function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecretSpec {
   const spec: ExternalSecretSpec = {
     secretStoreRef: { name: 'bench', kind: 'SecretStore' },
     refreshInterval: opts.refresh,
     target: { name: `s-${i}` },
-    data: [{ secretKey: 'password', remoteRef: { key: `key-${i % opts.keys}`, property: 'password' } }],
+    data: [{ secretKey: 'password', remoteRef: { key: `${keyPrefix}key-${i % opts.keys}`, property: 'password' } }],
   };
   if (templated) {
     spec.target!.template = {
@@ -120,6 +123,8 @@ function esSpec(i: number, templated: boolean): ExternalSecretSpec {
 interface Scenario {
   label: string;
   templated: boolean;
+  /** Requests OpenBao logged in its audit device during the second full refresh (vault only). */
+  providerServerRequests2ndRefresh?: number;
   ceilingMs: number;
   allReadyMs: number;
   readyVsCeiling: number;
@@ -138,24 +143,57 @@ async function removeNamespace(name: string): Promise<void> {
   }
 }
 
-async function scenario(templated: boolean): Promise<Scenario> {
-  const id = `${stamp}-${templated ? 't' : 'p'}`;
-  const ceilingNs = await namespace(`bench-ceiling-${id}`);
-  const ns = await namespace(`bench-${id}`);
-  const metricsPort = 18000 + Math.floor(Math.random() * 1000);
-  let operator: ReturnType<typeof spawn> | undefined;
+/** Requests in OpenBao's audit log so far (one "request" entry per request received). */
+function openbaoRequests(): number {
   try {
-    const label = templated ? 'templated' : 'plain';
-    process.stdout.write(`[${label}] ceiling: a plain client applies ${opts.count} Secrets at concurrency ${opts.concurrency}\n`);
-    const ceilingMs = await ceiling(ceilingNs);
-    await removeNamespace(ceilingNs);
+    return readFileSync(join(STATE, 'openbao-audit.log'), 'utf8').split('\n').filter((l) => l.includes('"type":"request"')).length;
+  } catch {
+    return 0;
+  }
+}
 
+/** The store for a scenario; for vault, the remote keys are written to OpenBao first. */
+async function createStore(kind: Kind, ns: string): Promise<string> {
+  if (kind !== 'vault') {
     await kube.create(Resources.SecretStore, {
       apiVersion: API_VERSION,
       kind: 'SecretStore',
       metadata: { name: 'bench', namespace: ns },
       spec: { provider: { fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } } },
     });
+    return '';
+  }
+  const addr = process.env.VAULT_ADDR ?? `http://127.0.0.1:${16440 + 10}`;
+  const token = process.env.VAULT_TOKEN ?? 'root';
+  const prefix = `bench-${stamp}/`;
+  await pool([...Array(opts.keys).keys()], 8, async (i) => {
+    const res = await fetch(`${addr}/v1/secret/data/${prefix}key-${i}`, { method: 'POST', headers: { 'X-Vault-Token': token }, body: JSON.stringify({ data: JSON.parse(secretValue(i)) as object }) });
+    if (!res.ok) throw new Error(`writing to OpenBao failed: HTTP ${res.status}`);
+  });
+  await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: ns }, data: { token: Buffer.from(token).toString('base64') } });
+  await kube.create(Resources.SecretStore, {
+    apiVersion: API_VERSION,
+    kind: 'SecretStore',
+    metadata: { name: 'bench', namespace: ns },
+    spec: { provider: { vault: { server: addr, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
+  });
+  return prefix;
+}
+
+async function scenario(kind: Kind): Promise<Scenario> {
+  const templated = kind === 'fake-templated';
+  const id = `${stamp}-${kind}`;
+  const ceilingNs = await namespace(`bench-ceiling-${id}`);
+  const ns = await namespace(`bench-${id}`);
+  const metricsPort = 18000 + Math.floor(Math.random() * 1000);
+  let operator: ReturnType<typeof spawn> | undefined;
+  try {
+    const label = kind;
+    process.stdout.write(`[${label}] ceiling: a plain client applies ${opts.count} Secrets at concurrency ${opts.concurrency}\n`);
+    const ceilingMs = await ceiling(ceilingNs);
+    await removeNamespace(ceilingNs);
+
+    const keyPrefix = await createStore(kind, ns);
     operator = spawn(process.execPath, [join(root, 'dist/main.js'), '--watch-namespace', ns, '--workers', String(opts.concurrency),
       '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn'], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions() },
@@ -185,7 +223,7 @@ async function scenario(templated: boolean): Promise<Scenario> {
     process.stdout.write(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys\n`);
     const started = performance.now();
     await pool([...Array(opts.count).keys()], opts.concurrency, (i) =>
-      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i, templated) }),
+      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i, templated, keyPrefix) }),
     );
     await waitUntil('all Ready', () => readyAt.size === opts.count, 600_000);
     const allReadyMs = Math.max(...readyAt.values()) - started;
@@ -193,6 +231,7 @@ async function scenario(templated: boolean): Promise<Scenario> {
 
     process.stdout.write(`[${label}] refresh: waiting for one more full refresh (refreshInterval ${opts.refresh})\n`);
     const refreshStarted = performance.now();
+    const serverRequestsBefore = openbaoRequests();
     await waitUntil('second full refresh', () => {
       for (const es of watcher.values()) {
         if (es.status?.refreshTime === refreshedAfter.get(es.metadata.name)) return false;
@@ -201,6 +240,7 @@ async function scenario(templated: boolean): Promise<Scenario> {
     }, 900_000);
     const refreshMs = performance.now() - refreshStarted;
     const afterRefresh = await scrape(metricsPort);
+    const serverRequests = openbaoRequests() - serverRequestsBefore;
     await watcher.stop();
 
     const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
@@ -220,6 +260,7 @@ async function scenario(templated: boolean): Promise<Scenario> {
         secretWrites: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(afterSync, 'secretsync_secret_writes_total'),
         providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(afterSync, 'secretsync_provider_calls_total'),
       },
+      providerServerRequests2ndRefresh: kind === 'vault' ? serverRequests : undefined,
       operatorPeakRssMiB: Number(peakRssMiB(op.pid!).toFixed(1)),
       operatorHeapUsedMiB: Number((metric(afterRefresh, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1)),
     };
@@ -241,6 +282,7 @@ function table(results: Scenario[]): string {
     ['  reads shared instead of called', ...results.map((r) => String(r.firstSync.sharedReads))],
     ['Secret writes, 2nd full refresh (target 0)', ...results.map((r) => String(r.secondRefresh.secretWrites))],
     ['provider calls, 2nd full refresh', ...results.map((r) => String(r.secondRefresh.providerCalls))],
+    ['  requests OpenBao logged, 2nd full refresh', ...results.map((r) => (r.providerServerRequests2ndRefresh === undefined ? '-' : String(r.providerServerRequests2ndRefresh)))],
     ['operator peak RSS (target < 150 MiB)', ...results.map((r) => `${r.operatorPeakRssMiB} MiB`)],
     ['operator heap in use at the end', ...results.map((r) => `${r.operatorHeapUsedMiB} MiB`)],
   ];
@@ -249,8 +291,10 @@ function table(results: Scenario[]): string {
 }
 
 async function main(): Promise<void> {
-  const results = [await scenario(false)];
-  if (!opts.plainOnly) results.push(await scenario(true));
+  const results: Scenario[] = [];
+  for (const kind of opts.scenarios.split(',').map((k) => k.trim()) as Kind[]) results.push(await scenario(kind));
+  const plain = results.find((r) => r.label === 'fake');
+  const templatedRun = results.find((r) => r.label === 'fake-templated');
   const summary = {
     count: opts.count,
     distinctKeys: opts.keys,
@@ -258,12 +302,12 @@ async function main(): Promise<void> {
     refreshInterval: opts.refresh,
     nodeOptions: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions(),
     scenarios: results,
-    templatedVsPlain: results[1] ? Number((results[1].allReadyMs / results[0]!.allReadyMs).toFixed(3)) : undefined,
+    templatedVsPlain: plain && templatedRun ? Number((templatedRun.allReadyMs / plain.allReadyMs).toFixed(3)) : undefined,
   };
-  process.stdout.write(`\nsecretsync bench: ${opts.count} ExternalSecrets on the fake provider, ${opts.keys} distinct keys, concurrency ${opts.concurrency}\n\n`);
+  process.stdout.write(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}\n\n`);
   process.stdout.write(`${table(results)}\n`);
   if (summary.templatedVsPlain !== undefined) {
-    process.stdout.write(`\ntemplated / plain time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)\n`);
+    process.stdout.write(`\nfake-templated / fake time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)\n`);
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   const file = join(root, 'bench/results', `${stamp}.json`);

@@ -19,7 +19,16 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 kubectl apply -f "$ROOT/examples/namespace.yaml" >/dev/null
-kubectl apply -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml"
+# OpenBao: demo values, a reader policy, and the role for Kubernetes auth.
+bao kv put -mount=secret demo/api key=demo-api-key >/dev/null
+bao kv put -mount=secret demo/db username=app password=demo-password host=db.demo.svc >/dev/null
+echo 'path "secret/*" { capabilities = ["read", "list"] }' | bao policy write demo-reader - >/dev/null
+bao write auth/kubernetes/role/demo-reader bound_service_account_names=app-reader \
+  bound_service_account_namespaces=demo policies=demo-reader audience=vault ttl=1h >/dev/null
+kubectl -n demo create serviceaccount app-reader --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n demo create secret generic openbao-token --from-literal=token="$VAULT_TOKEN" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
+  -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml"
 
 node "$ROOT/dist/main.js" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
@@ -29,7 +38,7 @@ echo
 kubectl get secretstores,externalsecrets -n demo
 kubectl get clustersecretstores
 echo
-for s in db-creds registry-pull; do
+for s in api db-config db-dynamic db-creds registry-pull; do
   echo "Secret demo/$s (keys):"
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done
