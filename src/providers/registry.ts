@@ -8,6 +8,7 @@ type Loader = () => Promise<Provider>;
 const loaders: Partial<Record<ProviderName, Loader>> = {
   fake: async () => (await import('./fake/provider.js')).fakeProvider,
   vault: async () => (await import('./vault/provider.js')).vaultProvider,
+  aws: async () => (await import('./aws/provider.js')).awsProvider,
 };
 
 const loaded = new Map<string, Promise<Provider>>();

@@ -144,14 +144,22 @@ export class StoreClient {
     return result;
   }
 
+  private throttledInARow = 0;
+
   private async call<T>(call: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.bucket.take(signal);
     try {
       const result = await fn();
+      this.throttledInARow = 0;
       this.metrics.providerCalls.inc({ provider: this.provider, call, status: 'ok' });
       return result;
     } catch (err) {
       this.metrics.providerCalls.inc({ provider: this.provider, call, status: errorStatus(err) });
+      if (err instanceof ThrottledError) {
+        // The whole store slows down, not just the caller: 1 s, doubling, at most 1 min.
+        this.throttledInARow++;
+        this.bucket.hold(err.retryAfterMs ?? Math.min(60_000, 1000 * 2 ** (this.throttledInARow - 1)));
+      }
       throw err;
     }
   }

@@ -33,6 +33,7 @@ export class ExponentialBackoff implements RetryLimiter {
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  private holdUntil = 0;
   constructor(
     private readonly qps: number,
     private readonly burst: number,
@@ -48,7 +49,13 @@ export class TokenBucket {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
     this.last = now;
     this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.qps) * 1000);
+    const wait = this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.qps) * 1000);
+    return Math.max(wait, this.holdUntil - now);
+  }
+
+  /** Lets nothing through for ms (the provider asked us to slow down). */
+  hold(ms: number): void {
+    this.holdUntil = Math.max(this.holdUntil, this.now() + ms);
   }
 
   /** Waits until a token is available. */

@@ -1,0 +1,182 @@
+// Reads from AWS Secrets Manager. Several plain reads in one reconcile go out
+// as BatchGetSecretValue calls of up to 20; rotation dates come from
+// DescribeSecret (cached per secret until the next rotation, at most an hour)
+// so the core refreshes just after a rotation.
+import {
+  BatchGetSecretValueCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  type Filter,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { FindRef, RemoteRef } from '../../api/types.js';
+import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { extractProperty, valueToMap } from '../property.js';
+import type { ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+
+const BATCH_SIZE = 20;
+const DESCRIBE_TTL_MS = 60 * 60_000;
+const MAX_FIND_RESULTS = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface RawSecret {
+  name: string;
+  value: Uint8Array;
+  versionId?: string;
+}
+
+/** Maps an SDK failure to a typed error; AWS messages name secrets, not values. */
+export function awsError(err: unknown, key: string): Error {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
+  const name = e.name ?? '';
+  const message = (e.message ?? '').split('\n')[0] ?? '';
+  if (name === 'ResourceNotFoundException') return new NotFoundError(key);
+  if (name === 'InvalidRequestException' && /marked\s+(for\s+)?delet|scheduled for deletion/i.test(message)) return new NotFoundError(key, 'it is scheduled for deletion');
+  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException' || e.$metadata?.httpStatusCode === 403) {
+    return new PermissionDeniedError(`access denied to "${key}": ${message}`);
+  }
+  if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || e.$metadata?.httpStatusCode === 429 || e.$retryable?.throttling) {
+    return new ThrottledError(`AWS Secrets Manager is throttling requests (${name || 'HTTP 429'})`);
+  }
+  return new Error(`AWS Secrets Manager call for "${key}" failed: ${name ? `${name}: ` : ''}${message}`);
+}
+
+export class AwsClient implements ProviderClient {
+  private readonly described = new Map<string, { at: number; rotatesAt?: Date; until: number }>();
+
+  constructor(
+    private readonly sm: SecretsManagerClient,
+    private readonly sts: STSClient,
+  ) {}
+
+  async getSecret(ref: RemoteRef): Promise<RemoteValue> {
+    const raw = await this.fetch(ref);
+    return this.toValue(ref, raw, await this.rotation(raw.name));
+  }
+
+  async getSecretMap(ref: RemoteRef): Promise<RemoteValues> {
+    const raw = await this.fetch(ref);
+    return { values: valueToMap(raw.value, ref.key, ref.property), sources: [await this.source(ref.key, raw)] };
+  }
+
+  /** Plain reads (no version) in batches of 20; the rest one by one. */
+  async getSecrets(refs: RemoteRef[]): Promise<Array<RemoteValue | Error>> {
+    const results = Array.from<RemoteValue | Error | undefined>({ length: refs.length });
+    const batchable = refs.map((r, i) => ({ r, i })).filter(({ r }) => r.version === undefined);
+    const ids = [...new Set(batchable.map(({ r }) => r.key))];
+    const fetched = new Map<string, RawSecret | Error>();
+    for (let start = 0; start < ids.length; start += BATCH_SIZE) {
+      const chunk = ids.slice(start, start + BATCH_SIZE);
+      if (chunk.length === 1) {
+        fetched.set(chunk[0]!, await this.fetch({ key: chunk[0]! }).catch((err: unknown) => err as Error));
+        continue;
+      }
+      const out = await this.sm.send(new BatchGetSecretValueCommand({ SecretIdList: chunk })).catch((err: unknown) => {
+        throw awsError(err, chunk.join(', '));
+      });
+      for (const v of out.SecretValues ?? []) {
+        const raw = { name: v.Name!, value: bytesOf(v.SecretString, v.SecretBinary), versionId: v.VersionId };
+        for (const id of chunk) if (id === v.Name || id === v.ARN) fetched.set(id, raw);
+      }
+      for (const e of out.Errors ?? []) fetched.set(e.SecretId!, awsError({ name: e.ErrorCode, message: e.Message }, e.SecretId!));
+      for (const id of chunk) if (!fetched.has(id)) fetched.set(id, new NotFoundError(id));
+    }
+    for (const { r, i } of batchable) {
+      const raw = fetched.get(r.key)!;
+      results[i] = raw instanceof Error ? raw : await this.rotation(raw.name).then((rot) => this.toValue(r, raw, rot)).catch((err: unknown) => err as Error);
+    }
+    await Promise.all(refs.map(async (r, i) => {
+      if (results[i] === undefined) results[i] = await this.getSecret(r).catch((err: unknown) => err as Error);
+    }));
+    return results as Array<RemoteValue | Error>;
+  }
+
+  async findSecrets(find: FindRef): Promise<RemoteValues> {
+    const filters: Filter[] = [];
+    if (find.path) filters.push({ Key: 'name', Values: [find.path] });
+    for (const [k, v] of Object.entries(find.tags ?? {})) filters.push({ Key: 'tag-key', Values: [k] }, { Key: 'tag-value', Values: [v] });
+    const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
+    const names: string[] = [];
+    let next: string | undefined;
+    do {
+      const page = await this.sm.send(new ListSecretsCommand({ Filters: filters.length ? filters : undefined, NextToken: next, MaxResults: 100 })).catch((err: unknown) => {
+        throw awsError(err, find.path ?? '*');
+      });
+      for (const s of page.SecretList ?? []) {
+        if (!s.Name || s.DeletedDate) continue;
+        // tag-key/tag-value filters match independently; check the pairs here.
+        if (find.tags && !Object.entries(find.tags).every(([k, v]) => s.Tags?.some((t) => t.Key === k && t.Value === v))) continue;
+        if (pattern && !pattern.test(s.Name)) continue;
+        names.push(s.Name);
+      }
+      next = page.NextToken;
+    } while (next && names.length < MAX_FIND_RESULTS);
+    const results = await this.getSecrets(names.slice(0, MAX_FIND_RESULTS).map((key) => ({ key })));
+    const values: Record<string, Uint8Array> = {};
+    const sources: SourceInfo[] = [];
+    results.forEach((r, i) => {
+      if (r instanceof Error) return; // deleted between list and read
+      values[names[i]!] = r.value;
+      sources.push(r.source);
+    });
+    return { values, sources };
+  }
+
+  async validate(): Promise<void> {
+    await this.sts.send(new GetCallerIdentityCommand({})).catch((err: unknown) => {
+      throw awsError(err, 'sts:GetCallerIdentity');
+    });
+  }
+
+  close(): Promise<void> {
+    this.sm.destroy();
+    this.sts.destroy();
+    return Promise.resolve();
+  }
+
+  private async fetch(ref: RemoteRef): Promise<RawSecret> {
+    const version = ref.version ?? 'AWSCURRENT';
+    const input = UUID.test(version) ? { SecretId: ref.key, VersionId: version } : { SecretId: ref.key, VersionStage: version };
+    try {
+      const out = await this.sm.send(new GetSecretValueCommand(input));
+      return { name: out.Name ?? ref.key, value: bytesOf(out.SecretString, out.SecretBinary), versionId: out.VersionId };
+    } catch (err) {
+      const mapped = awsError(err, ref.key);
+      if (mapped instanceof NotFoundError && ref.version) throw new NotFoundError(ref.key, `version "${ref.version}" does not exist`);
+      throw mapped;
+    }
+  }
+
+  private toValue(ref: RemoteRef, raw: RawSecret, rotatesAt: Date | undefined): RemoteValue {
+    const value = ref.property ? extractProperty(raw.value, ref.key, ref.property) : raw.value;
+    return { value, source: { key: ref.key, version: raw.versionId, rotatesAt } };
+  }
+
+  private async source(key: string, raw: RawSecret): Promise<SourceInfo> {
+    return { key, version: raw.versionId, rotatesAt: await this.rotation(raw.name) };
+  }
+
+  /** NextRotationDate when rotation is enabled, from a cached DescribeSecret. */
+  private async rotation(name: string): Promise<Date | undefined> {
+    const now = Date.now();
+    const hit = this.described.get(name);
+    if (hit && now < hit.until) return hit.rotatesAt;
+    try {
+      const out = await this.sm.send(new DescribeSecretCommand({ SecretId: name }));
+      const rotatesAt = out.RotationEnabled && out.NextRotationDate ? out.NextRotationDate : undefined;
+      const until = Math.min(now + DESCRIBE_TTL_MS, rotatesAt ? rotatesAt.getTime() : Infinity);
+      this.described.set(name, { at: now, rotatesAt, until });
+      return rotatesAt;
+    } catch {
+      // Rotation dates are a hint; reading the value already succeeded.
+      return undefined;
+    }
+  }
+}
+
+function bytesOf(text: string | undefined, binary: Uint8Array | undefined): Uint8Array {
+  if (text !== undefined) return new TextEncoder().encode(text);
+  return binary ?? new Uint8Array();
+}

@@ -1,0 +1,22 @@
+// The `aws` provider: AWS Secrets Manager through @aws-sdk/client-secrets-manager.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { Provider } from '../provider.js';
+import { AwsClient } from './client.js';
+import { storeCredentials } from './credentials.js';
+
+export const awsProvider: Provider = {
+  name: 'aws',
+  capabilities: 'ReadOnly',
+  validateStore(store) {
+    const spec = store.spec.provider.aws!;
+    return spec.auth?.jwt && !spec.role ? ['aws.auth.jwt needs aws.role: the role the web identity assumes'] : [];
+  },
+  newClient({ store, namespace, kube }) {
+    const spec = store.spec.provider.aws!;
+    const credentials = storeCredentials(spec, kube, namespace, `secretsync-${store.metadata.name}`.slice(0, 64));
+    // One attempt per call: retries go through the controller's backoff and the store's call budget.
+    const common = { region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 1 };
+    return Promise.resolve(new AwsClient(new SecretsManagerClient(common), new STSClient(common)));
+  },
+};

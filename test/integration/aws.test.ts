@@ -1,0 +1,203 @@
+// The aws provider against a real moto server (through a counting proxy that
+// can also inject throttling), and the real kube-apiserver for web identity.
+import {
+  CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
+import { Resources } from '../../src/kube/types.js';
+import { awsProvider } from '../../src/providers/aws/provider.js';
+import { providerConformance } from '../conformance/provider-suite.js';
+import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
+import {
+  createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
+  startOperator, waitFor, waitForReady, type TestOperator,
+} from './harness.js';
+
+const SECRET_VALUE = 'aws-secret-value-5t6y7u';
+const sm = () => new SecretsManagerClient({ region: 'us-east-1', endpoint: providerEnv().AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+
+let proxy: AwsProxy;
+beforeAll(async () => {
+  proxy = await startAwsProxy(providerEnv().AWS_ENDPOINT_URL!);
+});
+afterAll(() => proxy.close());
+
+async function put(name: string, value: string | Uint8Array, tags?: Record<string, string>): Promise<string> {
+  const body = typeof value === 'string' ? { SecretString: value } : { SecretBinary: value };
+  try {
+    const out = await sm().send(new CreateSecretCommand({ Name: name, ...body, Tags: tags ? Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) : undefined }));
+    return out.VersionId!;
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceExistsException') throw err;
+    return (await sm().send(new PutSecretValueCommand({ SecretId: name, ...body }))).VersionId!;
+  }
+}
+
+function staticStore(endpoint = proxy.url): SecretStoreSpec {
+  return {
+    provider: {
+      aws: {
+        service: 'SecretsManager', region: 'us-east-1', endpoint,
+        auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } },
+      },
+    },
+  };
+}
+
+async function namespaceWithCreds(): Promise<string> {
+  const ns = await newNamespace();
+  await createCredentialSecret(ns, 'aws-creds', { id: 'testing', secret: 'testing' });
+  return ns;
+}
+
+let conformanceNs = '';
+describe('aws conformance', () => {
+  beforeAll(async () => {
+    conformanceNs = `aws-conf-${Date.now().toString(36)}`;
+    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: conformanceNs } });
+    await createCredentialSecret(conformanceNs, 'aws-creds', { id: 'testing', secret: 'testing' });
+  });
+  afterAll(() => kube().delete(Resources.Namespace, undefined, conformanceNs));
+
+  providerConformance({
+    name: 'aws (moto)',
+    supportsVersions: true,
+    supportsFind: true,
+    put: (key, value) => put(key, value),
+    client() {
+      const store = { metadata: { name: 'a', namespace: conformanceNs }, spec: staticStore(providerEnv().AWS_ENDPOINT_URL) } as SecretStore;
+      return awsProvider.newClient({ store, namespace: conformanceNs, kube: kube() });
+    },
+  });
+});
+
+describe('aws provider', () => {
+  let op: TestOperator;
+  beforeAll(async () => {
+    op = await startOperator();
+  });
+  afterAll(async () => {
+    await op.stop();
+    expect(op.logs.text).not.toContain(SECRET_VALUE);
+  });
+
+  it('static keys: strings, binaries, properties, version stages and ids, extract', async () => {
+    const ns = await namespaceWithCreds();
+    const name = `${ns}/db`;
+    const v1 = await put(name, JSON.stringify({ user: 'app', password: 'old' }));
+    await put(name, JSON.stringify({ user: 'app', password: SECRET_VALUE }));
+    const binary = Uint8Array.from([0, 1, 2, 253, 254, 255]);
+    await put(`${ns}/bin`, binary);
+    await createStore(ns, 'aws', staticStore());
+    await createExternalSecret(ns, 'es', {
+      secretStoreRef: { name: 'aws' },
+      data: [
+        { secretKey: 'password', remoteRef: { key: name, property: 'password' } },
+        { secretKey: 'previous', remoteRef: { key: name, property: 'password', version: 'AWSPREVIOUS' } },
+        { secretKey: 'by-id', remoteRef: { key: name, property: 'password', version: v1 } },
+        { secretKey: 'bin', remoteRef: { key: `${ns}/bin` } },
+      ],
+      dataFrom: [{ extract: { key: name }, rewrite: [{ regexp: { source: '^', target: 'x_' } }] }],
+    });
+    await waitForReady(ns, 'es');
+    const secret = (await getSecret(ns, 'es'))!;
+    const { bin, ...text } = decoded(secret);
+    expect(text).toEqual({ password: SECRET_VALUE, previous: 'old', 'by-id': 'old', x_user: 'app', x_password: SECRET_VALUE });
+    expect(bin).toBeDefined();
+    expect(Buffer.from(secret.data!.bin!, 'base64').equals(Buffer.from(binary))).toBe(true);
+  });
+
+  it('several secrets in one reconcile are fetched with BatchGetSecretValue, 20 per call', async () => {
+    const ns = await namespaceWithCreds();
+    const names = Array.from({ length: 25 }, (_, i) => `${ns}/batch-${i}`);
+    for (const n of names) await put(n, `v-${n}`);
+    await createStore(ns, 'aws', staticStore());
+    proxy.calls.clear();
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, data: names.map((n, i) => ({ secretKey: `k${i}`, remoteRef: { key: n } })) });
+    await waitForReady(ns, 'es');
+    expect(Object.keys(decoded(await getSecret(ns, 'es')))).toHaveLength(25);
+    expect(proxy.calls.get('BatchGetSecretValue')).toBe(2);
+    expect(proxy.calls.get('GetSecretValue') ?? 0).toBe(0);
+  });
+
+  it('dataFrom.find by name regexp, path prefix and tags', async () => {
+    const ns = await namespaceWithCreds();
+    await put(`${ns}/team/feature-a`, 'A', { env: 'prod' });
+    await put(`${ns}/team/feature-b`, 'B', { env: 'dev' });
+    await put(`${ns}/team/other`, 'O', { env: 'prod' });
+    await createStore(ns, 'aws', staticStore());
+    await createExternalSecret(ns, 'by-name', { secretStoreRef: { name: 'aws' }, dataFrom: [{ find: { path: `${ns}/team`, name: { regexp: 'feature-' } } }] });
+    await createExternalSecret(ns, 'by-tag', { secretStoreRef: { name: 'aws' }, dataFrom: [{ find: { path: `${ns}/`, tags: { env: 'prod' } } }] });
+    await waitForReady(ns, 'by-name');
+    expect(decoded(await getSecret(ns, 'by-name'))).toEqual({ [`${ns}_team_feature-a`]: 'A', [`${ns}_team_feature-b`]: 'B' });
+    await waitForReady(ns, 'by-tag');
+    expect(decoded(await getSecret(ns, 'by-tag'))).toEqual({ [`${ns}_team_feature-a`]: 'A', [`${ns}_team_other`]: 'O' });
+  });
+
+  it('rotation: the next refresh follows NextRotationDate, and the new AWSCURRENT is picked up', async () => {
+    const ns = await namespaceWithCreds();
+    const name = `${ns}/rotated`;
+    await put(name, 'before-rotation');
+    await sm().send(new RotateSecretCommand({ SecretId: name, RotationRules: { AutomaticallyAfterDays: 1 }, RotateImmediately: true }));
+    await sm().send(new PutSecretValueCommand({ SecretId: name, SecretString: 'after-rotation' }));
+    await createStore(ns, 'aws', staticStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, refreshInterval: '720h', data: [{ secretKey: 'v', remoteRef: { key: name } }] });
+    const es = await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe('after-rotation');
+    const next = Date.parse(es.status!.nextRefreshTime!) - Date.parse(es.status!.refreshTime!);
+    // Rotation in about a day (plus grace and jitter), well before the 30-day interval.
+    expect(next).toBeGreaterThan(20 * 3_600_000);
+    expect(next).toBeLessThan(2 * 24 * 3_600_000);
+  });
+
+  it('web identity: a ServiceAccount token exchanged with AssumeRoleWithWebIdentity', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: ns } });
+    await put(`${ns}/wi`, SECRET_VALUE);
+    await createStore(ns, 'aws', { provider: { aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: proxy.url, role: 'arn:aws:iam::123456789012:role/reader', auth: { jwt: { serviceAccountRef: { name: 'app' } } } } } });
+    proxy.calls.clear();
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}/wi` } }] });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
+    expect(proxy.calls.get('AssumeRoleWithWebIdentity')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('errors: missing secret, missing property, scheduled for deletion; the Secret stays untouched', async () => {
+    const ns = await namespaceWithCreds();
+    await put(`${ns}/ok`, JSON.stringify({ password: SECRET_VALUE }));
+    await put(`${ns}/doomed`, 'x');
+    await sm().send(new DeleteSecretCommand({ SecretId: `${ns}/doomed`, RecoveryWindowInDays: 7 }));
+    await createStore(ns, 'aws', staticStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'p', remoteRef: { key: `${ns}/ok`, property: 'password' } }] });
+    await waitForReady(ns, 'es');
+    const before = (await getSecret(ns, 'es'))!;
+    const cases: Array<[string, string]> = [
+      [`${ns}/missing`, `remote secret "${ns}/missing" not found`],
+      [`${ns}/doomed`, `remote secret "${ns}/doomed" not found: it is scheduled for deletion`],
+    ];
+    for (const [key, message] of cases) {
+      await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { spec: { data: [{ secretKey: 'p', remoteRef: { key } }] } });
+      await waitFor(message, async () => ready(await getES(ns, 'es'))?.message === message);
+      expect(ready(await getES(ns, 'es'))?.reason).toBe('RemoteNotFound');
+    }
+    await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { spec: { data: [{ secretKey: 'p', remoteRef: { key: `${ns}/ok`, property: 'nope' } }] } });
+    await waitFor('missing property', async () => ready(await getES(ns, 'es'))?.message === `remote secret "${ns}/ok" not found: property "nope" not found`);
+    expect((await getSecret(ns, 'es'))!.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(JSON.stringify((await getES(ns, 'es')).status)).not.toContain(SECRET_VALUE);
+  });
+
+  it('throttling: status names it, the store backs off, and the sync completes once AWS lets up', async () => {
+    const ns = await namespaceWithCreds();
+    await put(`${ns}/t`, SECRET_VALUE);
+    await createStore(ns, 'aws', staticStore());
+    await waitFor('store ready', async () => ready(await kube().get<SecretStore>(Resources.SecretStore, ns, 'aws'))?.status === 'True');
+    proxy.throttle(3, '429');
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}/t` } }] });
+    const throttled = await waitForReady(ns, 'es', 'False', 'ProviderThrottled');
+    expect(ready(throttled)?.message).toMatch(/throttling requests/);
+    await waitForReady(ns, 'es', 'True', undefined, 60_000);
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
+    expect(await op.operator.metrics.total(op.operator.metrics.providerCalls, { provider: 'aws', status: 'throttled' })).toBeGreaterThanOrEqual(1);
+  }, 90_000);
+});

@@ -1,0 +1,61 @@
+// An HTTP proxy in front of moto, on 127.0.0.1: counts the Secrets Manager and
+// STS calls that really reach the server (by X-Amz-Target / Action), and can
+// answer with throttling errors, as AWS does under load.
+import { createServer, request, type Server } from 'node:http';
+
+export interface AwsProxy {
+  url: string;
+  /** Calls seen, by operation name. */
+  calls: Map<string, number>;
+  total(): number;
+  /** Answer the next n Secrets Manager calls with ThrottlingException (HTTP 400) or HTTP 429. */
+  throttle(n: number, how?: 'ThrottlingException' | '429'): void;
+  close(): Promise<void>;
+}
+
+export async function startAwsProxy(target: string): Promise<AwsProxy> {
+  const upstream = new URL(target);
+  const calls = new Map<string, number>();
+  let throttleLeft = 0;
+  let throttleHow: 'ThrottlingException' | '429' = 'ThrottlingException';
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const amzTarget = String(req.headers['x-amz-target'] ?? '');
+      const op = amzTarget ? amzTarget.split('.').pop()! : (new URLSearchParams(body.toString()).get('Action') ?? 'other');
+      calls.set(op, (calls.get(op) ?? 0) + 1);
+      if (amzTarget.startsWith('secretsmanager.') && throttleLeft > 0) {
+        throttleLeft--;
+        if (throttleHow === '429') {
+          res.writeHead(429, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'TooManyRequestsException', message: 'Too Many Requests' }));
+        } else {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+        }
+        return;
+      }
+      const forward = request(
+        { hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      forward.on('error', () => res.writeHead(502).end());
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    total: () => [...calls.values()].reduce((a, b) => a + b, 0),
+    throttle(n, how = 'ThrottlingException') {
+      throttleLeft = n;
+      throttleHow = how;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
