@@ -14,6 +14,6 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-USER nonroot
+USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]

@@ -29,6 +29,7 @@ typecheck: deps
 
 lint: deps
 	eslint --max-warnings 0 .
+	@bash scripts/lint-dockerfile.sh
 
 test-unit: deps
 	vitest run --project unit

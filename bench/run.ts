@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import type { ExternalSecret, ExternalSecretSpec } from '../src/api/types.js';
@@ -18,6 +19,7 @@ import { KubeClient } from '../src/kube/client.js';
 import { API_VERSION, Resources, type Secret } from '../src/kube/types.js';
 import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
+import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 
 const root = join(import.meta.dirname, '..');
 const opts = new Command()
@@ -25,11 +27,11 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and ceiling client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret', '30s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault', 'fake,fake-templated,vault')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws', 'fake,fake-templated,vault,aws')
   .parse()
   .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string }>();
 
-type Kind = 'fake' | 'fake-templated' | 'vault';
+type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 
 /** NODE_OPTIONS exactly as the shipped Deployment sets them, so the bench measures what runs in production. */
@@ -123,7 +125,7 @@ function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecre
 interface Scenario {
   label: string;
   templated: boolean;
-  /** Requests OpenBao logged in its audit device during the second full refresh (vault only). */
+  /** Requests the provider's server received during the second full refresh (OpenBao's audit log; moto through a counting proxy). */
   providerServerRequests2ndRefresh?: number;
   ceilingMs: number;
   allReadyMs: number;
@@ -152,8 +154,11 @@ function openbaoRequests(): number {
   }
 }
 
-/** The store for a scenario; for vault, the remote keys are written to OpenBao first. */
+let awsProxy: AwsProxy | undefined;
+
+/** The store for a scenario; for vault and aws, the remote keys are written to the server first. */
 async function createStore(kind: Kind, ns: string): Promise<string> {
+  if (kind === 'aws') return createAwsStore(ns);
   if (kind !== 'vault') {
     await kube.create(Resources.SecretStore, {
       apiVersion: API_VERSION,
@@ -178,6 +183,38 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
     spec: { provider: { vault: { server: addr, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
   });
   return prefix;
+}
+
+async function createAwsStore(ns: string): Promise<string> {
+  const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${16440 + 12}`;
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials });
+  const prefix = `bench-${stamp}/`;
+  await pool([...Array(opts.keys).keys()], 8, (i) => sm.send(new CreateSecretCommand({ Name: `${prefix}key-${i}`, SecretString: secretValue(i) })));
+  awsProxy = await startAwsProxy(endpoint);
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'aws-creds', namespace: ns }, data: { id: b64('testing'), secret: b64('testing') } });
+  await kube.create(Resources.SecretStore, {
+    apiVersion: API_VERSION,
+    kind: 'SecretStore',
+    metadata: { name: 'bench', namespace: ns },
+    spec: {
+      provider: {
+        aws: {
+          service: 'SecretsManager', region: 'us-east-1', endpoint: awsProxy.url,
+          auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } },
+        },
+      },
+    },
+  });
+  return prefix;
+}
+
+/** Requests the scenario's provider server has received so far. */
+function serverRequests(kind: Kind): number {
+  if (kind === 'vault') return openbaoRequests();
+  if (kind === 'aws') return awsProxy?.total() ?? 0;
+  return 0;
 }
 
 async function scenario(kind: Kind): Promise<Scenario> {
@@ -231,7 +268,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
 
     process.stdout.write(`[${label}] refresh: waiting for one more full refresh (refreshInterval ${opts.refresh})\n`);
     const refreshStarted = performance.now();
-    const serverRequestsBefore = openbaoRequests();
+    const serverRequestsBefore = serverRequests(kind);
     await waitUntil('second full refresh', () => {
       for (const es of watcher.values()) {
         if (es.status?.refreshTime === refreshedAfter.get(es.metadata.name)) return false;
@@ -240,7 +277,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     }, 900_000);
     const refreshMs = performance.now() - refreshStarted;
     const afterRefresh = await scrape(metricsPort);
-    const serverRequests = openbaoRequests() - serverRequestsBefore;
+    const refreshRequests = serverRequests(kind) - serverRequestsBefore;
     await watcher.stop();
 
     const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
@@ -260,12 +297,14 @@ async function scenario(kind: Kind): Promise<Scenario> {
         secretWrites: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(afterSync, 'secretsync_secret_writes_total'),
         providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(afterSync, 'secretsync_provider_calls_total'),
       },
-      providerServerRequests2ndRefresh: kind === 'vault' ? serverRequests : undefined,
+      providerServerRequests2ndRefresh: kind === 'vault' || kind === 'aws' ? refreshRequests : undefined,
       operatorPeakRssMiB: Number(peakRssMiB(op.pid!).toFixed(1)),
       operatorHeapUsedMiB: Number((metric(afterRefresh, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1)),
     };
   } finally {
     operator?.kill('SIGTERM');
+    await awsProxy?.close();
+    awsProxy = undefined;
     await removeNamespace(ns);
     await removeNamespace(ceilingNs);
   }
@@ -282,7 +321,7 @@ function table(results: Scenario[]): string {
     ['  reads shared instead of called', ...results.map((r) => String(r.firstSync.sharedReads))],
     ['Secret writes, 2nd full refresh (target 0)', ...results.map((r) => String(r.secondRefresh.secretWrites))],
     ['provider calls, 2nd full refresh', ...results.map((r) => String(r.secondRefresh.providerCalls))],
-    ['  requests OpenBao logged, 2nd full refresh', ...results.map((r) => (r.providerServerRequests2ndRefresh === undefined ? '-' : String(r.providerServerRequests2ndRefresh)))],
+    ['  requests the server received, 2nd refresh', ...results.map((r) => (r.providerServerRequests2ndRefresh === undefined ? '-' : String(r.providerServerRequests2ndRefresh)))],
     ['operator peak RSS (target < 150 MiB)', ...results.map((r) => `${r.operatorPeakRssMiB} MiB`)],
     ['operator heap in use at the end', ...results.map((r) => `${r.operatorHeapUsedMiB} MiB`)],
   ];

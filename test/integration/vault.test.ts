@@ -227,6 +227,21 @@ describe('vault provider', () => {
     for (const name of ['es', 'denied', 'unreachable']) expect(JSON.stringify((await getES(ns, name)).status)).not.toContain(SECRET_VALUE);
   });
 
+  it('namespace: requests carry the Vault namespace header', async () => {
+    const ns = await namespaceWithToken();
+    await root().write(`sys/namespaces/${ns}`, {});
+    const inside = NodeVault({ endpoint: env().VAULT_ADDR, token: env().VAULT_TOKEN, namespace: ns });
+    await inside.write('sys/mounts/secret', { type: 'kv', options: { version: '2' } });
+    await inside.write('secret/data/only-here', { data: { v: 'in-namespace' } });
+    await createStore(ns, 'scoped', tokenStore({ namespace: ns }));
+    await createStore(ns, 'root', tokenStore());
+    await createExternalSecret(ns, 'scoped', { secretStoreRef: { name: 'scoped' }, data: [{ secretKey: 'v', remoteRef: { key: 'only-here', property: 'v' } }] });
+    await createExternalSecret(ns, 'root', { secretStoreRef: { name: 'root' }, data: [{ secretKey: 'v', remoteRef: { key: 'only-here', property: 'v' } }] });
+    await waitForReady(ns, 'scoped');
+    expect(decoded(await getSecret(ns, 'scoped')).v).toBe('in-namespace');
+    await waitForReady(ns, 'root', 'False', 'RemoteNotFound');
+  });
+
   it('a SecretStore may not read its token from another namespace', async () => {
     const ns = await newNamespace();
     await kube().create(Resources.SecretStore, {
