@@ -98,11 +98,25 @@ export class KubeClient {
       response = await this.send(method, path, { ...opts, signal });
       text = await response.text();
     } catch (err) {
-      if (timeout.aborted) throw new Error(`${method} ${path}: no answer from the API server within ${REQUEST_TIMEOUT_MS / 1000}s`, { cause: err });
+      if (timeout.aborted) {
+        this.resetConnections();
+        throw new Error(`${method} ${path}: no answer from the API server within ${REQUEST_TIMEOUT_MS / 1000}s`, { cause: err });
+      }
       throw err;
     }
     if (!response.ok) throw apiError(response.status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Drops the connection pool; the next request opens fresh connections.
+   * Requests share HTTP/2 connections, so one that went silent (a dropped
+   * NAT entry, a half-dead peer) would otherwise keep swallowing requests.
+   */
+  resetConnections(): void {
+    const dispatcher = this.dispatcher;
+    this.dispatcher = undefined;
+    void dispatcher?.destroy().catch(() => undefined);
   }
 
   /** Closes pooled connections (the operator is stopping). */

@@ -196,7 +196,8 @@ export class Informer<T extends KubeObject> {
       }
     } catch (err) {
       if (stalled) {
-        this.opts.log.warn({ kind: this.type.kind, idleMs: this.idleTimeoutMs }, 'watch stream silent too long; restarting it');
+        this.opts.log.warn({ kind: this.type.kind, idleMs: this.idleTimeoutMs }, 'watch stream silent too long; restarting it on fresh connections');
+        this.client.resetConnections();
         this.opts.onWatchRestart?.('stalled');
         return;
       }

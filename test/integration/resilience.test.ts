@@ -62,6 +62,8 @@ describe('resilience', () => {
       });
 
       // Changes made after the restart reach the operator through its recovered watches.
+      // (This test's own client may first hit the old server's closing connection.)
+      await waitFor('API server answering', async () => (await kube().list(Resources.Namespace, { limit: 1 })).items.length > 0);
       await kube().mergePatch(Resources.SecretStore, ns, 'fake', { spec: fakeStoreSpec([{ key: 'a', value: 'after' }]) });
       await kube().mergePatch(Resources.ExternalSecret, ns, 'existing', { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: 'after-restart' } } });
       await createExternalSecret(ns, 'created-after', { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
