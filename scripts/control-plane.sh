@@ -9,35 +9,14 @@
 #   control-plane.sh status             exit 0 when the apiserver answers
 source "$(dirname "$0")/lib.sh"
 
-STATE="${SECRETSYNC_STATE:-$ROOT/.dev}"
-BASE="${CP_PORT_BASE:-16440}"
 ETCD_PORT=$((BASE + 0))
 ETCD_PEER_PORT=$((BASE + 1))
 API_PORT=$((BASE + 3))
 KUBECONFIG_FILE="$STATE/kubeconfig"
 OPERATOR_NAMESPACE=secretsync-system
 
-alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
-
-stop_one() {
-  if alive "$1"; then
-    local pid; pid=$(cat "$STATE/$1.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$STATE/$1.pid"
-}
-
 api_ready() {
   curl -sfk --max-time 2 -H "Authorization: Bearer $(cat "$STATE/admin-token")" "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1
-}
-
-wait_for() {
-  local what=$1 tries=$2; shift 2
-  for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.2; done
-  log "$what did not come up; last log lines:"; tail -n 30 "$STATE/$what.log" >&2 || true
-  return 1
 }
 
 start_etcd() {

@@ -14,6 +14,30 @@ export GOTOOLCHAIN=local
 export PATH="$NODE_HOME/bin:$ROOT/node_modules/.bin:$PATH"
 
 log() { printf '[secretsync] %s\n' "$*" >&2; }
+
+# Local servers: state directory, port base, and process helpers.
+STATE="${SECRETSYNC_STATE:-$ROOT/.dev}"
+BASE="${CP_PORT_BASE:-16440}"
+
+alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
+
+stop_one() {
+  if alive "$1"; then
+    local pid; pid=$(cat "$STATE/$1.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$STATE/$1.pid"
+}
+
+# wait_for NAME TRIES COMMAND...: polls COMMAND every 0.2 s; shows NAME's log on failure.
+wait_for() {
+  local what=$1 tries=$2; shift 2
+  for _ in $(seq 1 "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "$what did not come up; last log lines:"; tail -n 30 "$STATE/$what.log" >&2 || true
+  return 1
+}
 OPENBAO_VERSION=2.7.2
 MOTO_VERSION=5.2.5
 OPENBAO_HOME="$CACHE/openbao-$OPENBAO_VERSION"

@@ -6,8 +6,6 @@
 #   providers.sh up | down
 source "$(dirname "$0")/lib.sh"
 
-STATE="${SECRETSYNC_STATE:-$ROOT/.dev}"
-BASE="${CP_PORT_BASE:-16440}"
 API_PORT=$((BASE + 3))
 BAO_PORT=$((BASE + 10))
 PG_PORT=$((BASE + 11))
@@ -16,22 +14,6 @@ BAO_TOKEN=root
 PG_BIN=/usr/lib/postgresql/15/bin
 BAO=("$OPENBAO_HOME/venv/bin/bao")
 export VAULT_ADDR="http://127.0.0.1:$BAO_PORT" VAULT_TOKEN=$BAO_TOKEN BAO_ADDR="http://127.0.0.1:$BAO_PORT" BAO_TOKEN
-
-alive() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
-stop_one() {
-  if alive "$1"; then
-    local pid; pid=$(cat "$STATE/$1.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$STATE/$1.pid"
-}
-wait_for() {
-  local what=$1; shift
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  log "$what did not come up"; tail -n 20 "$STATE/$what.log" >&2 || true; return 1
-}
 
 install_servers() {
   bash "$ROOT/scripts/install-servers.sh"
@@ -52,7 +34,7 @@ start_postgres() {
   runuser -u postgres -- "$PG_BIN/postgres" -D "$STATE/pg" -p "$PG_PORT" -k "$STATE/pg-socket" \
     -c listen_addresses=127.0.0.1 -c fsync=off >"$STATE/postgres.log" 2>&1 &
   echo $! >"$STATE/postgres.pid"
-  wait_for postgres "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+  wait_for postgres 150 "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
 }
 
 start_openbao() {
@@ -67,7 +49,7 @@ HCL
   "${BAO[@]}" server -dev -dev-root-token-id="$BAO_TOKEN" -dev-listen-address="127.0.0.1:$BAO_PORT" \
     -config="$STATE/openbao.hcl" >"$STATE/openbao.log" 2>&1 &
   echo $! >"$STATE/openbao.pid"
-  wait_for openbao curl -sf "$VAULT_ADDR/v1/sys/health"
+  wait_for openbao 150 curl -sf -o /dev/null "$VAULT_ADDR/v1/sys/health"
   configure_openbao
 }
 
@@ -96,7 +78,7 @@ start_moto() {
   alive moto && return 0
   "$MOTO_HOME/venv/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
   echo $! >"$STATE/moto.pid"
-  wait_for moto curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/"
+  wait_for moto 300 curl -sf -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"
 }
 
 write_env() {

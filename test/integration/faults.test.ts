@@ -137,8 +137,9 @@ describe('faults', () => {
     const ns = await newNamespace();
     await createStore(ns, 'broken', fakeStoreSpec([{ key: 'a', value: VALUE, version: '1' }, { key: 'a', value: 'other', version: '1' }]));
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'broken' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
-    const es = await waitForReady(ns, 'es', 'False', 'StoreNotReady');
-    expect(ready(es)?.message).toContain('fake.data[1] repeats key "a" version "1"');
+    await waitForReady(ns, 'es', 'False', 'StoreNotReady');
+    // First "not ready yet", then the store's own reason once it has been checked.
+    await waitFor('store problem on the ExternalSecret', async () => (ready(await getES(ns, 'es'))?.message ?? '').includes('fake.data[1] repeats key "a" version "1"'));
     const callsBefore = await op.operator.metrics.total(op.operator.metrics.providerCalls, { provider: 'fake' });
     // Fixing the store lets the ExternalSecret sync without being touched.
     await kube().mergePatch(Resources.SecretStore, ns, 'broken', { spec: fakeStoreSpec([{ key: 'a', value: VALUE }]) });
