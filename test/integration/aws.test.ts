@@ -163,6 +163,24 @@ describe('aws provider', () => {
     expect(proxy.calls.get('AssumeRoleWithWebIdentity')).toBeGreaterThanOrEqual(1);
   });
 
+  it('an assumed role on top of static keys, and the SDK default chain when auth is empty', async () => {
+    const ns = await namespaceWithCreds();
+    await put(`${ns}/chain`, SECRET_VALUE);
+    const assumed = staticStore();
+    assumed.provider.aws!.role = 'arn:aws:iam::123456789012:role/reader';
+    await createStore(ns, 'assumed', assumed);
+    // The default chain reads the environment (here, this process's), as it would in a pod.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    await createStore(ns, 'chain', { provider: { aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: proxy.url } } });
+    proxy.calls.clear();
+    for (const store of ['assumed', 'chain']) {
+      await createExternalSecret(ns, store, { secretStoreRef: { name: store }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}/chain` } }] });
+      await waitForReady(ns, store);
+      expect(decoded(await getSecret(ns, store)).v).toBe(SECRET_VALUE);
+    }
+    expect(proxy.calls.get('AssumeRole')).toBeGreaterThanOrEqual(1);
+  });
+
   it('errors: missing secret, missing property, scheduled for deletion; the Secret stays untouched', async () => {
     const ns = await namespaceWithCreds();
     await put(`${ns}/ok`, JSON.stringify({ password: SECRET_VALUE }));

@@ -136,6 +136,24 @@ describe('vault provider', () => {
     expect(decoded(await getSecret(ns, 'es')).p).toBe(SECRET_VALUE);
   });
 
+  it('login tokens that expire are renewed or obtained again, and syncing goes on', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } });
+    // Tokens live 3 s and can be renewed for at most 6 s: the test runs well past both.
+    await root().write(`auth/kubernetes/role/${ns}`, { bound_service_account_names: 'reader', bound_service_account_namespaces: ns, policies: 'reader', audience: 'vault', token_ttl: '3s', token_max_ttl: '6s' });
+    const key = `apps/${ns}/short-token`;
+    await putKv(key, { v: 'one' });
+    await createStore(ns, 'vault', { provider: { vault: { server: env().VAULT_ADDR!, auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'reader', audiences: ['vault'] } } } } } });
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, refreshInterval: '1s', data: [{ secretKey: 'v', remoteRef: { key, property: 'v' } }] });
+    const first = await waitForReady(ns, 'es');
+    await waitFor('refreshes beyond the token max TTL', async () => {
+      const es = await getES(ns, 'es');
+      return ready(es)?.status === 'True' && Date.parse(es.status!.refreshTime!) - Date.parse(first.status!.refreshTime!) > 9_000;
+    }, 30_000);
+    await putKv(key, { v: 'two' });
+    await waitFor('still reading', async () => decoded(await getSecret(ns, 'es')).v === 'two', 15_000);
+  }, 60_000);
+
   it('kubernetes auth with a ServiceAccount the role does not allow: the store is not Ready', async () => {
     const ns = await newNamespace();
     await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'intruder', namespace: ns } });
