@@ -11,7 +11,7 @@ import { providerConformance } from '../conformance/provider-suite.js';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
-  startOperator, waitFor, waitForReady, type TestOperator,
+  useNamespaceWithSecret, useOperator, waitFor, waitForReady,
 } from './harness.js';
 
 const SECRET_VALUE = 'aws-secret-value-5t6y7u';
@@ -51,14 +51,8 @@ async function namespaceWithCreds(): Promise<string> {
   return ns;
 }
 
-let conformanceNs = '';
 describe('aws conformance', () => {
-  beforeAll(async () => {
-    conformanceNs = `aws-conf-${Date.now().toString(36)}`;
-    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: conformanceNs } });
-    await createCredentialSecret(conformanceNs, 'aws-creds', { id: 'testing', secret: 'testing' });
-  });
-  afterAll(() => kube().delete(Resources.Namespace, undefined, conformanceNs));
+  const conformanceNs = useNamespaceWithSecret('aws-conf', 'aws-creds', () => ({ id: 'testing', secret: 'testing' }));
 
   providerConformance({
     name: 'aws (moto)',
@@ -66,21 +60,14 @@ describe('aws conformance', () => {
     supportsFind: true,
     put: (key, value) => put(key, value),
     client() {
-      const store = { metadata: { name: 'a', namespace: conformanceNs }, spec: staticStore(providerEnv().AWS_ENDPOINT_URL) } as SecretStore;
-      return awsProvider.newClient({ store, namespace: conformanceNs, kube: kube() });
+      const store = { metadata: { name: 'a', namespace: conformanceNs() }, spec: staticStore(providerEnv().AWS_ENDPOINT_URL) } as SecretStore;
+      return awsProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
     },
   });
 });
 
 describe('aws provider', () => {
-  let op: TestOperator;
-  beforeAll(async () => {
-    op = await startOperator();
-  });
-  afterAll(async () => {
-    await op.stop();
-    expect(op.logs.text).not.toContain(SECRET_VALUE);
-  });
+  const op = useOperator([SECRET_VALUE]);
 
   it('static keys: strings, binaries, properties, version stages and ids, extract', async () => {
     const ns = await namespaceWithCreds();
@@ -216,6 +203,6 @@ describe('aws provider', () => {
     expect(ready(throttled)?.message).toMatch(/throttling requests/);
     await waitForReady(ns, 'es', 'True', undefined, 60_000);
     expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
-    expect(await op.operator.metrics.total(op.operator.metrics.providerCalls, { provider: 'aws', status: 'throttled' })).toBeGreaterThanOrEqual(1);
+    expect(await op().operator.metrics.total(op().operator.metrics.providerCalls, { provider: 'aws', status: 'throttled' })).toBeGreaterThanOrEqual(1);
   }, 90_000);
 });

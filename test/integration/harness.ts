@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { inject, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, inject, onTestFinished } from 'vitest';
 import type { ExternalSecret, ExternalSecretSpec, SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { API_VERSION, Resources, type Condition, type KubeObject, type Secret } from '../../src/kube/types.js';
@@ -165,4 +165,37 @@ export function providerEnv(): Record<string, string> {
 export async function createCredentialSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
   const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
   await kube().create<Secret>(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: encoded });
+}
+
+/**
+ * One operator for the enclosing file or describe block, stopped at its end.
+ * Its logs must not contain any of `secretValues` (plain or base64).
+ */
+export function useOperator(secretValues: string[] = []): () => TestOperator {
+  let op: TestOperator | undefined;
+  beforeAll(async () => {
+    op = await startOperator();
+  });
+  afterAll(async () => {
+    await op?.stop();
+    // The check below means something only if the logs were captured at all.
+    if (secretValues.length > 0) expect(op!.logs.lines.length).toBeGreaterThan(0);
+    for (const value of secretValues) {
+      expect(op!.logs.text).not.toContain(value);
+      expect(op!.logs.text).not.toContain(Buffer.from(value).toString('base64'));
+    }
+  });
+  return () => op!;
+}
+
+/** A namespace for the enclosing describe block (a conformance suite), holding one credential Secret. */
+export function useNamespaceWithSecret(prefix: string, secretName: string, data: () => Record<string, string>): () => string {
+  let name = '';
+  beforeAll(async () => {
+    name = `${prefix}-${Date.now().toString(36)}`;
+    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    await createCredentialSecret(name, secretName, data());
+  });
+  afterAll(() => kube().delete(Resources.Namespace, undefined, name));
+  return () => name;
 }

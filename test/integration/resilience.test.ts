@@ -74,7 +74,6 @@ describe('resilience', () => {
       expect(ready(await getES(ns, 'existing'))?.status).toBe('True');
     } finally {
       await op.stop();
-      if (process.env.DEBUG_LOGS) console.log(op.logs.text);
     }
   }, 90_000);
 

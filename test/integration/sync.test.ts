@@ -1,20 +1,16 @@
 // ExternalSecret -> Secret against the real API server: what gets written,
 // status, events, refresh without writes, drift, policies.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HASH_ANNOTATION } from '../../src/controllers/externalsecret/data-hash.js';
 import { MANAGED_LABEL } from '../../src/controllers/externalsecret/desired-secret.js';
 import { FORCE_SYNC_ANNOTATION } from '../../src/controllers/externalsecret/reconciler.js';
 import { Resources, type Secret } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, decoded, events, fakeStoreSpec, getES, getSecret, kube, newNamespace, ready,
-  startOperator, waitFor, waitForReady, waitForStoreReady, type TestOperator,
+  useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
-let op: TestOperator;
-beforeAll(async () => {
-  op = await startOperator();
-});
-afterAll(() => op.stop());
+useOperator();
 
 const DB = JSON.stringify({ username: 'app', password: 's3cr3t-db-password', nested: { host: 'db.internal' } });
 

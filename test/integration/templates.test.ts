@@ -1,22 +1,15 @@
 // Shaping the Secret against the real API server: templates, templateFrom,
 // typed Secrets, rewrite, decoding; hostile templates fail safely.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Resources } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, decoded, events, fakeStoreSpec, getES, getSecret, kube, newNamespace, ready,
-  startOperator, waitFor, waitForReady, type TestOperator,
+  useOperator, waitFor, waitForReady,
 } from './harness.js';
 
 const PASSWORD = 'tpl-secret-p4ssw0rd';
-let op: TestOperator;
-beforeAll(async () => {
-  op = await startOperator();
-});
-afterAll(async () => {
-  await op.stop();
-  expect(op.logs.text).not.toContain(PASSWORD);
-});
+useOperator([PASSWORD]);
 
 async function setup(extra: Array<{ key: string; value: string }> = []) {
   const ns = await newNamespace();

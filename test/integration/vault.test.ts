@@ -2,14 +2,14 @@
 // behind its database engine), and a real kube-apiserver for Kubernetes and
 // JWT auth.
 import NodeVault from 'node-vault';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { vaultProvider } from '../../src/providers/vault/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
-  startOperator, waitFor, waitForReady, waitForStoreReady, type TestOperator,
+  useNamespaceWithSecret, useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
 const env = () => providerEnv();
@@ -32,14 +32,8 @@ async function namespaceWithToken(token = env().VAULT_TOKEN!): Promise<string> {
 }
 
 // --- the shared conformance suite, against OpenBao -------------------------------------------
-let conformanceNs = '';
 describe('vault conformance', () => {
-  beforeAll(async () => {
-    conformanceNs = `vault-conf-${Date.now().toString(36)}`;
-    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: conformanceNs } });
-    await createCredentialSecret(conformanceNs, 'vault-token', { token: env().VAULT_TOKEN! });
-  });
-  afterAll(() => kube().delete(Resources.Namespace, undefined, conformanceNs));
+  const conformanceNs = useNamespaceWithSecret('vault-conf', 'vault-token', () => ({ token: env().VAULT_TOKEN! }));
 
   providerConformance({
     name: 'vault (OpenBao KV v2)',
@@ -58,22 +52,17 @@ describe('vault conformance', () => {
       return putKv(key, data);
     },
     client() {
-      const store = { metadata: { name: 'v', namespace: conformanceNs }, spec: tokenStore() } as SecretStore;
-      return vaultProvider.newClient({ store, namespace: conformanceNs, kube: kube() });
+      const store = { metadata: { name: 'v', namespace: conformanceNs() }, spec: tokenStore() } as SecretStore;
+      return vaultProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
     },
   });
 });
 
 // --- end to end through the operator ----------------------------------------------------------
 describe('vault provider', () => {
-  let op: TestOperator;
+  useOperator([SECRET_VALUE]);
   beforeAll(async () => {
-    op = await startOperator();
     await root().write('sys/policies/acl/reader', { policy: 'path "secret/*" { capabilities = ["read", "list"] }\npath "kv1/*" { capabilities = ["read", "list"] }\npath "database/creds/*" { capabilities = ["read"] }\npath "sys/leases/*" { capabilities = ["update"] }' });
-  });
-  afterAll(async () => {
-    await op.stop();
-    expect(op.logs.text).not.toContain(SECRET_VALUE);
   });
 
   it('token auth: KV v2 values, properties, versions and extract', async () => {
