@@ -4,16 +4,15 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json --noEmit && node scripts/build.mjs
 
-# Runtime: distroless Node 24, non-root, only the compiled code and production deps.
+# Runtime: distroless Node 24, non-root, only the bundle (no node_modules).
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY --from=build /app/dist/bundle ./dist/bundle
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "dist/bundle/main.mjs"]

@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed
 
 build: deps
-	tsc -p tsconfig.build.json
+	node scripts/build.mjs
 
 generate: deps
 	tsx scripts/gen-types.ts
@@ -50,7 +50,7 @@ dev-down:
 	@bash scripts/control-plane.sh down
 
 run: build
-	node dist/main.js
+	node --enable-source-maps dist/bundle/main.mjs
 
 demo: build
 	@bash scripts/demo.sh

@@ -231,7 +231,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     await removeNamespace(ceilingNs);
 
     const keyPrefix = await createStore(kind, ns);
-    operator = spawn(process.execPath, [join(root, 'dist/main.js'), '--watch-namespace', ns, '--workers', String(opts.concurrency),
+    operator = spawn(process.execPath, [join(root, 'dist/bundle/main.mjs'), '--watch-namespace', ns, '--workers', String(opts.concurrency),
       '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn'], {
       env: { ...process.env, KUBECONFIG: kubeconfigPath, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions() },
       stdio: ['ignore', 'inherit', 'inherit'],

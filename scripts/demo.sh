@@ -30,7 +30,7 @@ kubectl -n demo create secret generic openbao-token --from-literal=token="$VAULT
 kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
   -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml"
 
-node "$ROOT/dist/main.js" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
+node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
 
 kubectl -n demo wait --for condition=Ready externalsecret --all --timeout 60s >/dev/null
