@@ -2,7 +2,10 @@
 // lazily loaded chunks per provider SDK and template engine. Shipping the
 // bundle instead of node_modules cuts the operator's resident memory by about
 // 30 MiB (@kubernetes/client-node's generated API is mostly never called).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: ['src/main.ts'],
