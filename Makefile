@@ -34,11 +34,11 @@ lint: deps
 test-unit: deps
 	vitest run --project unit
 
-test-integration: deps
+test-integration: build
 	vitest run --project integration
 
 # Sets up everything (Node 24, control plane, provider servers) and runs every check and test.
-test: deps typecheck lint
+test: deps typecheck lint build
 	@status=0; vitest run --reporter=default --reporter=json --outputFile.json=.test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs .test-results.json; exit $$status
 

@@ -19,21 +19,31 @@ import {
 const root = join(import.meta.dirname, '../..');
 
 describe('resilience', () => {
+  // The killed operator is the shipped bundle (make build), so this also checks
+  // that the bundle and its lazily loaded template chunk work.
   it('an operator killed mid-sync loses nothing: the next one finishes the job', async () => {
     const ns = await newNamespace();
     await createStore(ns, 'fake', fakeStoreSpec(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))));
-    const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/main.ts'), '--watch-namespace', ns, '--metrics-port', '0', '--workers', '2'], {
+    const child = spawn(process.execPath, [join(root, 'dist/bundle/main.mjs'), '--watch-namespace', ns, '--metrics-port', '0', '--workers', '2'], {
       env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'warn' },
       stdio: 'ignore',
     });
     try {
       await waitForStoreReady(ns, 'fake');
-      await Promise.all(Array.from({ length: 60 }, (_, i) => createExternalSecret(ns, `es-${i}`, { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'k', remoteRef: { key: `k${i % 10}` } }] })));
+      await Promise.all(Array.from({ length: 60 }, (_, i) => createExternalSecret(ns, `es-${i}`, {
+        secretStoreRef: { name: 'fake' },
+        data: [{ secretKey: 'k', remoteRef: { key: `k${i % 10}` } }],
+        target: { template: { mergePolicy: 'Merge', data: { upper: '{{ k | upcase }}' } } },
+      })));
       // Kill it hard once some, not all, are synced.
-      await waitFor('first syncs', async () => {
+      // Some, not all, synced by the bundle, templates included.
+      await waitFor('first syncs by the bundle', async () => {
         const list = await kube().list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(Resources.ExternalSecret, { namespace: ns });
         return list.items.some((es) => ready(es as never)?.status === 'True');
       });
+      const synced = (await kube().list<KubeObject & { data?: Record<string, string> }>(Resources.Secret, { namespace: ns, labelSelector: 'secretsync.dev/managed=true' })).items;
+      expect(synced.length).toBeGreaterThan(0);
+      expect(Object.keys(synced[0]!.data ?? {}).sort()).toEqual(['k', 'upper']);
     } finally {
       child.kill('SIGKILL');
     }
@@ -41,7 +51,7 @@ describe('resilience', () => {
     try {
       for (let i = 0; i < 60; i++) {
         await waitForReady(ns, `es-${i}`);
-        expect(decoded(await getSecret(ns, `es-${i}`)).k).toBe(`v${i % 10}`);
+        expect(decoded(await getSecret(ns, `es-${i}`))).toEqual({ k: `v${i % 10}`, upper: `V${i % 10}` });
       }
     } finally {
       await op.stop();

@@ -44,7 +44,7 @@ function strictBase64(text: string): Buffer {
 
 /** Reads a base64 PKCS#12 archive and returns its certificates or its key as PEM. */
 async function pkcs12(input: string, password: string, want: 'cert' | 'key'): Promise<string> {
-  const { default: forge } = await import('node-forge');
+  const forge = interop(await import('node-forge'));
   let p12: Forge.pkcs12.Pkcs12Pfx;
   try {
     const der = forge.util.decode64(str(input).replace(/\s+/g, ''));
@@ -63,8 +63,14 @@ async function pkcs12(input: string, password: string, want: 'cert' | 'key'): Pr
   return forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key)));
 }
 
+/** A CommonJS module imported dynamically may arrive wrapped in `default` (for example when bundled). */
+function interop<T extends object>(mod: T | { default: T }): T {
+  return 'default' in mod && mod.default ? mod.default : (mod as T);
+}
+
 async function createEngine(): Promise<Liquid> {
-  const { Liquid } = await import('liquidjs');
+  const liquidjs = await import('liquidjs');
+  const Liquid = liquidjs.Liquid ?? (liquidjs as unknown as { default: typeof liquidjs }).default.Liquid;
   const engine = new Liquid({
     templates: {}, // include/render/layout find nothing: no file access
     strictFilters: true,
