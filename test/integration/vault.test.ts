@@ -1,6 +1,10 @@
 // The vault provider against a real OpenBao dev server (with real PostgreSQL
 // behind its database engine), and a real kube-apiserver for Kubernetes and
 // JWT auth.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import NodeVault from 'node-vault';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
@@ -247,6 +251,39 @@ describe('vault provider', () => {
     await waitForReady(ns, 'scoped');
     expect(decoded(await getSecret(ns, 'scoped')).v).toBe('in-namespace');
     await waitForReady(ns, 'root', 'False', 'RemoteNotFound');
+  });
+
+  it('TLS: verified against caBundle, refused without it', async () => {
+    // A second OpenBao, serving TLS with its own CA, for this test only.
+    const certDir = mkdtempSync(join(tmpdir(), 'bao-tls-'));
+    const port = 29000 + Math.floor(Math.random() * 900);
+    const bao = spawn(join(env().PATH!.split(':').find((p) => p.includes('openbao'))!, 'bao'), [
+      'server', '-dev', '-dev-tls', `-dev-tls-cert-dir=${certDir}`, '-dev-root-token-id=root', `-dev-listen-address=127.0.0.1:${port}`,
+    ], { stdio: 'ignore' });
+    try {
+      const server = `https://127.0.0.1:${port}`;
+      const ca = await waitFor('TLS OpenBao', () => {
+        try {
+          return readFileSync(join(certDir, 'vault-ca.pem'), 'utf8');
+        } catch {
+          return undefined;
+        }
+      });
+      const tlsRoot = NodeVault({ endpoint: server, token: 'root', requestOptions: { ca } });
+      await waitFor('TLS OpenBao answering', () => tlsRoot.write('secret/data/tls-only', { data: { v: SECRET_VALUE } }).then(() => true).catch(() => false));
+      const ns = await namespaceWithToken('root');
+      await createStore(ns, 'verified', tokenStore({ server, caBundle: Buffer.from(ca).toString('base64') }));
+      await createStore(ns, 'unverified', tokenStore({ server }));
+      await createExternalSecret(ns, 'verified', { secretStoreRef: { name: 'verified' }, data: [{ secretKey: 'v', remoteRef: { key: 'tls-only', property: 'v' } }] });
+      await createExternalSecret(ns, 'unverified', { secretStoreRef: { name: 'unverified' }, data: [{ secretKey: 'v', remoteRef: { key: 'tls-only', property: 'v' } }] });
+      await waitForReady(ns, 'verified');
+      expect(decoded(await getSecret(ns, 'verified')).v).toBe(SECRET_VALUE);
+      await waitFor('unverified refused', async () => /provider check failed: .*certificate/i.test(ready(await getES(ns, 'unverified'))?.message ?? ''));
+      expect(await getSecret(ns, 'unverified')).toBeUndefined();
+    } finally {
+      bao.kill();
+      rmSync(certDir, { recursive: true, force: true });
+    }
   });
 
   it('a SecretStore may not read its token from another namespace', async () => {
