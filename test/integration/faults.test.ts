@@ -1,16 +1,16 @@
 // Semantic problems: each leaves existing Secrets untouched, shows Ready=False
 // with a reason and readable message, records a Warning Event, and never
 // reveals a secret value anywhere.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { API_VERSION, Resources, type Secret } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, decoded, events, fakeStoreSpec, getES, getSecret, kube, newNamespace, ready,
-  useOperator, waitFor, waitForReady, waitForStoreReady,
+  startOperator, useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
 const VALUE = 'hunter2-very-secret-value';
 // Nothing the operator logs during these tests contains the value.
-const op = useOperator([VALUE]);
+useOperator([VALUE]);
 
 async function expectNoValueLeak(ns: string, name: string) {
   const es = await getES(ns, name);
@@ -126,16 +126,21 @@ describe('faults', () => {
 
   it('a store that fails validation is not Ready and its ExternalSecrets wait without calling the provider', async () => {
     const ns = await newNamespace();
+    // An operator of its own for this namespace, so its call count is this test's alone.
+    const scoped = await startOperator({ watchNamespace: ns });
+    onTestFinished(() => scoped.stop());
+    const fakeCalls = () => scoped.operator.metrics.total(scoped.operator.metrics.providerCalls, { provider: 'fake' });
+    const callsBefore = await fakeCalls();
     await createStore(ns, 'broken', fakeStoreSpec([{ key: 'a', value: VALUE, version: '1' }, { key: 'a', value: 'other', version: '1' }]));
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'broken' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
     await waitForReady(ns, 'es', 'False', 'StoreNotReady');
     // First "not ready yet", then the store's own reason once it has been checked.
     await waitFor('store problem on the ExternalSecret', async () => (ready(await getES(ns, 'es'))?.message ?? '').includes('fake.data[1] repeats key "a" version "1"'));
-    const callsBefore = await op().operator.metrics.total(op().operator.metrics.providerCalls, { provider: 'fake' });
+    expect(await fakeCalls()).toBe(callsBefore);
     // Fixing the store lets the ExternalSecret sync without being touched.
     await kube().mergePatch(Resources.SecretStore, ns, 'broken', { spec: fakeStoreSpec([{ key: 'a', value: VALUE }]) });
     await waitForReady(ns, 'es');
-    expect(await op().operator.metrics.total(op().operator.metrics.providerCalls, { provider: 'fake' })).toBeGreaterThan(callsBefore);
+    expect(await fakeCalls()).toBeGreaterThan(callsBefore);
   });
 
   it('deletionPolicy Delete removes the Secret when the remote secrets are gone; Retain keeps it', async () => {
