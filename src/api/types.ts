@@ -37,8 +37,4 @@ export type FindRef = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[nu
 export type DataFromEntry = NonNullable<ExternalSecretSpec['dataFrom']>[number];
 export type SecretKeySelector = NonNullable<NonNullable<ProviderSpec['vault']>['auth']['tokenSecretRef']>;
 export type StoreCondition = NonNullable<SecretStoreSpec['conditions']>[number];
-export type CreationPolicy = NonNullable<NonNullable<ExternalSecretSpec['target']>['creationPolicy']>;
 export type { Condition };
-
-/** The contract and the generated types agree on condition shape. */
-export type SourceStatus = NonNullable<ExternalSecretStatus['sources']>[number];

@@ -166,9 +166,9 @@ export class KubeClient {
     return this.request<T>(HttpMethod.POST, this.path(type, obj.metadata.namespace), { body: obj });
   }
 
-  /** Server-side apply with our field manager; `subresource` "status" applies status. */
-  apply<T extends KubeObject>(type: ResourceType, obj: T, subresource?: string): Promise<T> {
-    return this.request<T>(HttpMethod.PATCH, this.path(type, obj.metadata.namespace, obj.metadata.name, subresource), {
+  /** Server-side apply with our field manager (forced: the fields it sends are ours). */
+  apply<T extends KubeObject>(type: ResourceType, obj: T): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, this.path(type, obj.metadata.namespace, obj.metadata.name), {
       query: { fieldManager: FIELD_MANAGER, force: true },
       body: obj,
       contentType: 'application/apply-patch+yaml',

@@ -1,10 +1,11 @@
-// Builds ExternalSecret status and decides whether it changed.
+// Status helpers shared by the controllers: the Ready condition, and whether
+// a status changed (it is written only then).
 import { isDeepStrictEqual } from 'node:util';
-import type { ExternalSecretStatus } from '../../api/types.js';
-import type { Condition } from '../../kube/types.js';
+import type { Condition } from './types.js';
 
+/** The Ready condition; its transition time moves only when its status flips. */
 export function readyCondition(
-  previous: ExternalSecretStatus | undefined,
+  previous: { conditions?: Condition[] } | undefined,
   status: boolean,
   reason: string,
   message: string,
@@ -18,17 +19,16 @@ export function readyCondition(
     status: value,
     reason,
     message,
-    // The transition time moves only when the status flips.
     lastTransitionTime: old && old.status === value ? old.lastTransitionTime : now.toISOString(),
     observedGeneration: generation,
   };
 }
 
-/** Drops undefined fields so comparison and apply see the same thing. */
+/** Drops undefined fields so comparison and the written patch see the same thing. */
 export function clean<T extends object>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-export function statusChanged(previous: ExternalSecretStatus | undefined, next: ExternalSecretStatus): boolean {
+export function statusChanged(previous: object | undefined, next: object): boolean {
   return !isDeepStrictEqual(clean(previous ?? {}), clean(next));
 }

@@ -18,10 +18,6 @@ export function providerName(spec: ProviderSpec): ProviderName | undefined {
   return names.length === 1 ? names[0] : undefined;
 }
 
-export function isSupported(name: string): name is ProviderName {
-  return name in loaders;
-}
-
 export function supportedProviders(): string[] {
   return Object.keys(loaders);
 }

@@ -74,10 +74,6 @@ export class Informer<T extends KubeObject> {
     return this.cache.size;
   }
 
-  get hasSynced(): boolean {
-    return this.synced;
-  }
-
   /** Starts the loop; resolves once the first list has filled the cache. */
   async start(): Promise<void> {
     let resolveSynced!: () => void;

@@ -80,10 +80,6 @@ export class WorkQueue {
     return this.dirty.size;
   }
 
-  isProcessing(key: string): boolean {
-    return this.processing.has(key);
-  }
-
   private push(key: string, lane: Lane): void {
     const waiter = this.waiters.shift();
     if (waiter) {

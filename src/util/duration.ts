@@ -25,16 +25,3 @@ export function parseDuration(text: string): number {
   if (matched === 0) throw new Error(`invalid duration "${text}": expected a Go duration such as 1h or 15m30s`);
   return Math.round(total);
 }
-
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const parts: string[] = [];
-  let rest = Math.round(ms);
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-  }
-  if (rest > 0) parts.push(`${rest}ms`);
-  return parts.join('');
-}

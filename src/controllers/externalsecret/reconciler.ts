@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
+import { clean, readyCondition, statusChanged } from '../../kube/status.js';
 import { API_VERSION, Resources, type KubeObject, type Secret } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { StoreClients } from '../../providers/store-clients.js';
@@ -25,7 +26,6 @@ import { RemoteMissing, classify, fetchData } from './fetch-data.js';
 import { Reason, SyncError } from './reasons.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
-import { clean, readyCondition, statusChanged } from './status.js';
 
 export const FORCE_SYNC_ANNOTATION = 'secretsync.dev/force-sync';
 const DEFAULT_REFRESH = '1h';
@@ -117,20 +117,11 @@ export class ExternalSecretReconciler {
     const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
     const intervalMs = parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH);
     const cached = policy === 'None' ? undefined : deps.secrets.get(secretKey);
-    const ours = cached?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
     const forceValue = es.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
     const key = `${namespace}/${es.metadata.name}`;
     const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
 
-    const createdOnce = refreshPolicy === 'CreatedOnce' && es.status?.syncedResourceVersion !== undefined;
-    const why = (() => {
-      if (createdOnce) return policy !== 'None' && !ours ? 'target Secret missing' : undefined;
-      if (es.status?.syncedResourceVersion !== version) return 'spec changed';
-      if (policy !== 'None' && !ours) return 'target Secret missing';
-      if (this.refreshDue(es, refreshPolicy, now, ours)) return 'refresh due';
-      return undefined;
-    })() ?? (ours && policy !== 'Merge' && !(await this.intact(cached, policy)) ? 'target Secret changed' : undefined);
-
+    const why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
     if (!why) return this.schedule(es, now);
     deps.log.debug({ externalSecret: key, why }, 'syncing');
 
@@ -145,11 +136,12 @@ export class ExternalSecretReconciler {
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
     const schedule = nextRefresh(refreshPolicy === 'Periodic' ? intervalMs : 0, refreshPolicy === 'Periodic' ? fetched.sources : [], now);
-    const written = es.spec.target?.immutable === true;
+    // An immutable Secret, once written, can never change: no refresh is scheduled.
+    const immutable = es.spec.target?.immutable === true;
     const status: ExternalSecretStatus = {
       observedGeneration: es.metadata.generation,
       refreshTime: new Date(now).toISOString(),
-      nextRefreshTime: schedule.delayMs !== undefined && !written ? new Date(now + schedule.delayMs).toISOString() : undefined,
+      nextRefreshTime: schedule.delayMs !== undefined && !immutable ? new Date(now + schedule.delayMs).toISOString() : undefined,
       syncedResourceVersion: version,
       binding: policy === 'None' ? undefined : { name },
       sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: s.expiresAt?.toISOString() })),
@@ -164,11 +156,19 @@ export class ExternalSecretReconciler {
     return this.schedule({ ...es, status }, now);
   }
 
-  private refreshDue(es: ExternalSecret, refreshPolicy: string, now: number, ours: boolean): boolean {
-    if (refreshPolicy !== 'Periodic') return false;
-    if (es.spec.target?.immutable && ours) return false;
+  /** Why the provider must be read now, or undefined when nothing calls for it. */
+  private async reasonToFetch(es: ExternalSecret, version: string, refreshPolicy: string, now: number, cached: KubeObject | undefined): Promise<string | undefined> {
+    const policy = creationPolicy(es);
+    const ours = cached !== undefined && cached.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
+    const missing = policy !== 'None' && !ours;
+    if (refreshPolicy === 'CreatedOnce' && es.status?.syncedResourceVersion !== undefined) return missing ? 'target Secret missing' : undefined;
+    if (es.status?.syncedResourceVersion !== version) return 'spec changed';
+    if (missing) return 'target Secret missing';
     const next = es.status?.nextRefreshTime;
-    return next !== undefined && now >= Date.parse(next);
+    const due = refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && ours) && next !== undefined && now >= Date.parse(next);
+    if (due) return 'refresh due';
+    if (ours && policy !== 'Merge' && !(await this.intact(cached, policy))) return 'target Secret changed';
+    return undefined;
   }
 
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */

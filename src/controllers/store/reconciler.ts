@@ -5,13 +5,13 @@ import type { Logger } from 'pino';
 import type { AnyStore, ClusterSecretStore, SecretStore, StoreKind } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
-import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
+import { clean, readyCondition, statusChanged } from '../../kube/status.js';
+import { API_VERSION, Resources } from '../../kube/types.js';
 import { loadProvider, providerName } from '../../providers/registry.js';
 import type { StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { errorMessage, shortMessage } from '../../util/errors.js';
-import { clean, statusChanged } from '../externalsecret/status.js';
 import { conditionProblems } from './namespace-conditions.js';
 
 export const StoreReason = {
@@ -99,32 +99,19 @@ export class StoreReconciler {
 
   private async setReady(store: AnyStore, kind: StoreKind, ready: boolean, reason: string, message: string, capabilities: StoreStatus['capabilities']): Promise<void> {
     const old = store.status?.conditions?.find((c) => c.type === 'Ready');
-    const value = ready ? 'True' : 'False';
-    const condition: Condition = {
-      type: 'Ready',
-      status: value,
-      reason,
-      message,
-      lastTransitionTime: old?.status === value ? old.lastTransitionTime : new Date().toISOString(),
-      observedGeneration: store.metadata.generation,
-    };
     const status: StoreStatus = {
       observedGeneration: store.metadata.generation,
       capabilities,
       provider: providerName(store.spec.provider),
-      conditions: [condition],
+      conditions: [readyCondition(store.status, ready, reason, message, store.metadata.generation, new Date())],
     };
     if (!statusChanged(store.status, status)) return;
-    if (old?.status !== value || old.reason !== reason) {
+    if (old?.status !== (ready ? 'True' : 'False') || old.reason !== reason) {
       this.deps.events.emit({ ...store, apiVersion: API_VERSION, kind }, ready ? 'Normal' : 'Warning', reason, message);
     }
     const type = kind === 'SecretStore' ? Resources.SecretStore : Resources.ClusterSecretStore;
     try {
-      await this.deps.kube.apply(
-        type,
-        { apiVersion: API_VERSION, kind, metadata: { name: store.metadata.name, namespace: store.metadata.namespace }, status: clean(status) } as KubeObject,
-        'status',
-      );
+      await this.deps.kube.patchStatus(type, store, clean(status));
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
     }

@@ -44,7 +44,7 @@ export function awsError(err: unknown, key: string): Error {
 }
 
 export class AwsClient implements ProviderClient {
-  private readonly described = new Map<string, { at: number; rotatesAt?: Date; until: number }>();
+  private readonly described = new Map<string, { rotatesAt?: Date; until: number }>();
 
   constructor(
     private readonly sm: SecretsManagerClient,
@@ -167,7 +167,7 @@ export class AwsClient implements ProviderClient {
       const out = await this.sm.send(new DescribeSecretCommand({ SecretId: name }));
       const rotatesAt = out.RotationEnabled && out.NextRotationDate ? out.NextRotationDate : undefined;
       const until = Math.min(now + DESCRIBE_TTL_MS, rotatesAt ? rotatesAt.getTime() : Infinity);
-      this.described.set(name, { at: now, rotatesAt, until });
+      this.described.set(name, { rotatesAt, until });
       return rotatesAt;
     } catch {
       // Rotation dates are a hint; reading the value already succeeded.
