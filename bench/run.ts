@@ -20,6 +20,7 @@ import { API_VERSION, Resources, type Secret } from '../src/kube/types.js';
 import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
+import { openbaoRequests } from '../test/support/openbao-audit.js';
 
 const root = join(import.meta.dirname, '..');
 const opts = new Command()
@@ -145,14 +146,6 @@ async function removeNamespace(name: string): Promise<void> {
   }
 }
 
-/** Requests in OpenBao's audit log so far (one "request" entry per request received). */
-function openbaoRequests(): number {
-  try {
-    return readFileSync(join(STATE, 'openbao-audit.log'), 'utf8').split('\n').filter((l) => l.includes('"type":"request"')).length;
-  } catch {
-    return 0;
-  }
-}
 
 let awsProxy: AwsProxy | undefined;
 
@@ -212,7 +205,7 @@ async function createAwsStore(ns: string): Promise<string> {
 
 /** Requests the scenario's provider server has received so far. */
 function serverRequests(kind: Kind): number {
-  if (kind === 'vault') return openbaoRequests();
+  if (kind === 'vault') return openbaoRequests(STATE);
   if (kind === 'aws') return awsProxy?.total() ?? 0;
   return 0;
 }

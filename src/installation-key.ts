@@ -1,6 +1,7 @@
 // The per-installation HMAC key for Secret data hashes, kept in a Secret in
 // the operator's namespace and created on first start.
 import { randomBytes } from 'node:crypto';
+import { PART_OF_LABEL } from './api/names.js';
 import { isConflict, type KubeClient } from './kube/client.js';
 import { Resources, type Secret } from './kube/types.js';
 
@@ -15,7 +16,7 @@ export async function loadInstallationKey(kube: KubeClient, namespace: string): 
       await kube.create<Secret>(Resources.Secret, {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: HMAC_KEY_SECRET, namespace, labels: { 'app.kubernetes.io/part-of': 'secretsync' } },
+        metadata: { name: HMAC_KEY_SECRET, namespace, labels: { [PART_OF_LABEL]: 'secretsync' } },
         type: 'Opaque',
         data: { key: randomBytes(32).toString('base64') },
       });

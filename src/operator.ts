@@ -4,24 +4,29 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ClusterSecretStore, ExternalSecret, SecretStore } from './api/types.js';
+import { MANAGED_LABEL } from './api/names.js';
+import { storeIdFor, storeIdOf, storeKey } from './api/store-id.js';
+import type { ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
+import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
-import { MANAGED_LABEL, targetName } from './controllers/externalsecret/desired-secret.js';
+import { StoreResolver, isStoreReady } from './controllers/externalsecret/store-resolver.js';
+import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
-import { StoreResolver, isStoreReady, storeKey, storeRefKey } from './controllers/store/store-resolver.js';
 import { loadInstallationKey } from './installation-key.js';
 import { KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
+import { findReady } from './kube/status.js';
 import { Resources, objectKey, type KubeObject } from './kube/types.js';
 import { Metrics } from './metrics.js';
+import type { ProviderOverrides } from './providers/registry.js';
 import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter, TokenBucket } from './runtime/backoff.js';
-import { Controller } from './runtime/controller.js';
-import { ReverseIndex } from './runtime/index.js';
+import { Controller, type Reconcile } from './runtime/controller.js';
 import { Informer, type InformerOptions } from './runtime/informer.js';
+import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
-const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), s.status?.conditions?.find((c) => c.type === 'Ready')?.message];
+const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), findReady(s.status)?.message];
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -31,6 +36,10 @@ export interface OperatorOptions {
   watchNamespace?: string;
   workers?: number;
   sharedReadMaxAgeMs?: number;
+  /** Deadline of one provider call (default 30 s). */
+  providerTimeoutMs?: number;
+  /** Providers that replace the registered ones (tests inject programmable providers). */
+  providers?: ProviderOverrides;
   log: Logger;
   metrics?: Metrics;
   informer?: Pick<InformerOptions, 'relistIntervalMs' | 'watchTimeoutSeconds' | 'idleTimeoutMs'>;
@@ -50,6 +59,7 @@ export class Operator {
   private readonly bySecret = new ReverseIndex();
   private readonly byStore = new ReverseIndex();
   private readonly storeClients: StoreClients;
+  private readonly credentials: CredentialWatch;
   private controllers: Controller[] = [];
   private esReconciler?: ExternalSecretReconciler;
   private started = false;
@@ -75,7 +85,13 @@ export class Operator {
     this.stores = new Informer(this.kube, Resources.SecretStore, { ...informerOpts('SecretStore'), namespace: ns });
     this.clusterStores = new Informer(this.kube, Resources.ClusterSecretStore, informerOpts('ClusterSecretStore'));
     this.namespaces = new Informer(this.kube, Resources.Namespace, { ...informerOpts('Namespace'), metadataOnly: true });
-    this.storeClients = new StoreClients(this.kube, this.metrics);
+    this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers });
+    // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
+    this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
+      this.log.info({ store }, 'a credential Secret of the store changed; renewing its client');
+      void this.storeClients.drop(store);
+      this.storeQueue.add(store);
+    });
     this.wireEvents();
   }
 
@@ -96,7 +112,6 @@ export class Operator {
       hmacKey,
       events,
       metrics: this.metrics,
-      log: this.log,
       sharedReadMaxAgeMs: this.opts.sharedReadMaxAgeMs ?? 30_000,
     });
     this.esReconciler = esReconciler;
@@ -105,6 +120,7 @@ export class Operator {
       stores: this.stores,
       clusterStores: this.clusterStores,
       storeClients: this.storeClients,
+      credentials: this.credentials,
       events,
       log: this.log,
     });
@@ -112,8 +128,8 @@ export class Operator {
     await Promise.all([this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets].map((i) => i.start()));
     if (this.stopping) return;
     this.controllers = [
-      this.controller('store', this.storeQueue, 2, (key) => storeReconciler.reconcile(key)),
-      this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key) => esReconciler.reconcile(key)),
+      this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
+      this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
     ];
     for (const c of this.controllers) c.start();
     this.started = true;
@@ -125,19 +141,20 @@ export class Operator {
     this.started = false;
     await Promise.all(this.controllers.map((c) => c.stop()));
     await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces].map((i) => i.stop()));
+    await this.credentials.stop();
     await this.storeClients.closeAll();
     await this.kube.close();
     this.log.info('operator stopped');
   }
 
-  private controller(name: string, queue: WorkQueue, workers: number, reconcile: (key: string) => Promise<unknown>): Controller {
+  private controller(name: string, queue: WorkQueue, workers: number, reconcile: Reconcile): Controller {
     return new Controller({
       name,
       queue,
       workers,
       // 1 s doubling to 5 min per key; at most 10 retries/s (burst 100) overall.
       retry: new RetryRateLimiter(new ExponentialBackoff(1000, 5 * 60_000), new TokenBucket(10, 100)),
-      reconcile: reconcile as (key: string) => Promise<void>,
+      reconcile,
       log: this.log,
       onOutcome: (outcome, ms) => {
         this.metrics.reconciles.inc({ controller: name, outcome });
@@ -155,7 +172,7 @@ export class Operator {
     const track = (es: ExternalSecret) => {
       const key = objectKey(es);
       this.bySecret.set(key, `${es.metadata.namespace}/${targetName(es)}`);
-      this.byStore.set(key, storeRefKey(es));
+      this.byStore.set(key, storeKey(storeIdFor(es)));
     };
     this.externalSecrets.addHandlers({
       onAdd: (es) => {
@@ -174,7 +191,7 @@ export class Operator {
       },
       onDelete: (es) => {
         const key = objectKey(es);
-        void this.storeClients.release(storeRefKey(es), key);
+        void this.storeClients.release(storeKey(storeIdFor(es)), { consumer: key, log: this.log, signal: AbortSignal.timeout(30_000) });
         this.bySecret.remove(key);
         this.byStore.remove(key);
         this.esQueue.cancel(key);
@@ -183,10 +200,17 @@ export class Operator {
     });
 
     const secretChanged = (secret: KubeObject) => this.enqueueDependents(this.bySecret, objectKey(secret));
-    this.secrets.addHandlers({ onAdd: secretChanged, onUpdate: (_, s) => secretChanged(s), onDelete: secretChanged });
+    this.secrets.addHandlers({
+      onAdd: secretChanged,
+      onUpdate: (_, s) => secretChanged(s),
+      onDelete: (s) => {
+        this.esReconciler?.forgetSecret(objectKey(s));
+        secretChanged(s);
+      },
+    });
 
-    const storeHandlers = (kind: 'SecretStore' | 'ClusterSecretStore') => {
-      const keyOf = (s: SecretStore | ClusterSecretStore) => storeKey(kind, s.metadata.name, s.metadata.namespace);
+    const storeHandlers = (kind: StoreKind) => {
+      const keyOf = (s: SecretStore | ClusterSecretStore) => storeKey(storeIdOf(s, kind));
       return {
         onAdd: (s: SecretStore | ClusterSecretStore) => {
           this.storeQueue.add(keyOf(s));

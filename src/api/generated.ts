@@ -158,7 +158,7 @@ export type ClusterSecretStoreSpec = {
 
 export type ClusterSecretStoreStatus = {
   observedGeneration?: number;
-  capabilities?: "ReadOnly" | "ReadWrite";
+  capabilities?: "ReadOnly";
   provider?: string;
   conditions?: Array<{
     type: string;
@@ -428,7 +428,7 @@ export type SecretStoreSpec = {
 
 export type SecretStoreStatus = {
   observedGeneration?: number;
-  capabilities?: "ReadOnly" | "ReadWrite";
+  capabilities?: "ReadOnly";
   provider?: string;
   conditions?: Array<{
     type: string;

@@ -3,6 +3,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Condition } from './types.js';
 
+/** The Ready condition of an object's status, if it has one. */
+export function findReady(status: { conditions?: Condition[] } | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready');
+}
+
 /** The Ready condition; its transition time moves only when its status flips. */
 export function readyCondition(
   previous: { conditions?: Condition[] } | undefined,
@@ -12,7 +17,7 @@ export function readyCondition(
   generation: number | undefined,
   now: Date,
 ): Condition {
-  const old = previous?.conditions?.find((c) => c.type === 'Ready');
+  const old = findReady(previous);
   const value = status ? 'True' : 'False';
   return {
     type: 'Ready',

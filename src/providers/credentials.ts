@@ -1,14 +1,26 @@
-// Reads the credentials a store references. A SecretStore reads only from
-// its own namespace; a ClusterSecretStore must name the namespace.
-import type { SecretKeySelector } from '../api/types.js';
+// The credentials a store references: where they may come from, which ones a
+// store spec names, and reading them. The namespace rule lives here and only
+// here: a SecretStore uses its own namespace for every reference; a
+// ClusterSecretStore must name one.
+import type { AnyStore, ProviderSpec, SecretKeySelector } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { Resources, type Secret } from '../kube/types.js';
+import { errorMessage } from '../util/errors.js';
 import { StoreConfigError } from './errors.js';
 
 export interface ServiceAccountRef {
   name: string;
   namespace?: string;
   audiences?: string[];
+}
+
+/** A reference in a provider spec: a Secret key selector (has `key`) or a ServiceAccount. */
+export interface Reference {
+  /** Where it is in the spec, e.g. "spec.provider.vault.auth.tokenSecretRef". */
+  path: string;
+  kind: 'Secret' | 'ServiceAccount';
+  name: string;
+  namespace?: string;
 }
 
 /** The namespace a reference resolves in, or a clear error. */
@@ -23,9 +35,61 @@ export function refNamespace(storeNamespace: string, ref: { namespace?: string }
   return ref.namespace;
 }
 
+/**
+ * Every reference in a provider spec, whatever the provider: any object with
+ * a string `name` is one (the schemas use that shape for Secret key
+ * selectors and ServiceAccount references, and for nothing else).
+ */
+export function providerReferences(spec: ProviderSpec): Reference[] {
+  const out: Reference[] = [];
+  const walk = (node: unknown, path: string) => {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
+    const record = node as Record<string, unknown>;
+    if (typeof record.name === 'string') {
+      out.push({ path, kind: typeof record.key === 'string' ? 'Secret' : 'ServiceAccount', name: record.name, namespace: typeof record.namespace === 'string' ? record.namespace : undefined });
+      return;
+    }
+    for (const [k, v] of Object.entries(record)) walk(v, `${path}.${k}`);
+  };
+  walk(spec, 'spec.provider');
+  return out;
+}
+
+/** Problems with where the store's references point (the namespace rule, checked before any read). */
+export function referenceProblems(store: AnyStore): string[] {
+  const problems: string[] = [];
+  for (const ref of providerReferences(store.spec.provider)) {
+    try {
+      refNamespace(store.metadata.namespace ?? '', ref, ref.path);
+    } catch (err) {
+      problems.push(errorMessage(err));
+    }
+  }
+  return problems;
+}
+
+/** The Secrets (namespace/name) a store reads credentials from; a change to any must renew its client. */
+export function credentialSecrets(store: AnyStore): string[] {
+  const keys = new Set<string>();
+  for (const ref of providerReferences(store.spec.provider)) {
+    if (ref.kind !== 'Secret') continue;
+    try {
+      keys.add(`${refNamespace(store.metadata.namespace ?? '', ref, ref.path)}/${ref.name}`);
+    } catch {
+      // Refused by referenceProblems; never read.
+    }
+  }
+  return [...keys];
+}
+
 export async function readSecretKey(kube: KubeClient, storeNamespace: string, ref: SecretKeySelector, what: string): Promise<string> {
   const namespace = refNamespace(storeNamespace, ref, what);
-  const secret = await kube.getOrUndefined<Secret>(Resources.Secret, namespace, ref.name);
+  let secret: Secret | undefined;
+  try {
+    secret = await kube.getOrUndefined<Secret>(Resources.Secret, namespace, ref.name);
+  } catch (err) {
+    throw new Error(`${what}: reading Secret "${namespace}/${ref.name}" failed: ${errorMessage(err)}`, { cause: err });
+  }
   if (!secret) throw new StoreConfigError(`${what}: Secret "${ref.name}" not found in namespace "${namespace}"`);
   const value = secret.data?.[ref.key];
   if (value === undefined) throw new StoreConfigError(`${what}: Secret "${ref.name}" has no key "${ref.key}"`);

@@ -1,4 +1,8 @@
-// Typed provider errors. Messages name keys and stores, never values.
+// Typed provider errors, and the one map from any failure of a provider call
+// to its status reason, its metric label and whether retrying can help.
+// Messages name keys and stores, never values.
+import { Reason } from '../api/reasons.js';
+import { RegexpError } from '../util/linear-regexp.js';
 
 /** The remote secret (or version, or property) does not exist. */
 export class NotFoundError extends Error {
@@ -21,7 +25,35 @@ export class ThrottledError extends Error {
   }
 }
 
+/** The provider did not answer before the call's deadline. */
+export class ProviderTimeoutError extends Error {
+  override readonly name = 'ProviderTimeoutError';
+}
+
 /** The store's configuration is wrong (bad spec, missing credential Secret, ...). */
 export class StoreConfigError extends Error {
   override readonly name = 'StoreConfigError';
+}
+
+export interface ProviderFailure {
+  reason: Reason;
+  /** `status` label of secretsync_provider_calls_total. */
+  metric: 'not_found' | 'denied' | 'throttled' | 'timeout' | 'config' | 'error';
+  /** False: only a change to the spec or store can fix it. */
+  retry: boolean;
+}
+
+const FAILURES: Array<[new (...args: never[]) => Error, ProviderFailure]> = [
+  [NotFoundError, { reason: Reason.RemoteNotFound, metric: 'not_found', retry: true }],
+  [PermissionDeniedError, { reason: Reason.PermissionDenied, metric: 'denied', retry: true }],
+  [ThrottledError, { reason: Reason.Throttled, metric: 'throttled', retry: true }],
+  [ProviderTimeoutError, { reason: Reason.ProviderTimeout, metric: 'timeout', retry: true }],
+  [StoreConfigError, { reason: Reason.ProviderError, metric: 'config', retry: false }],
+  [RegexpError, { reason: Reason.InvalidData, metric: 'config', retry: false }],
+];
+const OTHER: ProviderFailure = { reason: Reason.ProviderError, metric: 'error', retry: true };
+
+export function providerFailure(err: unknown): ProviderFailure {
+  for (const [type, failure] of FAILURES) if (err instanceof type) return failure;
+  return OTHER;
 }

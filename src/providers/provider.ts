@@ -1,5 +1,12 @@
 // The provider interface. A provider turns a store spec into a client; a
 // client reads remote secrets. Everything is read-only for now.
+//
+// Every client call gets a CallContext: an AbortSignal that fires at the
+// call's deadline or when the operator stops (a provider passes it to its SDK
+// so the socket is freed too), a logger scoped to the reconcile, the reader,
+// and `request()`, which a provider awaits before each remote request it makes,
+// so the store's call budget and the call metrics count real requests.
+import type { Logger } from 'pino';
 import type { AnyStore, FindRef, RemoteRef } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 
@@ -7,7 +14,16 @@ import type { KubeClient } from '../kube/client.js';
 export interface SourceInfo {
   key: string;
   version?: string;
-  /** The value stops working at this time (lease end, expiry date). */
+  /**
+   * The value stops working at this time, and fetching again yields a fresh
+   * one (a Vault lease, a short-lived token): refresh before it.
+   */
+  leaseEndsAt?: Date;
+  /**
+   * The stored value carries this expiry date, but fetching again yields the
+   * same value until someone replaces it (Azure `exp`, Google `expire_time`):
+   * refresh around it to pick up a replacement; once past, it is only reported.
+   */
   expiresAt?: Date;
   /** A new value is expected at this time (scheduled rotation). */
   rotatesAt?: Date;
@@ -23,26 +39,34 @@ export interface RemoteValues {
   sources: SourceInfo[];
 }
 
-/** Who a read is for (an ExternalSecret key), for providers that keep per-reader state such as leases. */
-export interface ReadContext {
+export interface CallContext {
+  /** Aborted at the call's deadline or on shutdown; pass it to the SDK. */
+  signal: AbortSignal;
+  /** The call's deadline (epoch ms), for SDKs that take a timeout instead of a signal. */
+  deadlineAt: number;
+  /** Scoped to the reconcile (ExternalSecret key, store, reconcile id). */
+  log: Logger;
+  /** The ExternalSecret key the call is for ('' for store checks), for per-reader state such as leases. */
   consumer: string;
+  /** Await before each remote request: takes from the store's budget and counts the request. */
+  request(): Promise<void>;
 }
 
 export interface ProviderClient {
   /** One value; `ref.property` picks a field of a JSON value. */
-  getSecret(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValue>;
+  getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue>;
   /** A JSON object (or the value at `ref.property`) as a map of keys. */
-  getSecretMap(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValues>;
-  /** Several values in as few calls as the provider allows (optional). */
-  getSecrets?(refs: RemoteRef[]): Promise<Array<RemoteValue | Error>>;
+  getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues>;
+  /** Several values in as few requests as the provider allows (optional). */
+  getSecrets?(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>>;
   /** Every secret matching a path, name pattern or tags. */
-  findSecrets?(find: FindRef): Promise<RemoteValues>;
+  findSecrets?(find: FindRef, ctx: CallContext): Promise<RemoteValues>;
   /** Checks the client can reach the provider with its credentials. */
-  validate(): Promise<void>;
+  validate(ctx: CallContext): Promise<void>;
   /** False when a read must not be shared between readers (it issues per-reader credentials). */
   isShareable?(ref: RemoteRef): boolean;
   /** The reader is gone: give back what it held (revoke leases). */
-  release?(consumer: string): Promise<void>;
+  release?(consumer: string, ctx: CallContext): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,12 +75,11 @@ export interface ClientContext {
   /** The namespace credentials are read from (the store's own, for a SecretStore). */
   namespace: string;
   kube: KubeClient;
-  signal?: AbortSignal;
 }
 
 export interface Provider {
   readonly name: string;
-  readonly capabilities: 'ReadOnly' | 'ReadWrite';
+  readonly capabilities: 'ReadOnly';
   /** Static checks of the store spec; returns problems, empty when valid. */
   validateStore(store: AnyStore): string[];
   newClient(ctx: ClientContext): Promise<ProviderClient>;

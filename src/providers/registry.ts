@@ -11,6 +11,9 @@ const loaders: Partial<Record<ProviderName, Loader>> = {
   aws: async () => (await import('./aws/provider.js')).awsProvider,
 };
 
+/** Providers that replace registered ones for one operator (tests inject programmable providers here). */
+export type ProviderOverrides = Partial<Record<ProviderName, Provider>>;
+
 const loaded = new Map<string, Promise<Provider>>();
 
 export function providerName(spec: ProviderSpec): ProviderName | undefined {
@@ -22,7 +25,9 @@ export function supportedProviders(): string[] {
   return Object.keys(loaders);
 }
 
-export function loadProvider(name: ProviderName): Promise<Provider> {
+export function loadProvider(name: ProviderName, overrides?: ProviderOverrides): Promise<Provider> {
+  const override = overrides?.[name];
+  if (override) return Promise.resolve(override);
   const loader = loaders[name];
   if (!loader) return Promise.reject(new Error(`provider "${name}" is not supported by this build (supported: ${supportedProviders().join(', ')})`));
   let provider = loaded.get(name);

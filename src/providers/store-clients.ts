@@ -1,62 +1,78 @@
 // Provider clients, one per store, reused across reconciles until the store
-// changes. Each call goes through the store's call budget (rateLimit), is
+// or a Secret it references changes. Each call runs under a deadline, each
+// remote request it makes goes through the store's budget (rateLimit) and is
 // counted, and identical reads share one call: concurrent reads join the one
-// in flight, and a read within `cacheTtlMs` of the last reuses its answer.
+// in flight, and a read within `maxAgeMs` of the last reuses its answer.
 // This is what makes 1,000 ExternalSecrets reading 100 keys cost ~100 calls.
-import type { AnyStore, FindRef, RemoteRef } from '../api/types.js';
+import type { Logger } from 'pino';
+import { storeIdOf, storeKey, type StoreKey } from '../api/store-id.js';
+import type { AnyStore, FindRef, ProviderName, RemoteRef, StoreKind } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../runtime/backoff.js';
-import { NotFoundError, PermissionDeniedError, ThrottledError } from './errors.js';
-import type { ProviderClient, RemoteValue, RemoteValues } from './provider.js';
-import { loadProvider, providerName } from './registry.js';
+import { untilAborted } from '../util/abort.js';
+import { NotFoundError, ProviderTimeoutError, ThrottledError, providerFailure } from './errors.js';
+import { reusableUntil } from './freshness.js';
+import type { CallContext, Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
+import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
 
-export interface ReadOptions {
+/** Who is calling, and until when. */
+export interface CallOptions {
+  /** The reconcile's signal (aborted when the operator stops). */
+  signal: AbortSignal;
+  log: Logger;
+  /** The ExternalSecret key ('' for store checks). */
+  consumer: string;
+}
+
+export interface ReadOptions extends CallOptions {
   /** Accept a shared answer at most this old (0: always call). */
   maxAgeMs: number;
-  /** The ExternalSecret reading (see ReadContext). */
-  consumer?: string;
-  signal?: AbortSignal;
 }
 
 interface CachedRead {
   at: number;
   result: Promise<unknown>;
   pending: boolean;
+  /** A lease or expiry date in the answer ends sharing earlier than maxAge would. */
+  until: number;
 }
 
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
 
-/** One store's client, wrapped with budget, metrics and read sharing. */
+/** One store's client, wrapped with deadline, budget, metrics and read sharing. */
 export class StoreClient {
   private readonly reads = new Map<string, CachedRead>();
   private readonly bucket: TokenBucket;
+  private throttledInARow = 0;
+  private lastPrune = 0;
 
   constructor(
     readonly provider: string,
+    readonly key: StoreKey,
     private readonly client: ProviderClient,
     private readonly metrics: Metrics,
     rateLimit: AnyStore['spec']['rateLimit'],
+    private readonly callTimeoutMs: number,
   ) {
     const qps = rateLimit?.qps ?? UNLIMITED.qps;
     this.bucket = new TokenBucket(qps, rateLimit?.burst ?? Math.max(1, Math.ceil(qps)));
   }
 
   getSecret(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
-    const { key, ctx, readOpts } = this.perReader(ref, opts);
-    return this.shared('getSecret', key, readOpts, () => this.client.getSecret(ref, ctx));
+    const { key, readOpts } = this.perReader(ref, opts);
+    return this.shared('getSecret', key, readOpts, ref.key, (ctx) => this.client.getSecret(ref, ctx));
   }
 
   getSecretMap(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValues> {
-    const { key, ctx, readOpts } = this.perReader(ref, opts);
-    return this.shared('getSecretMap', key, readOpts, () => this.client.getSecretMap(ref, ctx));
+    const { key, readOpts } = this.perReader(ref, opts);
+    return this.shared('getSecretMap', key, readOpts, ref.key, (ctx) => this.client.getSecretMap(ref, ctx));
   }
 
   /** Per-reader reads (dynamic credentials) are keyed by reader and only joined while in flight. */
   private perReader(ref: RemoteRef, opts: ReadOptions) {
-    const ctx = { consumer: opts.consumer ?? '' };
-    if (this.client.isShareable?.(ref) !== false) return { key: ref, ctx, readOpts: opts };
-    return { key: { ...ref, consumer: ctx.consumer }, ctx, readOpts: { ...opts, maxAgeMs: 0 } };
+    if (this.client.isShareable?.(ref) !== false) return { key: ref, readOpts: opts };
+    return { key: { ...ref, consumer: opts.consumer }, readOpts: { ...opts, maxAgeMs: 0 } };
   }
 
   /** Reads several refs; uses the provider's batch call where it has one. */
@@ -66,10 +82,9 @@ export class StoreClient {
       return Promise.all(refs.map((ref) => this.getSecret(ref, opts).catch((err: unknown) => toError(err))));
     }
     const now = Date.now();
-    const fresh = refs.map((ref) => this.recent('getSecret', ref, opts.maxAgeMs, now));
-    const missing = refs.filter((_, i) => !fresh[i]);
+    const missing = refs.filter((ref) => !this.recent('getSecret', ref, opts.maxAgeMs, now));
     if (missing.length > 0) {
-      const results = this.call('getSecrets', () => batch(missing), opts.signal);
+      const results = this.call('getSecrets', opts, `${missing.length} secrets`, (ctx) => batch(missing, ctx));
       missing.forEach((ref, i) => {
         const one = results.then((all) => {
           const r = all[i];
@@ -88,15 +103,17 @@ export class StoreClient {
   findSecrets(find: FindRef, opts: ReadOptions): Promise<RemoteValues> {
     const findSecrets = this.client.findSecrets?.bind(this.client);
     if (!findSecrets) return Promise.reject(new Error(`provider "${this.provider}" does not support dataFrom.find`));
-    return this.shared('findSecrets', find, opts, () => findSecrets(find));
+    return this.shared('findSecrets', find, opts, find.path ?? find.name?.regexp ?? 'find', (ctx) => findSecrets(find, ctx));
   }
 
-  validate(): Promise<void> {
-    return this.call('validate', () => this.client.validate());
+  validate(opts: CallOptions): Promise<void> {
+    return this.call('validate', opts, 'credentials', (ctx) => this.client.validate(ctx));
   }
 
-  release(consumer: string): Promise<void> {
-    return this.client.release?.(consumer) ?? Promise.resolve();
+  release(opts: CallOptions): Promise<void> {
+    const release = this.client.release?.bind(this.client);
+    if (!release) return Promise.resolve();
+    return this.call('release', opts, 'leases', (ctx) => release(opts.consumer, ctx));
   }
 
   close(): Promise<void> {
@@ -112,18 +129,19 @@ export class StoreClient {
     const hit = this.reads.get(this.readKey(call, ref));
     if (!hit) return undefined;
     // A call still in flight is always joined; a finished one only while fresh enough.
-    return hit.pending || now - hit.at <= maxAgeMs ? hit.result : undefined;
+    return hit.pending || (now - hit.at <= maxAgeMs && now < hit.until) ? hit.result : undefined;
   }
 
   private remember(call: string, ref: object, result: Promise<unknown>, at: number): void {
     const key = this.readKey(call, ref);
-    const entry: CachedRead = { at, result, pending: true };
+    const entry: CachedRead = { at, result, pending: true, until: Infinity };
     this.reads.set(key, entry);
     // Freshness counts from the answer; failed reads are not shared beyond the ones already waiting.
     result.then(
-      () => {
+      (answer) => {
         entry.pending = false;
         entry.at = Date.now();
+        entry.until = reusableUntil(sourcesOf(answer), entry.at);
       },
       () => {
         if (this.reads.get(key) === entry) this.reads.delete(key);
@@ -132,29 +150,48 @@ export class StoreClient {
     this.prune(at);
   }
 
-  private shared<T>(call: string, ref: object, opts: ReadOptions, fn: () => Promise<T>): Promise<T> {
+  private shared<T>(call: string, ref: object, opts: ReadOptions, what: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
     const now = Date.now();
     const hit = this.recent(call, ref, opts.maxAgeMs, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
       return hit as Promise<T>;
     }
-    const result = this.call(call, fn, opts.signal);
+    const result = this.call(call, opts, what, fn);
     this.remember(call, ref, result, now);
     return result;
   }
 
-  private throttledInARow = 0;
-
-  private async call<T>(call: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.bucket.take(signal);
+  /**
+   * One provider call under its deadline. The caller is freed at the deadline
+   * even if the provider ignores the signal; the metric counts the requests
+   * the provider said it made.
+   */
+  private async call<T>(call: string, opts: CallOptions, what: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(this.callTimeoutMs);
+    const signal = AbortSignal.any([opts.signal, deadline]);
+    let requests = 0;
+    const ctx: CallContext = {
+      signal,
+      deadlineAt: Date.now() + this.callTimeoutMs,
+      log: opts.log.child({ store: this.key }),
+      consumer: opts.consumer,
+      request: async () => {
+        signal.throwIfAborted();
+        await this.bucket.take(signal);
+        requests++;
+      },
+    };
     try {
-      const result = await fn();
+      const result = await untilAborted(fn(ctx), signal);
       this.throttledInARow = 0;
-      this.metrics.providerCalls.inc({ provider: this.provider, call, status: 'ok' });
+      this.count(call, 'ok', requests);
       return result;
-    } catch (err) {
-      this.metrics.providerCalls.inc({ provider: this.provider, call, status: errorStatus(err) });
+    } catch (caught) {
+      const err = deadline.aborted && !opts.signal.aborted
+        ? new ProviderTimeoutError(`${this.provider} did not answer within ${this.callTimeoutMs / 1000}s (${call} ${what})`, { cause: caught })
+        : caught;
+      this.count(call, providerFailure(err).metric, Math.max(requests, 1));
       if (err instanceof ThrottledError) {
         // The whole store slows down, not just the caller: 1 s, doubling, at most 1 min.
         this.throttledInARow++;
@@ -164,24 +201,25 @@ export class StoreClient {
     }
   }
 
-  private lastPrune = 0;
+  private count(call: string, status: string, requests: number): void {
+    if (requests > 0) this.metrics.providerCalls.inc({ provider: this.provider, call, status }, requests);
+  }
+
   private prune(now: number): void {
     if (now - this.lastPrune < 10_000) return;
     this.lastPrune = now;
     // Entries older than any plausible maxAge are dropped so values do not linger.
-    for (const [key, read] of this.reads) if (now - read.at > 10 * 60_000) this.reads.delete(key);
+    for (const [key, read] of this.reads) if (!read.pending && now - read.at > 10 * 60_000) this.reads.delete(key);
   }
+}
+
+function sourcesOf(answer: unknown): SourceInfo[] {
+  const a = answer as Partial<RemoteValue & RemoteValues>;
+  return a.sources ?? (a.source ? [a.source] : []);
 }
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
-}
-
-function errorStatus(err: unknown): string {
-  if (err instanceof NotFoundError) return 'not_found';
-  if (err instanceof PermissionDeniedError) return 'denied';
-  if (err instanceof ThrottledError) return 'throttled';
-  return 'error';
 }
 
 interface Entry {
@@ -190,28 +228,32 @@ interface Entry {
   client: Promise<StoreClient>;
 }
 
-/** Store key ("SecretStore/ns/name" or "ClusterSecretStore/name") to its client. */
+export interface StoreClientsOptions {
+  /** Deadline of one provider call. */
+  callTimeoutMs: number;
+  /** Providers to use instead of the registry's (tests). */
+  providers?: ProviderOverrides;
+}
+
+/** Store key to its client. */
 export class StoreClients {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<StoreKey, Entry>();
 
   constructor(
     private readonly kube: KubeClient,
     private readonly metrics: Metrics,
+    private readonly opts: StoreClientsOptions,
   ) {}
 
-  static keyOf(store: AnyStore, kind: string): string {
-    return `${kind}/${store.metadata.namespace ? `${store.metadata.namespace}/` : ''}${store.metadata.name}`;
-  }
-
-  /** The client for this store, created on first use and after any spec change. */
-  get(store: AnyStore, kind: string): Promise<StoreClient> {
-    const key = StoreClients.keyOf(store, kind);
+  /** The client for this store, created on first use and after any spec change or invalidate(). */
+  get(store: AnyStore, kind: StoreKind): Promise<StoreClient> {
+    const key = storeKey(storeIdOf(store, kind));
     const uid = store.metadata.uid ?? '';
     const generation = store.metadata.generation ?? 0;
     const existing = this.entries.get(key);
     if (existing && existing.uid === uid && existing.generation === generation) return existing.client;
     if (existing) void this.closeEntry(existing);
-    const client = this.create(store);
+    const client = this.create(store, key);
     const entry = { uid, generation, client };
     this.entries.set(key, entry);
     client.catch(() => {
@@ -221,20 +263,26 @@ export class StoreClients {
   }
 
   /** An ExternalSecret is gone: its store's client gives back what it held for it. */
-  async release(key: string, consumer: string): Promise<void> {
+  async release(key: StoreKey, opts: CallOptions): Promise<void> {
     const entry = this.entries.get(key);
     if (!entry) return;
     try {
-      await (await entry.client).release(consumer);
+      await (await entry.client).release(opts);
     } catch {
       // Best effort: what is not released expires on the provider's own clock.
     }
   }
 
-  async drop(key: string): Promise<void> {
+  /** Forgets the store's client (its spec or credentials changed, or it is gone); the next get() makes a new one. */
+  async drop(key: StoreKey): Promise<void> {
     const entry = this.entries.get(key);
     this.entries.delete(key);
     if (entry) await this.closeEntry(entry);
+  }
+
+  /** The provider module for a name (the injected one, if any). */
+  provider(name: ProviderName): Promise<Provider> {
+    return loadProvider(name, this.opts.providers);
   }
 
   async closeAll(): Promise<void> {
@@ -243,12 +291,12 @@ export class StoreClients {
     await Promise.all(all.map((e) => this.closeEntry(e)));
   }
 
-  private async create(store: AnyStore): Promise<StoreClient> {
+  private async create(store: AnyStore, key: StoreKey): Promise<StoreClient> {
     const name = providerName(store.spec.provider);
     if (!name) throw new Error('store needs exactly one provider');
-    const provider = await loadProvider(name);
+    const provider = await this.provider(name);
     const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube });
-    return new StoreClient(name, client, this.metrics, store.spec.rateLimit);
+    return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs);
   }
 
   private async closeEntry(entry: Entry): Promise<void> {

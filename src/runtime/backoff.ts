@@ -6,7 +6,6 @@ export interface RetryLimiter {
   /** Delay before the next retry of key; counts the failure. */
   when(key: string): number;
   forget(key: string): void;
-  failures(key: string): number;
 }
 
 export class ExponentialBackoff implements RetryLimiter {
@@ -23,9 +22,6 @@ export class ExponentialBackoff implements RetryLimiter {
   }
   forget(key: string): void {
     this.counts.delete(key);
-  }
-  failures(key: string): number {
-    return this.counts.get(key) ?? 0;
   }
 }
 
@@ -76,9 +72,6 @@ export class RetryRateLimiter implements RetryLimiter {
   }
   forget(key: string): void {
     this.perKey.forget(key);
-  }
-  failures(key: string): number {
-    return this.perKey.failures(key);
   }
 }
 

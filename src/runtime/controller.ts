@@ -2,6 +2,12 @@
 // Outcome handling follows controller-runtime: an error retries with backoff,
 // a terminal error waits for the object to change, "requeue after" schedules
 // the next run and forgets the backoff, success forgets.
+//
+// Each reconcile gets a context, as controller-runtime gives one: a logger
+// carrying the controller, the key and a reconcile id, and a signal that
+// stop() aborts, so work in flight (a provider call that never answers) ends
+// when the operator stops instead of holding it up.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RetryLimiter } from './backoff.js';
 import type { WorkQueue } from './workqueue.js';
@@ -10,6 +16,20 @@ export interface ReconcileResult {
   /** Run again after this many ms (a scheduled refresh). */
   requeueAfterMs?: number;
 }
+
+export interface ReconcileContext {
+  /** Aborted when the controller stops. */
+  signal: AbortSignal;
+  /** Scoped to this reconcile: { controller, key, reconcileId }. */
+  log: Logger;
+}
+
+/**
+ * A reconciler makes the world match the object behind `key`, reading current
+ * state itself. Return a requeue delay for scheduled work, throw to retry with
+ * backoff, or throw TerminalError when only a change to the object can help.
+ */
+export type Reconcile = (key: string, ctx: ReconcileContext) => Promise<ReconcileResult | void>;
 
 /** An error that retrying cannot fix; the key waits for the next change. */
 export class TerminalError extends Error {
@@ -21,13 +41,14 @@ export interface ControllerOptions {
   queue: WorkQueue;
   retry: RetryLimiter;
   workers: number;
-  reconcile: (key: string) => Promise<ReconcileResult | void>;
+  reconcile: Reconcile;
   log: Logger;
   onOutcome?: (outcome: 'success' | 'requeue' | 'error' | 'terminal', ms: number) => void;
 }
 
 export class Controller {
   private running: Promise<void>[] = [];
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: ControllerOptions) {}
 
@@ -35,9 +56,10 @@ export class Controller {
     for (let i = 0; i < this.opts.workers; i++) this.running.push(this.work());
   }
 
-  /** Stops taking new keys and waits for the ones in flight. */
+  /** Stops taking new keys, aborts the reconciles in flight and waits for them to return. */
   async stop(): Promise<void> {
     this.opts.queue.shutdown();
+    this.stopping.abort(new Error('operator is stopping'));
     await Promise.all(this.running);
     this.running = [];
   }
@@ -56,25 +78,24 @@ export class Controller {
   }
 
   private async process(key: string): Promise<void> {
-    const { queue, retry, log, onOutcome } = this.opts;
+    const { queue, retry, onOutcome, name } = this.opts;
     const started = performance.now();
+    const log = this.opts.log.child({ controller: name, key, reconcileId: randomBytes(4).toString('hex') });
     try {
-      const result = await this.opts.reconcile(key);
+      const result = await this.opts.reconcile(key, { signal: this.stopping.signal, log });
       retry.forget(key);
       if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       onOutcome?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);
     } catch (err) {
+      if (this.stopping.signal.aborted) return;
       if (err instanceof TerminalError) {
         retry.forget(key);
-        log.info({ key, controller: this.opts.name, err: err.message }, 'reconcile failed; waiting for a change');
+        log.info({ err: err.message }, 'reconcile failed; waiting for a change');
         onOutcome?.('terminal', performance.now() - started);
         return;
       }
       const delay = retry.when(key);
-      log.warn(
-        { key, controller: this.opts.name, err: err instanceof Error ? err.message : String(err), retryInMs: delay },
-        'reconcile failed; retrying',
-      );
+      log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed; retrying');
       queue.addAfter(key, delay, 'routine');
       onOutcome?.('error', performance.now() - started);
     }

@@ -20,6 +20,8 @@ export interface InformerHandlers<T> {
 export interface InformerOptions {
   namespace?: string;
   labelSelector?: string;
+  /** e.g. "metadata.name=x" to follow one object. */
+  fieldSelector?: string;
   metadataOnly?: boolean;
   /** Full relist period before jitter (default 10 min). */
   relistIntervalMs?: number;
@@ -122,7 +124,8 @@ export class Informer<T extends KubeObject> {
   }
 
   private listOptions(): ListOptions {
-    return { namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, metadataOnly: this.opts.metadataOnly };
+    const { namespace, labelSelector, fieldSelector, metadataOnly } = this.opts;
+    return { namespace, labelSelector, fieldSelector, metadataOnly };
   }
 
   private async relist(): Promise<void> {

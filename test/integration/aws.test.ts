@@ -53,15 +53,43 @@ async function namespaceWithCreds(): Promise<string> {
 
 describe('aws conformance', () => {
   const conformanceNs = useNamespaceWithSecret('aws-conf', 'aws-creds', () => ({ id: 'testing', secret: 'testing' }));
+  const clientWith = async (id: string) => {
+    if (id !== 'testing') await createCredentialSecret(conformanceNs(), `aws-${id}`, { id, secret: id }).catch(() => undefined);
+    const spec = staticStore();
+    const ref = spec.provider.aws!.auth!.secretRef!;
+    ref.accessKeyIDSecretRef.name = ref.secretAccessKeySecretRef.name = id === 'testing' ? 'aws-creds' : `aws-${id}`;
+    const store = { metadata: { name: 'a', namespace: conformanceNs() }, spec } as SecretStore;
+    return awsProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
+  };
 
   providerConformance({
     name: 'aws (moto)',
-    supportsVersions: true,
-    supportsFind: true,
-    put: (key, value) => put(key, value),
-    client() {
-      const store = { metadata: { name: 'a', namespace: conformanceNs() }, spec: staticStore(providerEnv().AWS_ENDPOINT_URL) } as SecretStore;
-      return awsProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
+    async put(key, value, opts) {
+      const version = await put(key, value, opts?.tags);
+      if (opts?.rotation) await sm().send(new RotateSecretCommand({ SecretId: key, RotationRules: { AutomaticallyAfterDays: 1 }, RotateImmediately: false }));
+      return version;
+    },
+    client: () => clientWith('testing'),
+    deniedClient() {
+      proxy.deny('denied');
+      return clientWith('denied');
+    },
+    serverRequests: () => Promise.resolve(proxy.total()),
+    throttle() {
+      proxy.throttle(5);
+      return Promise.resolve(() => Promise.resolve(proxy.throttle(0)));
+    },
+    // One BatchGetSecretValue per 20, and a DescribeSecret per secret for its rotation date.
+    batchCost: (n) => Math.ceil(n / 20) + n,
+    supports: {
+      versions: true,
+      findByName: true,
+      findByPath: true,
+      findByTags: true,
+      expiryDates: { no: 'Secrets Manager stores no expiry date on a secret; its NextRotationDate is reported as a rotation' },
+      rotationDates: true,
+      permissions: true,
+      throttling: true,
     },
   });
 });

@@ -10,7 +10,7 @@ import { KubeClient } from '../../src/kube/client.js';
 import { Resources, type KubeObject } from '../../src/kube/types.js';
 import { createLogger } from '../../src/log.js';
 import { Informer } from '../../src/runtime/informer.js';
-import { FORCE_SYNC_ANNOTATION } from '../../src/controllers/externalsecret/reconciler.js';
+import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
 import {
   LogCapture, createExternalSecret, createStore, decoded, fakeStoreSpec, getES, getSecret, kube, kubeConfig, newNamespace,
   ready, startOperator, stateDir, waitFor, waitForReady, waitForStoreReady,

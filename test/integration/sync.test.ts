@@ -1,9 +1,7 @@
 // ExternalSecret -> Secret against the real API server: what gets written,
 // status, events, refresh without writes, drift, policies.
 import { describe, expect, it } from 'vitest';
-import { HASH_ANNOTATION } from '../../src/controllers/externalsecret/data-hash.js';
-import { MANAGED_LABEL } from '../../src/controllers/externalsecret/desired-secret.js';
-import { FORCE_SYNC_ANNOTATION } from '../../src/controllers/externalsecret/reconciler.js';
+import { HASH_ANNOTATION, MANAGED_LABEL } from '../../src/api/names.js';
 import { Resources, type Secret } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, decoded, events, fakeStoreSpec, getES, getSecret, kube, newNamespace, ready,
@@ -100,17 +98,6 @@ describe('ExternalSecret sync', () => {
       const s = await getSecret(ns, 'drift');
       return s && s.metadata.uid !== uid && decoded(s).k === 'api-key-value-2';
     });
-  });
-
-  it('force-sync annotation fetches again at once', async () => {
-    const ns = await newNamespace();
-    await storeWithData(ns);
-    await createExternalSecret(ns, 'forced', { secretStoreRef: { name: 'fake' }, refreshInterval: '0', data: [{ secretKey: 'k', remoteRef: { key: 'apps/api-key' } }] });
-    const es = await waitForReady(ns, 'forced');
-    expect(es.status?.nextRefreshTime).toBeUndefined();
-    await kube().mergePatch(Resources.SecretStore, ns, 'fake', { spec: fakeStoreSpec([{ key: 'apps/api-key', value: 'new', version: '9' }]) });
-    await kube().mergePatch(Resources.ExternalSecret, ns, 'forced', { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: '1' } } });
-    await waitFor('forced sync', async () => decoded(await getSecret(ns, 'forced')).k === 'new');
   });
 
   it('creationPolicy Orphan keeps the Secret after the ExternalSecret goes; Owner lets it be collected', async () => {

@@ -11,8 +11,9 @@ import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { vaultProvider } from '../../src/providers/vault/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
+import { openbaoRequests } from '../support/openbao-audit.js';
 import {
-  createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
+  createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready, stateDir,
   useNamespaceWithSecret, useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
@@ -39,13 +40,17 @@ async function namespaceWithToken(token = env().VAULT_TOKEN!): Promise<string> {
 describe('vault conformance', () => {
   const conformanceNs = useNamespaceWithSecret('vault-conf', 'vault-token', () => ({ token: env().VAULT_TOKEN! }));
 
+  const clientWith = async (secret: string, token: string) => {
+    await createCredentialSecret(conformanceNs(), secret, { token }).catch(() => undefined);
+    const store = { metadata: { name: 'v', namespace: conformanceNs() }, spec: tokenStore({ auth: { tokenSecretRef: { name: secret, key: 'token' } } }) } as SecretStore;
+    return vaultProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
+  };
+
   providerConformance({
     name: 'vault (OpenBao KV v2)',
-    supportsVersions: true,
-    supportsFind: true,
     valuesAreMaps: true,
     plainRef: (key) => ({ key, property: 'value' }),
-    async put(key, value) {
+    async put(key, value, opts) {
       let data: Record<string, unknown>;
       try {
         const parsed = JSON.parse(value) as unknown;
@@ -53,11 +58,33 @@ describe('vault conformance', () => {
       } catch {
         data = { value };
       }
-      return putKv(key, data);
+      const version = await putKv(key, data);
+      if (opts?.tags) await root().write(`secret/metadata/${key}`, { custom_metadata: opts.tags });
+      return version;
     },
-    client() {
-      const store = { metadata: { name: 'v', namespace: conformanceNs() }, spec: tokenStore() } as SecretStore;
-      return vaultProvider.newClient({ store, namespace: conformanceNs(), kube: kube() });
+    client: () => clientWith('vault-token', env().VAULT_TOKEN!),
+    async deniedClient() {
+      // A real token whose only policy is "default": it may not read the KV mount.
+      const created = (await root().tokenCreate({ policies: ['default'], ttl: '1h' })) as { auth: { client_token: string } };
+      return clientWith('vault-denied', created.auth.client_token);
+    },
+    serverRequests: () => Promise.resolve(openbaoRequests(stateDir())),
+    async throttle() {
+      // OpenBao's own rate-limit quota on the KV mount: one request per minute.
+      await root().write('sys/quotas/rate-limit/conformance', { path: 'secret/', rate: 1, interval: '1m' });
+      return async () => void (await root().delete('sys/quotas/rate-limit/conformance'));
+    },
+    // No batch read in the Vault API: metadata then data per secret.
+    batchCost: (n) => 2 * n,
+    supports: {
+      versions: true,
+      findByName: true,
+      findByPath: true,
+      findByTags: true,
+      expiryDates: { no: 'KV secrets carry no expiry date; dynamic secrets carry leases, tested end to end below' },
+      rotationDates: { no: 'KV has no rotation schedule' },
+      permissions: true,
+      throttling: true,
     },
   });
 });
@@ -293,6 +320,7 @@ describe('vault provider', () => {
       spec: tokenStore({ auth: { tokenSecretRef: { name: 'vault-token', key: 'token', namespace: 'kube-system' } } }),
     } as never);
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'sneaky' }, data: [{ secretKey: 'p', remoteRef: { key: 'x', property: 'p' } }] });
-    await waitFor('cross-namespace reference refused', async () => (ready(await getES(ns, 'es'))?.message ?? '').includes('points to another namespace'));
+    await waitFor('cross-namespace reference refused', async () =>
+      (ready(await getES(ns, 'es'))?.message ?? '').includes('spec.provider.vault.auth.tokenSecretRef may not point to namespace "kube-system"'));
   });
 });

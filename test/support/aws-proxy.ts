@@ -1,6 +1,7 @@
 // An HTTP proxy in front of moto, on 127.0.0.1: counts the Secrets Manager and
-// STS calls that really reach the server (by X-Amz-Target / Action), and can
-// answer with throttling errors, as AWS does under load.
+// STS calls that really reach the server (by X-Amz-Target / Action), can
+// answer with throttling errors, as AWS does under load, and refuses the
+// access keys it is told to, as IAM would (moto does not enforce IAM).
 import { createServer, request, type Server } from 'node:http';
 
 export interface AwsProxy {
@@ -10,6 +11,8 @@ export interface AwsProxy {
   total(): number;
   /** Answer the next n Secrets Manager calls with ThrottlingException (HTTP 400) or HTTP 429. */
   throttle(n: number, how?: 'ThrottlingException' | '429'): void;
+  /** Requests signed with this access key id get AccessDeniedException. */
+  deny(accessKeyId: string): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +21,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const calls = new Map<string, number>();
   let throttleLeft = 0;
   let throttleHow: 'ThrottlingException' | '429' = 'ThrottlingException';
+  const denied = new Set<string>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -26,6 +30,11 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       const amzTarget = String(req.headers['x-amz-target'] ?? '');
       const op = amzTarget ? amzTarget.split('.').pop()! : (new URLSearchParams(body.toString()).get('Action') ?? 'other');
       calls.set(op, (calls.get(op) ?? 0) + 1);
+      const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      if (keyId && denied.has(keyId)) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: `User ${keyId} is not authorized to perform: secretsmanager:${op}` }));
+        return;
+      }
       if (amzTarget.startsWith('secretsmanager.') && throttleLeft > 0) {
         throttleLeft--;
         if (throttleHow === '429') {
@@ -55,6 +64,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     throttle(n, how = 'ThrottlingException') {
       throttleLeft = n;
       throttleHow = how;
+    },
+    deny(accessKeyId) {
+      denied.add(accessKeyId);
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -2,8 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeValue } from '../../src/controllers/externalsecret/decoding.js';
-import { applyRewrites, toSecretKey } from '../../src/controllers/externalsecret/fetch-data.js';
-import { SyncError } from '../../src/controllers/externalsecret/reasons.js';
+import { applyRewrites, toSecretKey } from '../../src/controllers/externalsecret/rewrite.js';
+import { SyncError } from '../../src/controllers/externalsecret/sync-error.js';
 import { dataHash } from '../../src/controllers/externalsecret/data-hash.js';
 
 const VALID_KEY = /^[-._a-zA-Z0-9]+$/;

@@ -30,6 +30,12 @@ describe('ClusterSecretStore conditions', () => {
   });
 
   it('reports invalid regexes', () => {
-    expect(conditionProblems([{ namespaceRegexes: ['('] }])).toEqual(['conditions[0].namespaceRegexes[0] is not a valid regular expression']);
+    expect(conditionProblems([{ namespaceRegexes: ['('] }])).toEqual([expect.stringMatching(/^conditions\[0\]\.namespaceRegexes\[0\] is not a valid RE2 regular expression/)]);
+    // Backreferences would need backtracking: refused, not run.
+    expect(conditionProblems([{ namespaceRegexes: ['(a)\\1'] }])).toHaveLength(1);
+  });
+
+  it('matches in linear time: a pattern that backtracks for minutes on V8 answers within the test timeout', () => {
+    expect(namespaceAdmitted([{ namespaceRegexes: ['(a|a)*'] }], `${'a'.repeat(32)}b`, {})).toBe(false);
   });
 });

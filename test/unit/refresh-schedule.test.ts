@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expiryMargin, nextRefresh, ROTATION_GRACE_MS } from '../../src/controllers/externalsecret/refresh-schedule.js';
+import { FLOOR_MS, nextRefresh, ROTATION_GRACE_MS } from '../../src/controllers/externalsecret/refresh-schedule.js';
+import { expiryMargin, reusableUntil } from '../../src/providers/freshness.js';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
 const noJitter = () => 0;
@@ -7,7 +8,7 @@ const maxJitter = () => 0.9999;
 
 describe('nextRefresh', () => {
   it('uses the interval when the provider says nothing', () => {
-    expect(nextRefresh(3_600_000, [{ key: 'a' }], now, noJitter)).toEqual({ delayMs: 3_600_000, cause: 'interval' });
+    expect(nextRefresh(3_600_000, [{ key: 'a' }], now, noJitter)).toEqual({ delayMs: 3_600_000, cause: 'interval', expired: [] });
   });
 
   it('adds at most 10% jitter (capped at 5 min) to the interval', () => {
@@ -15,27 +16,54 @@ describe('nextRefresh', () => {
     expect(nextRefresh(24 * 3_600_000, [], now, maxJitter).delayMs).toBeLessThanOrEqual(24 * 3_600_000 + 300_000);
   });
 
-  it('refreshes before an expiry that comes first, even with full jitter', () => {
+  it('refreshes before a lease ends, even with full jitter', () => {
+    const leaseEndsAt = new Date(now + 90_000);
+    const s = nextRefresh(3_600_000, [{ key: 'lease', leaseEndsAt }], now, maxJitter);
+    expect(s.cause).toBe('lease');
+    expect(now + s.delayMs!).toBeLessThan(leaseEndsAt.getTime());
+    expect(s.delayMs).toBeGreaterThanOrEqual(60_000); // margin is a third of 90 s
+  });
+
+  it('refreshes before a stored expiry date that is still ahead, in case the value was replaced', () => {
     const expiresAt = new Date(now + 90_000);
-    const s = nextRefresh(3_600_000, [{ key: 'lease', expiresAt }], now, maxJitter);
+    const s = nextRefresh(3_600_000, [{ key: 'cert', expiresAt }], now, maxJitter);
     expect(s.cause).toBe('expiry');
     expect(now + s.delayMs!).toBeLessThan(expiresAt.getTime());
-    expect(s.delayMs).toBeGreaterThanOrEqual(60_000); // margin is a third of 90 s
   });
 
   it('refreshes just after a scheduled rotation', () => {
     const rotatesAt = new Date(now + 600_000);
     const s = nextRefresh(3_600_000, [{ key: 'db', rotatesAt }], now, noJitter);
-    expect(s).toEqual({ delayMs: 600_000 + ROTATION_GRACE_MS, cause: 'rotation' });
+    expect(s).toEqual({ delayMs: 600_000 + ROTATION_GRACE_MS, cause: 'rotation', expired: [] });
   });
 
   it('interval 0 with no expiry means never again; an expiry still schedules', () => {
-    expect(nextRefresh(0, [{ key: 'a' }], now)).toEqual({});
+    expect(nextRefresh(0, [{ key: 'a' }], now)).toEqual({ expired: [] });
     expect(nextRefresh(0, [{ key: 'a', expiresAt: new Date(now + 3_600_000) }], now).cause).toBe('expiry');
   });
 
-  it('an expiry in the past refreshes soon, not never', () => {
-    expect(nextRefresh(3_600_000, [{ key: 'a', expiresAt: new Date(now - 1000) }], now).delayMs).toBe(1000);
+  it('a stored expiry date in the past is reported and falls back to the interval (fetching again gives the same value)', () => {
+    const stale = { key: 'a', expiresAt: new Date(now - 1000) };
+    expect(nextRefresh(3_600_000, [stale], now, noJitter)).toEqual({ delayMs: 3_600_000, cause: 'interval', expired: [stale] });
+    expect(nextRefresh(0, [stale], now, noJitter)).toEqual({ expired: [stale] });
+  });
+
+  it('a lease that has already ended refreshes soon, but never sooner than the floor', () => {
+    const s = nextRefresh(3_600_000, [{ key: 'a', leaseEndsAt: new Date(now - 1000) }], now, noJitter);
+    expect(s).toMatchObject({ delayMs: FLOOR_MS, cause: 'lease' });
+    // A shorter interval chosen by the user is its own floor.
+    expect(nextRefresh(1000, [{ key: 'a', leaseEndsAt: new Date(now - 1000) }], now, noJitter).delayMs).toBe(1000);
+  });
+
+  it('a rotation date long past schedules nothing (no refresh loop while a rotation is overdue)', () => {
+    expect(nextRefresh(3_600_000, [{ key: 'a', rotatesAt: new Date(now - 3_600_000) }], now, noJitter).cause).toBe('interval');
+  });
+
+  it('a shared answer stops being shared before the refresh its dates schedule', () => {
+    const leaseEndsAt = new Date(now + 9_000);
+    const refresh = nextRefresh(3_600_000, [{ key: 'a', leaseEndsAt }], now, noJitter).delayMs!;
+    expect(reusableUntil([{ key: 'a', leaseEndsAt }], now)).toBeLessThan(now + refresh);
+    expect(reusableUntil([{ key: 'a' }, { key: 'b', expiresAt: new Date(now - 1) }], now)).toBe(Infinity);
   });
 
   it('margin is bounded', () => {

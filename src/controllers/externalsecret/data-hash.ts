@@ -3,8 +3,6 @@
 // HMAC with a per-installation key, never a plain hash of secret values.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const HASH_ANNOTATION = 'secretsync.dev/data-hash';
-
 export function dataHash(key: Uint8Array, type: string, data: Record<string, Uint8Array>): string {
   const mac = createHmac('sha256', key);
   mac.update(`type\0${type}\0`);

@@ -1,11 +1,11 @@
 // The Secret an ExternalSecret asks for, as a server-side apply body.
 import type { ExternalSecret } from '../../api/types.js';
 import { API_VERSION, type Secret } from '../../kube/types.js';
-import { HASH_ANNOTATION, dataHash } from './data-hash.js';
-import { Reason, SyncError } from './reasons.js';
+import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
+import { dataHash } from './data-hash.js';
+import { Reason } from '../../api/reasons.js';
+import { SyncError } from './sync-error.js';
 
-export const MANAGED_LABEL = 'secretsync.dev/managed';
-export const OWNER_ANNOTATION = 'secretsync.dev/external-secret';
 /** Kubernetes refuses Secrets whose data adds up to more than this. */
 export const MAX_SECRET_BYTES = 1024 * 1024;
 /** Types that would mint credentials for the cluster itself: never written. */
@@ -29,7 +29,6 @@ export interface ShapedSecret {
 export interface DesiredSecret {
   body: Secret;
   hash: string;
-  size: number;
 }
 
 export function secretSize(data: Record<string, Uint8Array>): number {
@@ -77,7 +76,7 @@ export function buildDesiredSecret(es: ExternalSecret, shaped: ShapedSecret, hma
       { apiVersion: API_VERSION, kind: 'ExternalSecret', name: es.metadata.name, uid: es.metadata.uid!, controller: true, blockOwnerDeletion: true },
     ];
   }
-  return { body, hash, size };
+  return { body, hash };
 }
 
 /** True when the existing Secret's metadata already says what the desired one says. */

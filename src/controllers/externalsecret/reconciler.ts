@@ -8,26 +8,28 @@
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
+import { Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
-import { clean, readyCondition, statusChanged } from '../../kube/status.js';
-import { API_VERSION, Resources, type KubeObject, type Secret } from '../../kube/types.js';
+import { clean, findReady, readyCondition, statusChanged } from '../../kube/status.js';
+import { API_VERSION, Resources, type Condition, type KubeObject, type Secret } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
+import type { SourceInfo } from '../../providers/provider.js';
 import type { StoreClients } from '../../providers/store-clients.js';
-import type { ReconcileResult } from '../../runtime/controller.js';
-import { TerminalError } from '../../runtime/controller.js';
+import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
-import type { StoreResolver } from '../store/store-resolver.js';
-import { HASH_ANNOTATION, dataHash, decodeSecretData, sameHash } from './data-hash.js';
-import { MANAGED_LABEL, OWNER_ANNOTATION, buildDesiredSecret, creationPolicy, metadataMatches, targetName, type DesiredSecret } from './desired-secret.js';
-import { RemoteMissing, classify, fetchData } from './fetch-data.js';
-import { Reason, SyncError } from './reasons.js';
+import { dataHash, decodeSecretData, sameHash } from './data-hash.js';
+import { buildDesiredSecret, creationPolicy, metadataMatches, targetName, type DesiredSecret } from './desired-secret.js';
+import { kubeStep, toSyncError } from './errors.js';
+import { RemoteMissing, fetchData } from './fetch-data.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
+import type { StoreResolver } from './store-resolver.js';
+import { SyncError } from './sync-error.js';
 
-export const FORCE_SYNC_ANNOTATION = 'secretsync.dev/force-sync';
 const DEFAULT_REFRESH = '1h';
 
 export interface ExternalSecretDeps {
@@ -40,7 +42,6 @@ export interface ExternalSecretDeps {
   hmacKey: Uint8Array;
   events: EventRecorder;
   metrics: Metrics;
-  log: Logger;
   /** How old a shared provider read may be and still serve another ExternalSecret. */
   sharedReadMaxAgeMs: number;
 }
@@ -75,6 +76,11 @@ export class ExternalSecretReconciler {
     this.written.delete(key);
   }
 
+  /** A managed Secret is gone: nothing about it needs remembering. */
+  forgetSecret(secretKey: string): void {
+    this.verified.delete(secretKey);
+  }
+
   /** The cached object, or the newer one our own status write returned. */
   private current(key: string): ExternalSecret | undefined {
     const cached = this.deps.externalSecrets.get(key);
@@ -85,29 +91,23 @@ export class ExternalSecretReconciler {
     return cached;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const es = this.current(key);
     if (!es || es.metadata.deletionTimestamp) return;
     const now = Date.now();
     try {
-      return await this.sync(es, now);
+      return await this.sync(es, now, ctx);
     } catch (err) {
-      const failure = this.toSyncError(err);
-      await this.recordFailure(es, failure, now);
+      // Stopping: the next operator picks the key up; nothing to record.
+      if (ctx.signal.aborted) throw err;
+      const failure = toSyncError(err);
+      await this.recordFailure(es, failure, now, ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
       throw failure;
     }
   }
 
-  private toSyncError(err: unknown): SyncError {
-    if (err instanceof KubeApiError && err.status === 422 && /immutable/i.test(err.message)) {
-      return new SyncError(Reason.SecretImmutable, 'the target Secret is immutable and its data changed; delete the Secret to have it recreated', false);
-    }
-    if (err instanceof KubeApiError) return new SyncError(Reason.SyncedError, `writing the Secret failed: ${err.message}`, true);
-    return classify(err);
-  }
-
-  private async sync(es: ExternalSecret, now: number): Promise<ReconcileResult | void> {
+  private async sync(es: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const { deps } = this;
     const policy = creationPolicy(es);
     const name = targetName(es);
@@ -123,13 +123,13 @@ export class ExternalSecretReconciler {
 
     const why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
     if (!why) return this.schedule(es, now);
-    deps.log.debug({ externalSecret: key, why }, 'syncing');
+    ctx.log.debug({ why }, 'syncing');
 
     const resolved = deps.stores.resolve(es);
-    const client = await deps.storeClients.get(resolved.store, resolved.kind);
+    const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
-    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key });
+    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log });
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const wrote = policy !== 'None' && (await this.write(es, desired, cached, secretKey));
@@ -144,16 +144,29 @@ export class ExternalSecretReconciler {
       nextRefreshTime: schedule.delayMs !== undefined && !immutable ? new Date(now + schedule.delayMs).toISOString() : undefined,
       syncedResourceVersion: version,
       binding: policy === 'None' ? undefined : { name },
-      sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: s.expiresAt?.toISOString() })),
-      conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))],
+      sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: (s.leaseEndsAt ?? s.expiresAt)?.toISOString() })),
+      conditions: [this.syncedCondition(es, schedule.expired, now)],
     };
+    const previous = findReady(es.status);
     await this.writeStatus(es, status);
-    deps.metrics.syncs.inc({ reason: Reason.Synced });
-    // A write already recorded its own Event.
-    if (!wrote && es.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+    const condition = status.conditions![0]!;
+    deps.metrics.syncs.inc({ reason: condition.reason });
+    if (condition.reason === Reason.SourceExpired && previous?.reason !== Reason.SourceExpired) {
+      deps.events.emit(withKind(es), 'Warning', Reason.SourceExpired, condition.message);
+    } else if (!wrote && previous?.status !== 'True') {
+      // A write already recorded its own Event.
       deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
     }
     return this.schedule({ ...es, status }, now);
+  }
+
+  /** Ready=True; the reason says when a remote value's own expiry date has passed (fetching again will not help). */
+  private syncedCondition(es: ExternalSecret, expired: SourceInfo[], now: number): Condition {
+    const generation = es.metadata.generation;
+    if (expired.length === 0) return readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', generation, new Date(now));
+    const which = expired.map((s) => `"${s.key}" (expired ${s.expiresAt!.toISOString()})`).join(', ');
+    const message = `Secret is in sync, but remote secret ${which} has passed its expiry date and was not replaced; refreshing at the normal interval`;
+    return readyCondition(es.status, true, Reason.SourceExpired, message, generation, new Date(now));
   }
 
   /** Why the provider must be read now, or undefined when nothing calls for it. */
@@ -174,7 +187,9 @@ export class ExternalSecretReconciler {
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
   private async readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
     const type = kind === 'ConfigMap' ? Resources.ConfigMap : Resources.Secret;
-    const obj = await this.deps.kube.getOrUndefined<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name);
+    const obj = await kubeStep(`reading templateFrom ${kind} "${name}"`, () =>
+      this.deps.kube.getOrUndefined<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name),
+    );
     if (!obj) throw new SyncError(Reason.TemplateError, `templateFrom: ${kind} "${name}" not found in namespace "${namespace}"`, true);
     const out: Record<string, Uint8Array> = {};
     if (kind === 'Secret') return decodeSecretData(obj.data);
@@ -200,7 +215,7 @@ export class ExternalSecretReconciler {
     const secretKey = `${namespace}/${name}`;
     if (resourceVersion && this.verified.get(secretKey) === resourceVersion) return true;
     if (policy === 'Merge' && !desired) return false;
-    const full = await this.deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, name);
+    const full = await kubeStep(`reading Secret "${name}" to check it for changes`, () => this.deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, name));
     if (!full) return false;
     const data = decodeSecretData(full.data);
     let ok: boolean;
@@ -220,7 +235,7 @@ export class ExternalSecretReconciler {
     const policy = creationPolicy(es);
     const name = desired.body.metadata.name;
     // The cache only holds managed Secrets (and may lag our own last write).
-    const current = cached ?? (await deps.kube.getOrUndefined<Secret>(Resources.Secret, es.metadata.namespace, name));
+    const current = cached ?? (await kubeStep(`reading Secret "${name}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, es.metadata.namespace, name)));
     if (current) {
       const managed = current.metadata.labels?.[MANAGED_LABEL] === 'true';
       const owner = current.metadata.annotations?.[OWNER_ANNOTATION];
@@ -235,7 +250,7 @@ export class ExternalSecretReconciler {
     } else if (policy === 'Merge') {
       throw new SyncError(Reason.SecretMissing, `creationPolicy Merge needs an existing Secret "${name}"`, true);
     }
-    const result = await deps.kube.apply(Resources.Secret, desired.body);
+    const result = await kubeStep(`writing Secret "${name}"`, () => deps.kube.apply(Resources.Secret, desired.body), Reason.SyncedError);
     if (result.metadata.resourceVersion) this.verified.set(secretKey, result.metadata.resourceVersion);
     const operation = current ? 'update' : 'create';
     deps.metrics.secretWrites.inc({ operation });
@@ -243,7 +258,7 @@ export class ExternalSecretReconciler {
     return true;
   }
 
-  private async recordFailure(es: ExternalSecret, failure: SyncError, now: number): Promise<void> {
+  private async recordFailure(es: ExternalSecret, failure: SyncError, now: number, log: Logger): Promise<void> {
     const { deps } = this;
     let reason: string = failure.reason;
     let message = failure.message;
@@ -252,7 +267,7 @@ export class ExternalSecretReconciler {
       reason = Reason.Deleted;
       message = `${failure.message}; the target Secret is deleted (deletionPolicy Delete)`;
     }
-    const previous = es.status?.conditions?.find((c) => c.type === 'Ready');
+    const previous = findReady(es.status);
     const status: ExternalSecretStatus = {
       ...clean(es.status ?? {}),
       observedGeneration: es.metadata.generation,
@@ -262,11 +277,11 @@ export class ExternalSecretReconciler {
     if (previous?.reason !== reason || previous.message !== message || previous.status !== 'False') {
       deps.events.emit(withKind(es), 'Warning', reason, message);
     }
-    deps.log.info({ externalSecret: `${es.metadata.namespace}/${es.metadata.name}`, reason, message }, 'sync failed');
+    log.info({ reason, message }, 'sync failed');
     try {
       await this.writeStatus(es, status);
     } catch (err) {
-      deps.log.warn({ err: (err as Error).message }, 'could not write failure status');
+      log.warn({ err: (err as Error).message }, 'could not write failure status');
     }
   }
 
@@ -275,7 +290,7 @@ export class ExternalSecretReconciler {
     const name = targetName(es);
     const cached = this.deps.secrets.get(`${es.metadata.namespace}/${name}`);
     if (!cached || cached.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
-    await this.deps.kube.delete(Resources.Secret, es.metadata.namespace, name, { uid: cached.metadata.uid });
+    await kubeStep(`deleting Secret "${name}"`, () => this.deps.kube.delete(Resources.Secret, es.metadata.namespace, name, { uid: cached.metadata.uid }));
     this.deps.metrics.secretWrites.inc({ operation: 'delete' });
     this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }

@@ -1,23 +1,27 @@
-// When to fetch again. The next refresh is the earliest of the refresh
-// interval and what the provider said about its values: shortly before an
-// expiry (a margin of a third of the remaining lifetime, between 5 s and
-// 10 min) or shortly after a scheduled rotation. Jitter spreads refreshes
-// that were set together, and never pushes a refresh past an expiry.
+// When to fetch again. The next refresh is the earliest of:
+// - the refresh interval;
+// - shortly before a lease ends (fetching again yields a fresh value): a
+//   margin of a third of the remaining lifetime, between 5 s and 10 min;
+// - shortly before a stored value's own expiry date, in case its owner has
+//   replaced it by then; once that date has passed, fetching again yields the
+//   same stale value, so it no longer schedules anything and is reported
+//   (`expired`) instead;
+// - shortly after a scheduled rotation that is still ahead.
+// Jitter spreads refreshes that were set together and never pushes a refresh
+// past a lease end. No computed refresh comes sooner than a floor (5 s, or the
+// refresh interval when that is shorter), so no date can cause a hot loop.
+import { expiryMargin } from '../../providers/freshness.js';
 import type { SourceInfo } from '../../providers/provider.js';
 
 export const ROTATION_GRACE_MS = 30_000;
-const MIN_MARGIN_MS = 5_000;
-const MAX_MARGIN_MS = 10 * 60_000;
-const MIN_DELAY_MS = 1_000;
+export const FLOOR_MS = 5_000;
 
 export interface Schedule {
   /** ms from now; undefined when nothing asks for another refresh. */
   delayMs?: number;
-  cause?: 'interval' | 'expiry' | 'rotation';
-}
-
-export function expiryMargin(remainingMs: number): number {
-  return Math.min(MAX_MARGIN_MS, Math.max(MIN_MARGIN_MS, remainingMs / 3));
+  cause?: 'interval' | 'lease' | 'expiry' | 'rotation';
+  /** Sources whose own expiry date has passed. */
+  expired: SourceInfo[];
 }
 
 export function nextRefresh(
@@ -27,17 +31,28 @@ export function nextRefresh(
   random: () => number = Math.random,
 ): Schedule {
   const candidates: Array<{ at: number; cause: NonNullable<Schedule['cause']>; jitterRoom: number }> = [];
+  const expired: SourceInfo[] = [];
   if (intervalMs > 0) candidates.push({ at: now + intervalMs, cause: 'interval', jitterRoom: Math.min(intervalMs * 0.1, 5 * 60_000) });
   for (const s of sources) {
+    if (s.leaseEndsAt) {
+      const margin = expiryMargin(s.leaseEndsAt.getTime() - now);
+      candidates.push({ at: s.leaseEndsAt.getTime() - margin, cause: 'lease', jitterRoom: margin / 2 });
+    }
     if (s.expiresAt) {
       const remaining = s.expiresAt.getTime() - now;
-      const margin = expiryMargin(remaining);
-      candidates.push({ at: s.expiresAt.getTime() - margin, cause: 'expiry', jitterRoom: margin / 2 });
+      if (remaining <= 0) expired.push(s);
+      else {
+        const margin = expiryMargin(remaining);
+        candidates.push({ at: s.expiresAt.getTime() - margin, cause: 'expiry', jitterRoom: margin / 2 });
+      }
     }
-    if (s.rotatesAt) candidates.push({ at: s.rotatesAt.getTime() + ROTATION_GRACE_MS, cause: 'rotation', jitterRoom: ROTATION_GRACE_MS });
+    if (s.rotatesAt && s.rotatesAt.getTime() + ROTATION_GRACE_MS > now) {
+      candidates.push({ at: s.rotatesAt.getTime() + ROTATION_GRACE_MS, cause: 'rotation', jitterRoom: ROTATION_GRACE_MS });
+    }
   }
-  if (candidates.length === 0) return {};
+  if (candidates.length === 0) return { expired };
   const first = candidates.reduce((a, b) => (b.at < a.at ? b : a));
   const delay = first.at - now + Math.floor(first.jitterRoom * random());
-  return { delayMs: Math.max(MIN_DELAY_MS, delay), cause: first.cause };
+  const floor = intervalMs > 0 ? Math.min(FLOOR_MS, intervalMs) : FLOOR_MS;
+  return { delayMs: Math.max(floor, delay), cause: first.cause, expired };
 }

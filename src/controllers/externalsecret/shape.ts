@@ -5,7 +5,8 @@
 import { parse as parseYaml } from 'yaml';
 import type { ExternalSecret } from '../../api/types.js';
 import type { ShapedSecret } from './desired-secret.js';
-import { Reason, SyncError } from './reasons.js';
+import { Reason } from '../../api/reasons.js';
+import { SyncError } from './sync-error.js';
 import { missingTypedKeys } from './secret-types.js';
 import { TemplateError, render, templateScope } from './template/engine.js';
 

@@ -12,13 +12,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { FindRef, RemoteRef } from '../../api/types.js';
+import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { MAX_FIND_RESULTS, underPath } from '../find.js';
 import { extractProperty, valueToMap } from '../property.js';
-import type { ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 
 const BATCH_SIZE = 20;
 const DESCRIBE_TTL_MS = 60 * 60_000;
-const MAX_FIND_RESULTS = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface RawSecret {
@@ -51,18 +52,28 @@ export class AwsClient implements ProviderClient {
     private readonly sts: STSClient,
   ) {}
 
-  async getSecret(ref: RemoteRef): Promise<RemoteValue> {
-    const raw = await this.fetch(ref);
-    return this.toValue(ref, raw, await this.rotation(raw.name));
+  async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
+    const raw = await this.fetch(ctx, ref);
+    return this.toValue(ref, raw, await this.rotation(ctx, raw.name));
   }
 
-  async getSecretMap(ref: RemoteRef): Promise<RemoteValues> {
-    const raw = await this.fetch(ref);
-    return { values: valueToMap(raw.value, ref.key, ref.property), sources: [await this.source(ref.key, raw)] };
+  async getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
+    const raw = await this.fetch(ctx, ref);
+    return { values: valueToMap(raw.value, ref.key, ref.property), sources: [{ key: ref.key, version: raw.versionId, rotatesAt: await this.rotation(ctx, raw.name) }] };
+  }
+
+  /** One SDK request: counted against the store's budget, cancelled by the call's signal. */
+  private async send<T>(ctx: CallContext, key: string, request: (sm: SecretsManagerClient, opts: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+    await ctx.request();
+    try {
+      return await request(this.sm, { abortSignal: ctx.signal });
+    } catch (err) {
+      throw awsError(err, key);
+    }
   }
 
   /** Plain reads (no version) in batches of 20; the rest one by one. */
-  async getSecrets(refs: RemoteRef[]): Promise<Array<RemoteValue | Error>> {
+  async getSecrets(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>> {
     const results = Array.from<RemoteValue | Error | undefined>({ length: refs.length });
     const batchable = refs.map((r, i) => ({ r, i })).filter(({ r }) => r.version === undefined);
     const ids = [...new Set(batchable.map(({ r }) => r.key))];
@@ -70,12 +81,10 @@ export class AwsClient implements ProviderClient {
     for (let start = 0; start < ids.length; start += BATCH_SIZE) {
       const chunk = ids.slice(start, start + BATCH_SIZE);
       if (chunk.length === 1) {
-        fetched.set(chunk[0]!, await this.fetch({ key: chunk[0]! }).catch((err: unknown) => err as Error));
+        fetched.set(chunk[0]!, await this.fetch(ctx, { key: chunk[0]! }).catch((err: unknown) => err as Error));
         continue;
       }
-      const out = await this.sm.send(new BatchGetSecretValueCommand({ SecretIdList: chunk })).catch((err: unknown) => {
-        throw awsError(err, chunk.join(', '));
-      });
+      const out = await this.send(ctx, chunk.join(', '), (sm, o) => sm.send(new BatchGetSecretValueCommand({ SecretIdList: chunk }), o));
       for (const v of out.SecretValues ?? []) {
         const raw = { name: v.Name!, value: bytesOf(v.SecretString, v.SecretBinary), versionId: v.VersionId };
         for (const id of chunk) if (id === v.Name || id === v.ARN) fetched.set(id, raw);
@@ -85,35 +94,34 @@ export class AwsClient implements ProviderClient {
     }
     for (const { r, i } of batchable) {
       const raw = fetched.get(r.key)!;
-      results[i] = raw instanceof Error ? raw : await this.rotation(raw.name).then((rot) => this.toValue(r, raw, rot)).catch((err: unknown) => err as Error);
+      results[i] = raw instanceof Error ? raw : await this.rotation(ctx, raw.name).then((rot) => this.toValue(r, raw, rot)).catch((err: unknown) => err as Error);
     }
     await Promise.all(refs.map(async (r, i) => {
-      if (results[i] === undefined) results[i] = await this.getSecret(r).catch((err: unknown) => err as Error);
+      if (results[i] === undefined) results[i] = await this.getSecret(r, ctx).catch((err: unknown) => err as Error);
     }));
     return results as Array<RemoteValue | Error>;
   }
 
-  async findSecrets(find: FindRef): Promise<RemoteValues> {
+  async findSecrets(find: FindRef, ctx: CallContext): Promise<RemoteValues> {
     const filters: Filter[] = [];
     if (find.path) filters.push({ Key: 'name', Values: [find.path] });
     for (const [k, v] of Object.entries(find.tags ?? {})) filters.push({ Key: 'tag-key', Values: [k] }, { Key: 'tag-value', Values: [v] });
-    const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
+    const pattern = find.name ? compileLinear(find.name.regexp, 'find.name.regexp') : undefined;
     const names: string[] = [];
     let next: string | undefined;
     do {
-      const page = await this.sm.send(new ListSecretsCommand({ Filters: filters.length ? filters : undefined, NextToken: next, MaxResults: 100 })).catch((err: unknown) => {
-        throw awsError(err, find.path ?? '*');
-      });
+      const page = await this.send(ctx, find.path ?? '*', (sm, o) => sm.send(new ListSecretsCommand({ Filters: filters.length ? filters : undefined, NextToken: next, MaxResults: 100 }), o));
       for (const s of page.SecretList ?? []) {
         if (!s.Name || s.DeletedDate) continue;
         // tag-key/tag-value filters match independently; check the pairs here.
         if (find.tags && !Object.entries(find.tags).every(([k, v]) => s.Tags?.some((t) => t.Key === k && t.Value === v))) continue;
         if (pattern && !pattern.test(s.Name)) continue;
+        if (!underPath(s.Name, find.path)) continue;
         names.push(s.Name);
       }
       next = page.NextToken;
     } while (next && names.length < MAX_FIND_RESULTS);
-    const results = await this.getSecrets(names.slice(0, MAX_FIND_RESULTS).map((key) => ({ key })));
+    const results = await this.getSecrets(names.slice(0, MAX_FIND_RESULTS).map((key) => ({ key })), ctx);
     const values: Record<string, Uint8Array> = {};
     const sources: SourceInfo[] = [];
     results.forEach((r, i) => {
@@ -124,8 +132,9 @@ export class AwsClient implements ProviderClient {
     return { values, sources };
   }
 
-  async validate(): Promise<void> {
-    await this.sts.send(new GetCallerIdentityCommand({})).catch((err: unknown) => {
+  async validate(ctx: CallContext): Promise<void> {
+    await ctx.request();
+    await this.sts.send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal }).catch((err: unknown) => {
       throw awsError(err, 'sts:GetCallerIdentity');
     });
   }
@@ -136,16 +145,15 @@ export class AwsClient implements ProviderClient {
     return Promise.resolve();
   }
 
-  private async fetch(ref: RemoteRef): Promise<RawSecret> {
+  private async fetch(ctx: CallContext, ref: RemoteRef): Promise<RawSecret> {
     const version = ref.version ?? 'AWSCURRENT';
     const input = UUID.test(version) ? { SecretId: ref.key, VersionId: version } : { SecretId: ref.key, VersionStage: version };
     try {
-      const out = await this.sm.send(new GetSecretValueCommand(input));
+      const out = await this.send(ctx, ref.key, (sm, o) => sm.send(new GetSecretValueCommand(input), o));
       return { name: out.Name ?? ref.key, value: bytesOf(out.SecretString, out.SecretBinary), versionId: out.VersionId };
     } catch (err) {
-      const mapped = awsError(err, ref.key);
-      if (mapped instanceof NotFoundError && ref.version) throw new NotFoundError(ref.key, `version "${ref.version}" does not exist`);
-      throw mapped;
+      if (err instanceof NotFoundError && ref.version) throw new NotFoundError(ref.key, `version "${ref.version}" does not exist`);
+      throw err;
     }
   }
 
@@ -154,17 +162,13 @@ export class AwsClient implements ProviderClient {
     return { value, source: { key: ref.key, version: raw.versionId, rotatesAt } };
   }
 
-  private async source(key: string, raw: RawSecret): Promise<SourceInfo> {
-    return { key, version: raw.versionId, rotatesAt: await this.rotation(raw.name) };
-  }
-
   /** NextRotationDate when rotation is enabled, from a cached DescribeSecret. */
-  private async rotation(name: string): Promise<Date | undefined> {
+  private async rotation(ctx: CallContext, name: string): Promise<Date | undefined> {
     const now = Date.now();
     const hit = this.described.get(name);
     if (hit && now < hit.until) return hit.rotatesAt;
     try {
-      const out = await this.sm.send(new DescribeSecretCommand({ SecretId: name }));
+      const out = await this.send(ctx, name, (sm, o) => sm.send(new DescribeSecretCommand({ SecretId: name }), o));
       const rotatesAt = out.RotationEnabled && out.NextRotationDate ? out.NextRotationDate : undefined;
       const until = Math.min(now + DESCRIBE_TTL_MS, rotatesAt ? rotatesAt.getTime() : Infinity);
       this.described.set(name, { rotatesAt, until });

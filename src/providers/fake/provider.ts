@@ -1,13 +1,20 @@
-// The `fake` provider: static data in the store spec. For demos, tests and
+// The `fake` provider: static data in the store spec. For demos and
 // benchmarks; it behaves like a real provider (versions, JSON properties,
-// expiry dates, typed not-found) without a network.
+// expiry dates, typed not-found) without a network. Each call counts as one
+// request. Controller tests that need errors, hangs or leases use the
+// programmable provider in test/support instead.
 import type { AnyStore, FindRef, RemoteRef } from '../../api/types.js';
 import { NotFoundError, StoreConfigError } from '../errors.js';
+import { underPath } from '../find.js';
 import { extractProperty, valueToMap } from '../property.js';
-import type { Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+import { compileLinear } from '../../util/linear-regexp.js';
+import type { CallContext, Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 
-/** Runs fn, turning a throw into a rejected promise. */
-const settle = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
+/** One request's worth of budget, then fn. */
+async function answer<T>(ctx: CallContext, fn: () => T): Promise<T> {
+  await ctx.request();
+  return fn();
+}
 
 type FakeEntry = NonNullable<AnyStore['spec']['provider']['fake']>['data'][number];
 
@@ -31,8 +38,8 @@ class FakeClient implements ProviderClient {
     };
   }
 
-  getSecret(ref: RemoteRef): Promise<RemoteValue> {
-    return settle(() => {
+  getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
+    return answer(ctx, () => {
       const entry = this.find(ref.key, ref.version);
       const raw = new TextEncoder().encode(entry.value);
       const value = ref.property ? extractProperty(raw, ref.key, ref.property) : raw;
@@ -40,27 +47,27 @@ class FakeClient implements ProviderClient {
     });
   }
 
-  getSecretMap(ref: RemoteRef): Promise<RemoteValues> {
-    return settle(() => {
+  getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
+    return answer(ctx, () => {
       const entry = this.find(ref.key, ref.version);
       const values = valueToMap(new TextEncoder().encode(entry.value), ref.key, ref.property);
       return { values, sources: [this.source(entry)] };
     });
   }
 
-  findSecrets(find: FindRef): Promise<RemoteValues> {
-    return settle(() => this.findNow(find));
+  findSecrets(find: FindRef, ctx: CallContext): Promise<RemoteValues> {
+    return answer(ctx, () => this.findNow(find));
   }
 
   private findNow(find: FindRef): RemoteValues {
     if (find.tags) throw new StoreConfigError('the fake provider has no tags; find by path or name');
-    const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
+    const pattern = find.name ? compileLinear(find.name.regexp, 'find.name.regexp') : undefined;
     const latest = new Map<string, FakeEntry>();
     for (const e of this.entries) latest.set(e.key, e);
     const values: Record<string, Uint8Array> = {};
     const sources: SourceInfo[] = [];
     for (const [key, entry] of latest) {
-      if (find.path && !key.startsWith(find.path)) continue;
+      if (!underPath(key, find.path)) continue;
       if (pattern && !pattern.test(key)) continue;
       values[key] = new TextEncoder().encode(entry.value);
       sources.push(this.source(entry));
@@ -68,8 +75,8 @@ class FakeClient implements ProviderClient {
     return { values, sources };
   }
 
-  validate(): Promise<void> {
-    return Promise.resolve();
+  validate(ctx: CallContext): Promise<void> {
+    return answer(ctx, () => undefined);
   }
 
   close(): Promise<void> {

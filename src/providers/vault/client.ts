@@ -1,17 +1,17 @@
 // Reads from Vault / OpenBao: KV v2 (with versions and cheap change
-// detection through metadata), KV v1, and dynamic secrets with leases. A key
-// that starts with "/" is an absolute API path outside the KV mount, such as
-// "/database/creds/app"; its credentials are per ExternalSecret, renewed at
-// about 2/3 of their TTL, replaced when they cannot be renewed, and revoked
-// when the ExternalSecret is deleted.
-import type { client as VaultApi } from 'node-vault';
+// detection through metadata, where the policy allows it), KV v1, and dynamic
+// secrets with leases. A key that starts with "/" is an absolute API path
+// outside the KV mount, such as "/database/creds/app"; its credentials are
+// per ExternalSecret, renewed at about 2/3 of their TTL, replaced when they
+// cannot be renewed, and revoked when the ExternalSecret is deleted.
 import type { FindRef, RemoteRef } from '../../api/types.js';
+import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError, PermissionDeniedError, StoreConfigError } from '../errors.js';
-import { extractProperty, toBytes } from '../property.js';
-import type { ProviderClient, ReadContext, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+import { MAX_FIND_RESULTS } from '../find.js';
+import { extractProperty, toBytes, valueToMap } from '../property.js';
+import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { trimSlashes, type VaultToken } from './auth.js';
-
-const MAX_FIND_RESULTS = 1000;
+import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
 
 interface KvSecret {
   data: Record<string, unknown>;
@@ -22,28 +22,8 @@ interface Lease {
   id: string;
   data: Record<string, unknown>;
   ttlMs: number;
-  expiresAt: number;
+  endsAt: number;
   renewable: boolean;
-}
-
-interface VaultResponse {
-  data?: Record<string, unknown> & { data?: Record<string, unknown>; metadata?: Record<string, unknown>; keys?: string[] };
-  lease_id?: string;
-  lease_duration?: number;
-  renewable?: boolean;
-}
-
-/** Maps a node-vault failure to a typed error; messages carry paths, never values. */
-export function vaultError(err: unknown, path: string, server: string): Error {
-  const e = err as { response?: { statusCode?: number }; code?: string; message?: string };
-  const status = e.response?.statusCode;
-  if (status === 404) return new NotFoundError(path);
-  if (status === 403) return new PermissionDeniedError(`permission denied reading "${path}"`);
-  if (status === 503) return new Error(`vault at ${server} is sealed or unavailable`);
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET' || e.code === 'ETIMEDOUT' || e.code === 'ECONNABORTED') {
-    return new Error(`cannot reach vault at ${server} (${e.code})`);
-  }
-  return new Error(`vault request for "${path}" failed${status ? ` with HTTP ${status}` : ''}: ${(e.message ?? '').split('\n')[0]}`);
 }
 
 export class VaultClient implements ProviderClient {
@@ -51,59 +31,58 @@ export class VaultClient implements ProviderClient {
   private readonly latest = new Map<string, KvSecret>();
   /** Dynamic credentials held per reader and path. */
   private readonly leases = new Map<string, Promise<Lease>>();
+  /**
+   * The policy grants `read` on <mount>/data/* but not on <mount>/metadata/*
+   * (the least-privilege policy most guides give a reader): read data directly.
+   */
+  private metadataDenied = false;
 
   constructor(
-    private readonly api: VaultApi,
+    private readonly http: VaultHttp,
     private readonly token: VaultToken,
     private readonly mount: string,
     private readonly kvVersion: 'v1' | 'v2',
-    private readonly server: string,
   ) {}
 
   isShareable(ref: RemoteRef): boolean {
     return !ref.key.startsWith('/');
   }
 
-  async getSecret(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValue> {
+  async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     const { data, source } = await this.read(ref, ctx);
     const json = toBytes(data);
     return { value: ref.property ? extractProperty(json, ref.key, ref.property) : json, source };
   }
 
-  async getSecretMap(ref: RemoteRef, ctx?: ReadContext): Promise<RemoteValues> {
+  async getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
     const { data, source } = await this.read(ref, ctx);
-    let node: unknown = data;
-    if (ref.property) node = JSON.parse(Buffer.from(extractProperty(toBytes(data), ref.key, ref.property)).toString('utf8'));
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) throw new NotFoundError(ref.key, `property "${ref.property}" is not an object`);
-    const values: Record<string, Uint8Array> = {};
-    for (const [k, v] of Object.entries(node as Record<string, unknown>)) values[k] = toBytes(v);
-    return { values, sources: [source] };
+    return { values: valueToMap(toBytes(data), ref.key, ref.property), sources: [source] };
   }
 
-  async findSecrets(find: FindRef): Promise<RemoteValues> {
-    const pattern = find.name ? new RegExp(find.name.regexp) : undefined;
-    const names = (await this.listRecursive(trimSlashes(find.path ?? ''))).filter((n) => !pattern || pattern.test(n));
+  async findSecrets(find: FindRef, ctx: CallContext): Promise<RemoteValues> {
+    const pattern = find.name ? compileLinear(find.name.regexp, 'find.name.regexp') : undefined;
+    const names = (await this.listRecursive(ctx, trimSlashes(find.path ?? ''))).filter((n) => !pattern || pattern.test(n));
     const values: Record<string, Uint8Array> = {};
     const sources: SourceInfo[] = [];
     for (const name of names) {
-      if (find.tags && !(await this.tagsMatch(name, find.tags))) continue;
-      const secret = await this.readKv(name);
+      if (find.tags && !(await this.tagsMatch(ctx, name, find.tags))) continue;
+      const secret = await this.readKv(ctx, name);
       values[name] = toBytes(secret.data);
       sources.push({ key: name, version: secret.version });
     }
     return { values, sources };
   }
 
-  async validate(): Promise<void> {
-    await this.call('auth/token/lookup-self', () => this.api.tokenLookupSelf());
+  async validate(ctx: CallContext): Promise<void> {
+    await this.call(ctx, 'read', 'auth/token/lookup-self');
   }
 
-  async release(consumer: string): Promise<void> {
+  async release(consumer: string, ctx: CallContext): Promise<void> {
     const prefix = `${consumer}\0`;
     for (const [id, lease] of this.leases) {
       if (!id.startsWith(prefix)) continue;
       this.leases.delete(id);
-      await this.revoke(await lease.catch(() => undefined));
+      await this.revoke(ctx, await lease.catch(() => undefined));
     }
   }
 
@@ -112,12 +91,12 @@ export class VaultClient implements ProviderClient {
     return Promise.resolve();
   }
 
-  private async read(ref: RemoteRef, ctx?: ReadContext): Promise<{ data: Record<string, unknown>; source: SourceInfo }> {
+  private async read(ref: RemoteRef, ctx: CallContext): Promise<{ data: Record<string, unknown>; source: SourceInfo }> {
     if (ref.key.startsWith('/')) {
-      const lease = await this.dynamic(ref.key, ctx?.consumer ?? '');
-      return { data: lease.data, source: { key: ref.key, expiresAt: new Date(lease.expiresAt) } };
+      const lease = await this.dynamic(ctx, ref.key);
+      return { data: lease.data, source: { key: ref.key, leaseEndsAt: new Date(lease.endsAt) } };
     }
-    const secret = await this.readKv(ref.key, ref.version);
+    const secret = await this.readKv(ctx, ref.key, ref.version);
     return { data: secret.data, source: { key: ref.key, version: secret.version } };
   }
 
@@ -125,22 +104,27 @@ export class VaultClient implements ProviderClient {
     return this.kvVersion === 'v2' ? `${this.mount}/${kind}/${trimSlashes(key)}` : `${this.mount}/${trimSlashes(key)}`;
   }
 
-  private async readKv(key: string, version?: string): Promise<KvSecret> {
+  private async readKv(ctx: CallContext, key: string, version?: string): Promise<KvSecret> {
     if (this.kvVersion === 'v1') {
       if (version !== undefined) throw new NotFoundError(key, 'KV v1 has no versions');
-      const response = await this.call(key, () => this.api.read(this.path('data', key)) as Promise<VaultResponse>);
+      const response = await this.call(ctx, 'read', this.path('data', key), key);
       return { data: response.data ?? {} };
     }
-    if (version !== undefined && !/^\d+$/.test(version)) throw new NotFoundError(key, `version "${version}" does not exist`);
     let wanted = version;
-    if (wanted === undefined) {
+    if (wanted === undefined && !this.metadataDenied) {
       // Cheap change detection: metadata first, values only when the version moved.
-      const meta = await this.call(key, () => this.api.read(this.path('metadata', key)) as Promise<VaultResponse>);
-      wanted = String((meta.data?.current_version as number | undefined) ?? '');
+      const current = await this.currentVersion(ctx, key);
       const cached = this.latest.get(key);
-      if (cached && cached.version === wanted) return cached;
+      if (current !== undefined && cached?.version === current) return cached;
+      wanted = current;
     }
-    const response = await this.call(key, () => this.api.read(`${this.path('data', key)}?version=${wanted}`) as Promise<VaultResponse>);
+    const query = wanted === undefined ? '' : `?version=${encodeURIComponent(wanted)}`;
+    const response = await this.call(ctx, 'read', `${this.path('data', key)}${query}`, key).catch((err: unknown) => {
+      // Vault answers 404 for a version it does not have, and 400 for one that is not a number.
+      const noSuchVersion = err instanceof NotFoundError || (err instanceof VaultRequestError && err.status === 400);
+      if (version !== undefined && noSuchVersion) throw new NotFoundError(key, `version "${version}" does not exist`);
+      throw err;
+    });
     const metadata = response.data?.metadata ?? {};
     if (!response.data?.data || metadata.deletion_time || metadata.destroyed) {
       throw new NotFoundError(key, version !== undefined ? `version "${version}" is deleted` : 'its latest version is deleted');
@@ -150,7 +134,20 @@ export class VaultClient implements ProviderClient {
     return secret;
   }
 
-  private async listRecursive(prefix: string): Promise<string[]> {
+  /** The current version from metadata; undefined (and remembered) when the policy denies metadata. */
+  private async currentVersion(ctx: CallContext, key: string): Promise<string | undefined> {
+    try {
+      const meta = await this.call(ctx, 'read', this.path('metadata', key), key);
+      return String((meta.data?.current_version as number | undefined) ?? '');
+    } catch (err) {
+      if (!(err instanceof PermissionDeniedError)) throw err;
+      this.metadataDenied = true;
+      ctx.log.info({ mount: this.mount }, 'vault policy denies KV metadata reads; reading data directly from now on');
+      return undefined;
+    }
+  }
+
+  private async listRecursive(ctx: CallContext, prefix: string): Promise<string[]> {
     const out: string[] = [];
     const pending = [prefix];
     while (pending.length > 0 && out.length < MAX_FIND_RESULTS) {
@@ -158,7 +155,7 @@ export class VaultClient implements ProviderClient {
       const listPath = this.kvVersion === 'v2' ? `${this.mount}/metadata/${dir}` : `${this.mount}/${dir}`;
       let keys: string[];
       try {
-        keys = ((await this.call(dir || '/', () => this.api.list(listPath) as Promise<VaultResponse>)).data?.keys ?? []);
+        keys = (await this.call(ctx, 'list', listPath, dir || '/')).data?.keys ?? [];
       } catch (err) {
         if (err instanceof NotFoundError) continue;
         throw err;
@@ -172,18 +169,18 @@ export class VaultClient implements ProviderClient {
     return out.slice(0, MAX_FIND_RESULTS);
   }
 
-  private async tagsMatch(key: string, tags: Record<string, string>): Promise<boolean> {
+  private async tagsMatch(ctx: CallContext, key: string, tags: Record<string, string>): Promise<boolean> {
     if (this.kvVersion !== 'v2') throw new StoreConfigError('dataFrom.find by tags needs KV v2 (custom_metadata)');
-    const meta = await this.call(key, () => this.api.read(this.path('metadata', key)) as Promise<VaultResponse>);
+    const meta = await this.call(ctx, 'read', this.path('metadata', key), key);
     const custom = (meta.data?.custom_metadata ?? {}) as Record<string, string>;
     return Object.entries(tags).every(([k, v]) => custom[k] === v);
   }
 
   /** The reader's credentials for a dynamic path: held, renewed, or new. */
-  private dynamic(path: string, consumer: string): Promise<Lease> {
-    const id = `${consumer}\0${path}`;
+  private dynamic(ctx: CallContext, path: string): Promise<Lease> {
+    const id = `${ctx.consumer}\0${path}`;
     const held = this.leases.get(id);
-    const next = (held ?? Promise.resolve(undefined)).catch(() => undefined).then((lease) => this.keepOrReplace(path, lease));
+    const next = (held ?? Promise.resolve(undefined)).catch(() => undefined).then((lease) => this.keepOrReplace(ctx, path, lease));
     this.leases.set(id, next);
     next.catch(() => {
       if (this.leases.get(id) === next) this.leases.delete(id);
@@ -191,52 +188,47 @@ export class VaultClient implements ProviderClient {
     return next;
   }
 
-  private async keepOrReplace(path: string, lease: Lease | undefined): Promise<Lease> {
+  private async keepOrReplace(ctx: CallContext, path: string, lease: Lease | undefined): Promise<Lease> {
     const now = Date.now();
-    if (lease && lease.expiresAt - now > lease.ttlMs / 2) return lease; // plenty of life left
-    if (lease && lease.renewable && lease.expiresAt > now) {
+    if (lease && lease.endsAt - now > lease.ttlMs / 2) return lease; // plenty of life left
+    if (lease && lease.renewable && lease.endsAt > now) {
       try {
-        const renewed = (await this.call(path, () => this.api.write('sys/leases/renew', { lease_id: lease.id, increment: Math.round(lease.ttlMs / 1000) }))) as VaultResponse;
+        const renewed = await this.call(ctx, 'write', 'sys/leases/renew', path, { lease_id: lease.id, increment: Math.round(lease.ttlMs / 1000) });
         const durationMs = (renewed.lease_duration ?? 0) * 1000;
         // A renewal capped well short of the TTL (max_ttl reached) is not worth keeping.
-        if (durationMs > lease.ttlMs / 3) return { ...lease, expiresAt: Date.now() + durationMs, renewable: renewed.renewable ?? lease.renewable };
+        if (durationMs > lease.ttlMs / 3) return { ...lease, endsAt: Date.now() + durationMs, renewable: renewed.renewable ?? lease.renewable };
       } catch {
         // Cannot renew: new credentials below.
       }
     }
-    const response = await this.call(path, () => this.api.read(trimSlashes(path)) as Promise<VaultResponse>);
-    if (lease) void this.revoke(lease);
+    const response = await this.call(ctx, 'read', trimSlashes(path), path);
+    if (lease) void this.revoke(ctx, lease);
     const ttlMs = (response.lease_duration ?? 0) * 1000;
     return {
       id: response.lease_id ?? '',
       data: response.data ?? {},
       ttlMs,
-      expiresAt: Date.now() + ttlMs,
+      endsAt: Date.now() + ttlMs,
       renewable: response.renewable ?? false,
     };
   }
 
-  private async revoke(lease: Lease | undefined): Promise<void> {
+  private async revoke(ctx: CallContext, lease: Lease | undefined): Promise<void> {
     if (!lease?.id) return;
-    await this.call('sys/leases/revoke', () => this.api.write('sys/leases/revoke', { lease_id: lease.id })).catch(() => undefined);
+    await this.call(ctx, 'write', 'sys/leases/revoke', 'lease', { lease_id: lease.id }).catch(() => undefined);
   }
 
-  /** Runs a request with a valid token; one 403 triggers a fresh login and a retry. */
-  private async call<T>(path: string, fn: () => Promise<T>): Promise<T> {
-    await this.token.get();
+  /**
+   * One request with a valid token; a 403 triggers one fresh login and a
+   * retry. `what` names the secret in errors (never the value).
+   */
+  private async call(ctx: CallContext, method: 'read' | 'write' | 'list', path: string, what = path, body?: Record<string, unknown>): Promise<VaultResponse> {
     try {
-      return await fn();
+      return await this.http.send(ctx, method, path, await this.token.get(ctx), body, what);
     } catch (err) {
-      if ((err as { response?: { statusCode?: number } }).response?.statusCode === 403) {
-        this.token.invalidate();
-        await this.token.get();
-        try {
-          return await fn();
-        } catch (retryErr) {
-          throw vaultError(retryErr, path, this.server);
-        }
-      }
-      throw vaultError(err, path, this.server);
+      if (!(err instanceof PermissionDeniedError)) throw err;
+      this.token.invalidate();
+      return this.http.send(ctx, method, path, await this.token.get(ctx), body, what);
     }
   }
 }

@@ -4,8 +4,7 @@ import type { AnyStore } from '../../api/types.js';
 import type { Provider } from '../provider.js';
 import { VaultToken, trimSlashes } from './auth.js';
 import { VaultClient } from './client.js';
-
-const REQUEST_TIMEOUT_MS = 15_000;
+import { VaultHttp } from './http.js';
 
 /** caBundle may be PEM, or PEM encoded in base64. */
 export function caBundlePem(caBundle: string): string {
@@ -36,9 +35,11 @@ export const vaultProvider: Provider = {
       endpoint: spec.server.replace(/\/+$/, ''),
       namespace: spec.namespace,
       noCustomHTTPVerbs: false,
-      requestOptions: { timeout: REQUEST_TIMEOUT_MS, ...(spec.caBundle ? { ca: caBundlePem(spec.caBundle) } : {}) },
+      // Each request also carries the time left before its call's deadline (see http.ts).
+      requestOptions: spec.caBundle ? { ca: caBundlePem(spec.caBundle) } : {},
     });
-    const token = new VaultToken(api, spec, kube, namespace);
-    return Promise.resolve(new VaultClient(api, token, trimSlashes(spec.path ?? 'secret'), spec.version ?? 'v2', spec.server));
+    const http = new VaultHttp(api, spec.server);
+    const token = new VaultToken(http, spec, kube, namespace);
+    return Promise.resolve(new VaultClient(http, token, trimSlashes(spec.path ?? 'secret'), spec.version ?? 'v2'));
   },
 };

@@ -1,11 +1,17 @@
-// Ready condition reasons for ExternalSecrets, and the error that carries one.
+// Condition reasons shown in status and Events. They are part of the API:
+// users alert on them, so each names one cause.
+
+/** ExternalSecret Ready reasons. */
 export const Reason = {
   Synced: 'SecretSynced',
+  /** Synced, but a remote value's own expiry date has passed (the owner has not replaced it). */
+  SourceExpired: 'RemoteSecretExpired',
   SyncedError: 'SecretSyncedError',
   StoreNotFound: 'StoreNotFound',
   StoreNotAllowed: 'StoreNotAllowed',
   StoreNotReady: 'StoreNotReady',
   ProviderError: 'ProviderError',
+  ProviderTimeout: 'ProviderTimeout',
   RemoteNotFound: 'RemoteNotFound',
   PermissionDenied: 'PermissionDenied',
   Throttled: 'ProviderThrottled',
@@ -15,19 +21,14 @@ export const Reason = {
   SecretImmutable: 'SecretImmutable',
   InvalidData: 'InvalidData',
   TemplateError: 'TemplateError',
+  KubernetesError: 'KubernetesAPIError',
   Deleted: 'SecretDeleted',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
-/** A failure with a status reason. `retry` false waits for a change instead of backing off. */
-export class SyncError extends Error {
-  override readonly name = 'SyncError';
-  constructor(
-    readonly reason: Reason,
-    message: string,
-    readonly retry: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+/** SecretStore / ClusterSecretStore Ready reasons. */
+export const StoreReason = {
+  Valid: 'Valid',
+  InvalidConfig: 'InvalidProviderConfig',
+  ValidationFailed: 'ValidationFailed',
+} as const;

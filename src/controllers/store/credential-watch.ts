@@ -1,0 +1,90 @@
+// Follows the Secrets that stores read credentials from. A store's provider
+// client caches what it logged in with, so without this a rotated or revoked
+// credential would go unnoticed until the old one failed. Each referenced
+// Secret gets a metadata-only watch of its own (a field selector on its
+// name): the operator never watches, nor holds, unrelated Secrets. Any change
+// after the watch's first list calls onChange for every store using it.
+import type { StoreKey } from '../../api/store-id.js';
+import type { KubeClient } from '../../kube/client.js';
+import { Resources, type KubeObject } from '../../kube/types.js';
+import { Informer, type InformerOptions } from '../../runtime/informer.js';
+import { untilAborted } from '../../util/abort.js';
+
+const FIRST_LIST_WAIT_MS = 10_000;
+
+interface Watch {
+  informer: Informer<KubeObject>;
+  stores: Set<StoreKey>;
+  started: Promise<void>;
+}
+
+export class CredentialWatch {
+  private readonly watches = new Map<string, Watch>();
+  private readonly byStore = new Map<StoreKey, Set<string>>();
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly informerOpts: Omit<InformerOptions, 'namespace' | 'fieldSelector' | 'metadataOnly'>,
+    private readonly onChange: (store: StoreKey) => void,
+  ) {}
+
+  /** Follows exactly these Secrets ("namespace/name") for the store; resolves once each is being watched. */
+  async track(store: StoreKey, secrets: string[]): Promise<void> {
+    const wanted = new Set(secrets);
+    for (const secret of this.byStore.get(store) ?? []) if (!wanted.has(secret)) this.unwatch(store, secret);
+    if (wanted.size === 0) this.byStore.delete(store);
+    else this.byStore.set(store, wanted);
+    // A watch that cannot list (RBAC, API down) keeps retrying on its own; the store goes on meanwhile.
+    const watching = Promise.all([...wanted].map((secret) => this.watch(store, secret)));
+    await untilAborted(watching, AbortSignal.timeout(FIRST_LIST_WAIT_MS)).catch(() => undefined);
+  }
+
+  untrack(store: StoreKey): Promise<void> {
+    return this.track(store, []);
+  }
+
+  /** Number of Secrets followed (a gauge for operators of the operator). */
+  get size(): number {
+    return this.watches.size;
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.watches.values()];
+    this.watches.clear();
+    this.byStore.clear();
+    await Promise.all(all.map((w) => w.informer.stop()));
+  }
+
+  private watch(store: StoreKey, secret: string): Promise<void> {
+    let watch = this.watches.get(secret);
+    if (!watch) {
+      const slash = secret.indexOf('/');
+      const informer = new Informer<KubeObject>(this.kube, Resources.Secret, {
+        ...this.informerOpts,
+        namespace: secret.slice(0, slash),
+        fieldSelector: `metadata.name=${secret.slice(slash + 1)}`,
+        metadataOnly: true,
+      });
+      const created: Watch = { informer, stores: new Set(), started: Promise.resolve() };
+      // Handlers go on after the first list: what it finds is the baseline the client was built from.
+      created.started = informer.start().then(() => {
+        const changed = () => {
+          for (const s of created.stores) this.onChange(s);
+        };
+        informer.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+      });
+      this.watches.set(secret, (watch = created));
+    }
+    watch.stores.add(store);
+    return watch.started;
+  }
+
+  private unwatch(store: StoreKey, secret: string): void {
+    const watch = this.watches.get(secret);
+    if (!watch) return;
+    watch.stores.delete(store);
+    if (watch.stores.size > 0) return;
+    this.watches.delete(secret);
+    void watch.informer.stop();
+  }
+}

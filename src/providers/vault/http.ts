@@ -1,0 +1,63 @@
+// One Vault / OpenBao request: the token and the remaining time before the
+// call's deadline go with each request (node-vault's shared `token` field is
+// never set, so a login in progress cannot strip the token from other
+// requests), the request is counted against the store's budget, and failures
+// become typed errors whose messages carry paths, never values.
+import type { client as VaultApi } from 'node-vault';
+import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, ThrottledError } from '../errors.js';
+import type { CallContext } from '../provider.js';
+
+export interface VaultResponse {
+  data?: Record<string, unknown> & { data?: Record<string, unknown>; metadata?: Record<string, unknown>; keys?: string[] };
+  auth?: { client_token: string; lease_duration: number; renewable: boolean };
+  lease_id?: string;
+  lease_duration?: number;
+  renewable?: boolean;
+}
+
+type Method = 'read' | 'write' | 'list';
+
+/** Any other failed request, with its HTTP status when there was an answer. */
+export class VaultRequestError extends Error {
+  override readonly name = 'VaultRequestError';
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+export class VaultHttp {
+  constructor(
+    readonly api: VaultApi,
+    readonly server: string,
+  ) {}
+
+  /** Sends one request; `token` undefined for logins; `what` names the secret in errors (default: the path). */
+  async send(ctx: CallContext, method: Method, path: string, token: string | undefined, body?: Record<string, unknown>, what = path): Promise<VaultResponse> {
+    await ctx.request();
+    const options = {
+      headers: token ? { 'X-Vault-Token': token } : {},
+      // node-vault cannot take an AbortSignal; its timeout ends the socket at the deadline instead.
+      timeout: Math.max(1, ctx.deadlineAt - Date.now()),
+    };
+    try {
+      if (method === 'write') return (await this.api.write(path, body ?? {}, options)) as VaultResponse;
+      if (method === 'list') return (await this.api.list(path, options)) as VaultResponse;
+      return (await this.api.read(path, options)) as VaultResponse;
+    } catch (err) {
+      throw this.error(err, what);
+    }
+  }
+
+  /** Maps a node-vault failure to a typed error. */
+  error(err: unknown, what: string): Error {
+    const e = err as { response?: { statusCode?: number }; code?: string; message?: string };
+    const status = e.response?.statusCode;
+    if (status === 404) return new NotFoundError(what);
+    if (status === 403) return new PermissionDeniedError(`permission denied reading "${what}"`);
+    if (status === 429) return new ThrottledError(`vault at ${this.server} is rate limiting requests (HTTP 429)`);
+    if (status === 503) return new VaultRequestError(`vault at ${this.server} is sealed or unavailable`, status);
+    if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return new ProviderTimeoutError(`vault at ${this.server} did not answer for "${what}" (${e.code})`);
+    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET') return new VaultRequestError(`cannot reach vault at ${this.server} (${e.code})`);
+    return new VaultRequestError(`vault request for "${what}" failed${status ? ` with HTTP ${status}` : ''}: ${(e.message ?? '').split('\n')[0]}`, status);
+  }
+}
