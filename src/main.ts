@@ -29,6 +29,7 @@ const program = new Command()
   .option('--watch-namespace <ns>', 'only reconcile ExternalSecrets and SecretStores in this namespace')
   .option('--workers <n>', 'concurrent ExternalSecret reconciles', positiveInt, 16)
   .option('--shared-read-max-age <duration>', 'how long one provider read may serve other ExternalSecrets', duration, 30_000)
+  .option('--provider-timeout <duration>', 'deadline of one provider call; a provider that has not answered by then fails with ProviderTimeout', duration, 30_000)
   .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', (v) => Number(v), 8080)
   .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')
   .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info');
@@ -39,6 +40,7 @@ const opts = program.opts<{
   watchNamespace?: string;
   workers: number;
   sharedReadMaxAge: number;
+  providerTimeout: number;
   metricsPort: number;
   metricsBindAddress: string;
   logLevel: string;
@@ -55,6 +57,7 @@ const operator = new Operator({
   watchNamespace: opts.watchNamespace,
   workers: opts.workers,
   sharedReadMaxAgeMs: opts.sharedReadMaxAge,
+  providerTimeoutMs: opts.providerTimeout,
   log,
   metrics,
 });

@@ -3,7 +3,7 @@
 import {
   CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { Resources } from '../../src/kube/types.js';
 import { awsProvider } from '../../src/providers/aws/provider.js';
@@ -184,8 +184,10 @@ describe('aws provider', () => {
     const assumed = staticStore();
     assumed.provider.aws!.role = 'arn:aws:iam::123456789012:role/reader';
     await createStore(ns, 'assumed', assumed);
-    // The default chain reads the environment (here, this process's), as it would in a pod.
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    // The default chain reads the environment (here, this process's, restored after the test), as it would in a pod.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
+    onTestFinished(() => void vi.unstubAllEnvs());
     await createStore(ns, 'chain', { provider: { aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: proxy.url } } });
     proxy.calls.clear();
     for (const store of ['assumed', 'chain']) {

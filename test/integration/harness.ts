@@ -1,7 +1,7 @@
 // Helpers for tests against the real control plane: a namespace per test, an
 // in-process operator whose log output is captured (to check that no secret
 // value is ever logged), and poll-until waits instead of sleeps.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ export async function newNamespace(labels: Record<string, string> = {}): Promise
 }
 
 /** Polls until fn returns a value that is not undefined/false, or fails with the last state. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, pollMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -61,7 +61,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -198,4 +198,39 @@ export function useNamespaceWithSecret(prefix: string, secretName: string, data:
   });
   afterAll(() => kube().delete(Resources.Namespace, undefined, name));
   return () => name;
+}
+
+const bundle = join(import.meta.dirname, '../../dist/bundle/main.mjs');
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  /** Everything it wrote (JSON log lines), for leak checks and diagnosis. */
+  output: string[];
+  /** Resolves with the exit code (or the signal's name) and how long after `since` it came. */
+  exited: Promise<{ code: number | string; at: number }>;
+}
+
+/** The shipped bundle (make build) as its own process, against the test control plane. */
+export function spawnOperator(args: string[]): OperatorProcess {
+  const child = spawn(process.execPath, [bundle, '--metrics-port', '0', ...args], {
+    env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<{ code: number | string; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', at: Date.now() })),
+  );
+  onTestFinished(() => void child.kill('SIGKILL'));
+  return { child, output, exited };
+}
+
+/** Sends SIGTERM and returns the exit code and how many ms it took to exit. */
+export async function terminate(proc: OperatorProcess): Promise<{ code: number | string; ms: number }> {
+  const sent = Date.now();
+  proc.child.kill('SIGTERM');
+  const { code, at } = await proc.exited;
+  return { code, ms: at - sent };
 }

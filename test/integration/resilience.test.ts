@@ -1,22 +1,26 @@
 // The operator and its informers survive what production throws at them:
 // an operator killed mid-sync, a kube-apiserver restart, a watch stream that
 // goes silent without closing.
-import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
-import { Resources, type KubeObject } from '../../src/kube/types.js';
+import { Resources, type Condition, type KubeObject } from '../../src/kube/types.js';
 import { createLogger } from '../../src/log.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
+import { startFreezableProxy } from '../support/freezable-proxy.js';
 import {
   LogCapture, createExternalSecret, createStore, decoded, fakeStoreSpec, getES, getSecret, kube, kubeConfig, newNamespace,
-  ready, startOperator, stateDir, waitFor, waitForReady, waitForStoreReady,
+  ready, spawnOperator, startOperator, stateDir, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
 const root = join(import.meta.dirname, '../..');
+
+async function readyCount(ns: string): Promise<number> {
+  const list = await kube().list<KubeObject & { status?: { conditions?: Condition[] } }>(Resources.ExternalSecret, { namespace: ns });
+  return list.items.filter((es) => ready(es)?.status === 'True').length;
+}
 
 describe('resilience', () => {
   // The killed operator is the shipped bundle (make build), so this also checks
@@ -24,29 +28,22 @@ describe('resilience', () => {
   it('an operator killed mid-sync loses nothing: the next one finishes the job', async () => {
     const ns = await newNamespace();
     await createStore(ns, 'fake', fakeStoreSpec(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))));
-    const child = spawn(process.execPath, [join(root, 'dist/bundle/main.mjs'), '--watch-namespace', ns, '--metrics-port', '0', '--workers', '2'], {
-      env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-    });
-    try {
-      await waitForStoreReady(ns, 'fake');
-      await Promise.all(Array.from({ length: 60 }, (_, i) => createExternalSecret(ns, `es-${i}`, {
-        secretStoreRef: { name: 'fake' },
-        data: [{ secretKey: 'k', remoteRef: { key: `k${i % 10}` } }],
-        target: { template: { mergePolicy: 'Merge', data: { upper: '{{ k | upcase }}' } } },
-      })));
-      // Kill it hard once some, not all, are synced.
-      // Some, not all, synced by the bundle, templates included.
-      await waitFor('first syncs by the bundle', async () => {
-        const list = await kube().list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(Resources.ExternalSecret, { namespace: ns });
-        return list.items.some((es) => ready(es as never)?.status === 'True');
-      });
-      const synced = (await kube().list<KubeObject & { data?: Record<string, string> }>(Resources.Secret, { namespace: ns, labelSelector: 'secretsync.dev/managed=true' })).items;
-      expect(synced.length).toBeGreaterThan(0);
-      expect(Object.keys(synced[0]!.data ?? {}).sort()).toEqual(['k', 'upper']);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    await Promise.all(Array.from({ length: 60 }, (_, i) => createExternalSecret(ns, `es-${i}`, {
+      secretStoreRef: { name: 'fake' },
+      data: [{ secretKey: 'k', remoteRef: { key: `k${i % 10}` } }],
+      target: { template: { mergePolicy: 'Merge', data: { upper: '{{ k | upcase }}' } } },
+    })));
+    const bundle = spawnOperator(['--watch-namespace', ns, '--workers', '2']);
+    // Kill it hard as soon as the first is synced (templates included), long before all 60 are.
+    await waitFor('first syncs by the bundle', async () => (await readyCount(ns)) > 0, 20_000, 10);
+    bundle.child.kill('SIGKILL');
+    await bundle.exited;
+    const synced = (await kube().list<KubeObject & { data?: Record<string, string> }>(Resources.Secret, { namespace: ns, labelSelector: 'secretsync.dev/managed=true' })).items;
+    expect(Object.keys(synced[0]!.data ?? {}).sort()).toEqual(['k', 'upper']);
+    // The kill came mid-sync: some ExternalSecrets were still waiting for it.
+    const readyBeforeRestart = await readyCount(ns);
+    expect(readyBeforeRestart).toBeGreaterThan(0);
+    expect(readyBeforeRestart).toBeLessThan(60);
     const op = await startOperator({ watchNamespace: ns });
     try {
       for (let i = 0; i < 60; i++) {
@@ -91,20 +88,9 @@ describe('resilience', () => {
     // A TCP proxy in front of the API server that can freeze its open connections.
     const kc = kubeConfig();
     const target = new URL(kc.getCurrentCluster()!.server);
-    const open = new Set<{ client: Socket; upstream: Socket }>();
-    const proxy = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      client.pipe(upstream).pipe(client);
-      const pair = { client, upstream };
-      open.add(pair);
-      const drop = () => open.delete(pair);
-      client.on('close', drop).on('error', drop);
-      upstream.on('error', () => client.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as { port: number }).port;
+    const proxy = await startFreezableProxy(target.hostname, Number(target.port));
     const cluster = kc.getCurrentCluster()!;
-    kc.clusters = [{ ...cluster, server: `https://127.0.0.1:${port}` }];
+    kc.clusters = [{ ...cluster, server: `https://127.0.0.1:${proxy.port}` }];
 
     const ns = await newNamespace();
     const logs = new LogCapture();
@@ -121,24 +107,15 @@ describe('resilience', () => {
       // Wait until the watch stream is open (it delivers an event), then freeze.
       await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'seen-before-stall', namespace: ns } });
       await waitFor('watch established', () => informer.get(`${ns}/seen-before-stall`));
-      // Freeze every open connection: the watch stream stays open but silent.
-      for (const { client, upstream } of open) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.pause();
-        upstream.pause();
-      }
+      // Freeze every open connection: the watch stream stays open but silent; new connections pass.
+      proxy.freeze('open');
       await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'seen-after-stall', namespace: ns } });
       await waitFor('event delivered after the stall', () => informer.get(`${ns}/seen-after-stall`), 15_000);
       expect(restarts).toContain('stalled');
       expect(logs.text).toContain('watch stream silent too long');
     } finally {
       await informer.stop();
-      for (const { client, upstream } of open) {
-        client.destroy();
-        upstream.destroy();
-      }
-      proxy.close();
+      await proxy.close();
     }
   });
 });

@@ -101,7 +101,7 @@ export class ExternalSecretReconciler {
       // Stopping: the next operator picks the key up; nothing to record.
       if (ctx.signal.aborted) throw err;
       const failure = toSyncError(err);
-      await this.recordFailure(es, failure, now, ctx.log);
+      await this.recordFailure(es, failure, Date.now(), ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
       throw failure;
     }
