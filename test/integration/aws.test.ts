@@ -198,6 +198,22 @@ describe('aws provider', () => {
     expect(proxy.calls.get('AssumeRole')).toBeGreaterThanOrEqual(1);
   });
 
+  it('rotated access keys are used at once: keys IAM refuses make the store and its ExternalSecrets stop', async () => {
+    const ns = await namespaceWithCreds();
+    await put(`${ns}/keys`, SECRET_VALUE);
+    await createStore(ns, 'aws', staticStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key: `${ns}/keys` } }] });
+    await waitForReady(ns, 'es');
+    // The old keys are replaced by ones IAM refuses (the proxy plays IAM; moto does not enforce it).
+    const revoked = `revoked-${ns}`;
+    proxy.deny(revoked);
+    await kube().mergePatch(Resources.Secret, ns, 'aws-creds', { data: { id: Buffer.from(revoked).toString('base64'), secret: Buffer.from(revoked).toString('base64') } });
+    await waitForReady(ns, 'es', 'False', 'StoreNotReady', 15_000);
+    const store = await kube().get<SecretStore>(Resources.SecretStore, ns, 'aws');
+    expect(ready(store)?.reason).toBe('ValidationFailed');
+    expect(ready(store)?.message).toContain(`User ${revoked} is not authorized`);
+  });
+
   it('errors: missing secret, missing property, scheduled for deletion; the Secret stays untouched', async () => {
     const ns = await namespaceWithCreds();
     await put(`${ns}/ok`, JSON.stringify({ password: SECRET_VALUE }));

@@ -58,13 +58,13 @@ const forceSync = (ns: string, name: string, value: string) =>
   kube().mergePatch(Resources.ExternalSecret, ns, name, { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: value } } });
 
 describe('provider deadlines against a server that stops answering', () => {
-  it.each(cases)('$name: ProviderTimeout at the deadline, other keys flow, SIGTERM stops the operator at once', async ({ target, prepare }) => {
+  it.each(cases)('$name: ProviderTimeout at the deadline, other keys flow, SIGTERM stops the operator at once', async (provider) => {
     const ns = await newNamespace();
-    const url = target();
+    const url = provider.target();
     const proxy = await startFreezableProxy(url.hostname, Number(url.port));
     try {
       const key = `deadline/${ns}`;
-      await createStore(ns, 'remote', await prepare(ns, proxy, key));
+      await createStore(ns, 'remote', await provider.prepare(ns, proxy, key));
       await createStore(ns, 'local', fakeStoreSpec([{ key: 'x', value: 'local value' }]));
       const op = spawnOperator(['--watch-namespace', ns, '--workers', '2', '--provider-timeout', `${DEADLINE_S}s`]);
       await waitForStoreReady(ns, 'remote');

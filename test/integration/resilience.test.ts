@@ -12,7 +12,7 @@ import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
 import { startFreezableProxy } from '../support/freezable-proxy.js';
 import {
   LogCapture, createExternalSecret, createStore, decoded, fakeStoreSpec, getES, getSecret, kube, kubeConfig, newNamespace,
-  ready, spawnOperator, startOperator, stateDir, waitFor, waitForReady, waitForStoreReady,
+  ready, spawnOperator, startOperator, stateDir, waitFor, waitForReady,
 } from './harness.js';
 
 const root = join(import.meta.dirname, '../..');

@@ -184,6 +184,61 @@ describe('vault provider', () => {
     expect(ready(await getES(ns, 'es'))?.reason).toBe('StoreNotReady');
   });
 
+  it('the least-privilege reader policy (read on <mount>/data/* only, no metadata) syncs and follows new versions', async () => {
+    const ns = await newNamespace();
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'reader', namespace: ns } });
+    // Exactly the policy most Vault guides give a reader.
+    await root().write(`sys/policies/acl/lp-${ns}`, { policy: `path "secret/data/app/${ns}/*" { capabilities = ["read"] }` });
+    await root().write(`auth/kubernetes/role/${ns}`, { bound_service_account_names: 'reader', bound_service_account_namespaces: ns, policies: `lp-${ns}`, audience: 'vault', ttl: '1h' });
+    const key = `app/${ns}/db`;
+    await putKv(key, { password: 'first' });
+    await createStore(ns, 'vault', { provider: { vault: { server: env().VAULT_ADDR!, auth: { kubernetes: { role: ns, serviceAccountRef: { name: 'reader', audiences: ['vault'] } } } } } });
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, refreshInterval: '1s', data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    const synced = await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).p).toBe('first');
+    expect(synced.status?.sources).toEqual([{ key, version: '1' }]);
+    await putKv(key, { password: 'second' });
+    await waitFor('new version through the data path', async () => decoded(await getSecret(ns, 'es')).p === 'second', 15_000);
+    await waitFor('status names version 2', async () => (await getES(ns, 'es')).status?.sources?.[0]?.version === '2');
+  });
+
+  it('a changed token Secret renews the login at once: a wrong token makes the store and its ExternalSecrets stop', async () => {
+    const ns = await namespaceWithToken();
+    const key = `apps/${ns}/rotated-token`;
+    await putKv(key, { v: 'one' });
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key, property: 'v' } }] });
+    await waitForReady(ns, 'es');
+    await kube().mergePatch(Resources.Secret, ns, 'vault-token', { data: { token: Buffer.from('revoked-token').toString('base64') } });
+    const store = await waitFor('store no longer valid', async () => {
+      const s = await kube().get<SecretStore>(Resources.SecretStore, ns, 'vault');
+      return ready(s)?.status === 'False' ? s : undefined;
+    }, 15_000);
+    expect(ready(store)?.reason).toBe('ValidationFailed');
+    expect(ready(store)?.message).toContain('permission denied');
+    await waitForReady(ns, 'es', 'False', 'StoreNotReady', 15_000);
+    // The right token again: back to Ready without touching the store.
+    await kube().mergePatch(Resources.Secret, ns, 'vault-token', { data: { token: Buffer.from(env().VAULT_TOKEN!).toString('base64') } });
+    await waitForStoreReady(ns, 'vault');
+  });
+
+  it('a changed AppRole secret_id renews the login at once', async () => {
+    const ns = await newNamespace();
+    await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });
+    const roleId = ((await root().read(`auth/approle/role/${ns}/role-id`)) as { data: { role_id: string } }).data.role_id;
+    const secretId = ((await root().write(`auth/approle/role/${ns}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
+    await createCredentialSecret(ns, 'approle-creds', { secretId });
+    const key = `apps/${ns}/approle-rotated`;
+    await putKv(key, { v: 'one' });
+    await createStore(ns, 'approle', { provider: { vault: { server: env().VAULT_ADDR!, auth: { appRole: { roleId, secretRef: { name: 'approle-creds', key: 'secretId' } } } } } });
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'approle' }, data: [{ secretKey: 'v', remoteRef: { key, property: 'v' } }] });
+    await waitForReady(ns, 'es');
+    await kube().mergePatch(Resources.Secret, ns, 'approle-creds', { data: { secretId: Buffer.from('00000000-0000-0000-0000-000000000000').toString('base64') } });
+    await waitForReady(ns, 'es', 'False', 'StoreNotReady', 15_000);
+    const store = await kube().get<SecretStore>(Resources.SecretStore, ns, 'approle');
+    expect(ready(store)?.reason).toBe('ValidationFailed');
+  });
+
   it('appRole and jwt auth', async () => {
     const ns = await newNamespace();
     await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });

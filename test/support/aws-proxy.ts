@@ -32,7 +32,14 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       calls.set(op, (calls.get(op) ?? 0) + 1);
       const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
       if (keyId && denied.has(keyId)) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: `User ${keyId} is not authorized to perform: secretsmanager:${op}` }));
+        // Secrets Manager speaks JSON; STS speaks the query protocol and answers in XML.
+        if (amzTarget) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: `User ${keyId} is not authorized to perform: secretsmanager:${op}` }));
+        } else {
+          res.writeHead(403, { 'content-type': 'text/xml' }).end(
+            `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User ${keyId} is not authorized to perform: sts:${op}</Message></Error><RequestId>0</RequestId></ErrorResponse>`,
+          );
+        }
         return;
       }
       if (amzTarget.startsWith('secretsmanager.') && throttleLeft > 0) {

@@ -121,11 +121,18 @@ export class ExternalSecretReconciler {
     const key = `${namespace}/${es.metadata.name}`;
     const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
 
+    // A store that is gone, refused or not Ready shows at once, even when nothing is due.
+    const resolved = deps.stores.resolve(es);
     const why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
-    if (!why) return this.schedule(es, now);
+    if (!why) {
+      // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.
+      if (findReady(es.status)?.status !== 'True') {
+        await this.writeStatus(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
+      }
+      return this.schedule(es, now);
+    }
     ctx.log.debug({ why }, 'syncing');
 
-    const resolved = deps.stores.resolve(es);
     const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
@@ -176,6 +183,7 @@ export class ExternalSecretReconciler {
     const missing = policy !== 'None' && !ours;
     if (refreshPolicy === 'CreatedOnce' && es.status?.syncedResourceVersion !== undefined) return missing ? 'target Secret missing' : undefined;
     if (es.status?.syncedResourceVersion !== version) return 'spec changed';
+    if (findReady(es.status)?.status !== 'True') return 'last sync failed';
     if (missing) return 'target Secret missing';
     const next = es.status?.nextRefreshTime;
     const due = refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && ours) && next !== undefined && now >= Date.parse(next);
