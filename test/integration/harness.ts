@@ -168,13 +168,34 @@ export async function createCredentialSecret(namespace: string, name: string, da
 }
 
 /**
- * One operator for the enclosing file or describe block, stopped at its end.
- * Its logs must not contain any of `secretValues` (plain or base64).
+ * Credentials of the operator's own ServiceAccount, bound to the shipped
+ * ClusterRole (config/rbac.yaml, applied as is), instead of system:masters:
+ * a permission the operator needs and the ClusterRole lacks fails the tests.
  */
-export function useOperator(secretValues: string[] = []): () => TestOperator {
+export async function operatorServiceAccountConfig(): Promise<KubeConfig> {
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(import.meta.dirname, '../../config/rbac.yaml')]);
+  if (applied.code !== 0) throw new Error(`applying config/rbac.yaml failed: ${applied.stderr}`);
+  const { token } = await kube().createToken('secretsync-system', 'secretsync', [], 3600);
+  const cluster = kubeConfig().getCurrentCluster()!;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'secretsync', token }],
+    contexts: [{ name: 'secretsync', cluster: cluster.name, user: 'secretsync' }],
+    currentContext: 'secretsync',
+  });
+  return kc;
+}
+
+/**
+ * One operator for the enclosing file or describe block, stopped at its end.
+ * Its logs must not contain any of `secretValues` (plain or base64). With
+ * `asServiceAccount` it runs with the shipped RBAC, not as an admin.
+ */
+export function useOperator(secretValues: string[] = [], opts: { asServiceAccount?: boolean } = {}): () => TestOperator {
   let op: TestOperator | undefined;
   beforeAll(async () => {
-    op = await startOperator();
+    op = await startOperator(opts.asServiceAccount ? { kubeConfig: await operatorServiceAccountConfig() } : {});
   });
   afterAll(async () => {
     await op?.stop();

@@ -9,7 +9,8 @@ import {
 } from './harness.js';
 
 const PASSWORD = 'tpl-secret-p4ssw0rd';
-useOperator([PASSWORD]);
+// This file's operator runs as its own ServiceAccount with the shipped ClusterRole (templateFrom needs ConfigMap get).
+useOperator([PASSWORD], { asServiceAccount: true });
 
 async function setup(extra: Array<{ key: string; value: string }> = []) {
   const ns = await newNamespace();
