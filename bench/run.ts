@@ -1,108 +1,91 @@
-// `make bench`: N ExternalSecrets on the fake provider against the local
-// control plane, measured side by side with a plain client applying the same
-// N Secrets at the same concurrency (the ceiling for "all Ready").
+// `make bench`: N ExternalSecrets against the local control plane, each
+// scenario measured side by side with two baselines in the same run (the
+// physical ceiling and a minimum-work client, see baselines.ts). The operator
+// runs as the Deployment runs it (operator-process.ts). Per scenario:
 //
-// Two scenarios, one after the other in fresh namespaces: plain, and with a
-// template on every ExternalSecret. Each reports time until all Ready (next
-// to its own ceiling), Secret writes, provider calls, operator peak RSS; then
-// a second full refresh (nothing changed): its Secret writes and provider
-// calls. Prints a table and writes JSON to bench/results/.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   first sync      time until all Ready, operator CPU, API server CPU and
+//                   requests per new ExternalSecret by verb, provider calls;
+//   steady refresh  one full refresh where nothing changed: Secret writes,
+//                   provider calls, API server writes per ExternalSecret; and
+//                   new work under load: 50 ExternalSecrets created while the
+//                   refresh is due, their time to Ready (p50, p99);
+//   restart         the operator killed and started again with everything
+//                   synced: provider calls, Secret writes and per-object GETs
+//                   until the next refresh is due (at most 5 min).
+//
+// `--unrelated N` first fills the cluster with N unrelated 100 KiB Secrets,
+// so memory that grows with Secrets the operator does not own shows.
+// Prints one table and writes JSON (and CPU profile summaries) to bench/results/.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
 import type { ExternalSecret, ExternalSecretSpec } from '../src/api/types.js';
 import { KubeClient } from '../src/kube/client.js';
-import { API_VERSION, Resources, type Secret } from '../src/kube/types.js';
+import { findReady } from '../src/kube/status.js';
+import { API_VERSION, Resources } from '../src/kube/types.js';
 import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
+import { minimumWork, physicalCeiling, pool } from './baselines.js';
+import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
+import { scrape, startOperator, type OperatorProcess } from './operator-process.js';
+import { topSelfTime, type Hotspot } from './profile-summary.js';
 
 const root = join(import.meta.dirname, '..');
 const opts = new Command()
   .option('-n, --count <n>', 'ExternalSecrets', (v) => Number(v), 1000)
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
-  .option('-c, --concurrency <n>', 'operator workers and ceiling client concurrency', (v) => Number(v), 16)
-  .option('--refresh <duration>', 'refreshInterval of every ExternalSecret', '30s')
+  .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
+  .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
   .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws', 'fake,fake-templated,vault,aws')
+  .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
+  .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
+  .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
+  .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
-
-/** NODE_OPTIONS exactly as the shipped Deployment sets them, so the bench measures what runs in production. */
-function deploymentNodeOptions(): string {
-  for (const doc of parseAllDocuments(readFileSync(join(root, 'config/deployment.yaml'), 'utf8'))) {
-    const obj = doc.toJS() as { kind?: string; spec?: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } } };
-    if (obj.kind !== 'Deployment') continue;
-    const env = obj.spec!.template.spec.containers[0]!.env ?? [];
-    return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-  }
-  return '';
-}
-
-const kubeconfigPath = process.env.KUBECONFIG ?? join(root, '.dev/kubeconfig');
+const kubeconfigPath = process.env.KUBECONFIG ?? join(STATE, 'kubeconfig');
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfigPath);
 const kube = new KubeClient(kc);
 const log = createLogger('warn');
 const stamp = Date.now().toString(36);
-
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
+const apiserverPid = pidFrom(join(STATE, 'kube-apiserver.pid'));
+const say = (text: string) => process.stdout.write(`${text}\n`);
 
 async function namespace(name: string): Promise<string> {
   await kube.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   return name;
 }
 
+/** Deletes a namespace and waits until it is gone, so its cleanup does not load the next phase. */
+async function removeNamespace(name: string): Promise<void> {
+  await kube.delete(Resources.Namespace, undefined, name).catch(() => undefined);
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline && (await kube.getOrUndefined(Resources.Namespace, undefined, name))) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function secretValue(i: number): string {
   return JSON.stringify({ username: `user-${i}`, password: `pw-${i}-${'x'.repeat(24)}` });
 }
 
-/** The ceiling: a plain client applies the N Secrets the operator would write. */
-async function ceiling(ns: string): Promise<number> {
-  const started = performance.now();
-  await pool([...Array(opts.count).keys()], opts.concurrency, (i) =>
-    kube.apply<Secret>(Resources.Secret, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: `s-${i}`, namespace: ns, labels: { 'secretsync.dev/managed': 'true' } },
-      type: 'Opaque',
-      data: { password: Buffer.from(`pw-${i % opts.keys}`).toString('base64') },
-    }),
-  );
-  return performance.now() - started;
-}
-
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const totals = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
-    if (m) totals.set(m[1]!, (totals.get(m[1]!) ?? 0) + Number(m[2]));
-  }
-  return totals;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-async function waitUntil(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
+async function waitUntil(what: string, fn: () => boolean, timeoutMs: number, progress?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let nextReport = Date.now() + 15_000;
   while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}${progress ? ` (${progress()})` : ''}`);
+    if (progress && Date.now() > nextReport) {
+      say(`  ... ${what}: ${progress()}`);
+      nextReport = Date.now() + 15_000;
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -123,208 +106,305 @@ function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecre
   return spec;
 }
 
-interface Scenario {
-  label: string;
-  templated: boolean;
-  /** Requests the provider's server received during the second full refresh (OpenBao's audit log; moto through a counting proxy). */
-  providerServerRequests2ndRefresh?: number;
-  ceilingMs: number;
-  allReadyMs: number;
-  readyVsCeiling: number;
-  firstSync: { secretWrites: number; providerCalls: number; sharedReads: number };
-  secondRefresh: { waitedMs: number; secretWrites: number; providerCalls: number };
-  operatorPeakRssMiB: number;
-  operatorHeapUsedMiB: number;
-}
-
-/** Deletes a namespace and waits until it is gone, so its cleanup does not load the next scenario. */
-async function removeNamespace(name: string): Promise<void> {
-  await kube.delete(Resources.Namespace, undefined, name).catch(() => undefined);
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline && (await kube.getOrUndefined(Resources.Namespace, undefined, name))) {
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-
 let awsProxy: AwsProxy | undefined;
 
 /** The store for a scenario; for vault and aws, the remote keys are written to the server first. */
 async function createStore(kind: Kind, ns: string): Promise<string> {
-  if (kind === 'aws') return createAwsStore(ns);
-  if (kind !== 'vault') {
-    await kube.create(Resources.SecretStore, {
-      apiVersion: API_VERSION,
-      kind: 'SecretStore',
-      metadata: { name: 'bench', namespace: ns },
-      spec: { provider: { fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } } },
-    });
-    return '';
-  }
-  const addr = process.env.VAULT_ADDR ?? `http://127.0.0.1:${16440 + 10}`;
-  const token = process.env.VAULT_TOKEN ?? 'root';
-  const prefix = `bench-${stamp}/`;
-  await pool([...Array(opts.keys).keys()], 8, async (i) => {
-    const res = await fetch(`${addr}/v1/secret/data/${prefix}key-${i}`, { method: 'POST', headers: { 'X-Vault-Token': token }, body: JSON.stringify({ data: JSON.parse(secretValue(i)) as object }) });
-    if (!res.ok) throw new Error(`writing to OpenBao failed: HTTP ${res.status}`);
-  });
-  await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: ns }, data: { token: Buffer.from(token).toString('base64') } });
-  await kube.create(Resources.SecretStore, {
-    apiVersion: API_VERSION,
-    kind: 'SecretStore',
-    metadata: { name: 'bench', namespace: ns },
-    spec: { provider: { vault: { server: addr, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } },
-  });
-  return prefix;
-}
-
-async function createAwsStore(ns: string): Promise<string> {
-  const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${16440 + 12}`;
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials });
-  const prefix = `bench-${stamp}/`;
-  await pool([...Array(opts.keys).keys()], 8, (i) => sm.send(new CreateSecretCommand({ Name: `${prefix}key-${i}`, SecretString: secretValue(i) })));
-  awsProxy = await startAwsProxy(endpoint);
+  const store = (provider: object) => kube.create(Resources.SecretStore, { apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name: 'bench', namespace: ns }, spec: { provider } } as never);
   const b64 = (v: string) => Buffer.from(v).toString('base64');
-  await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'aws-creds', namespace: ns }, data: { id: b64('testing'), secret: b64('testing') } });
-  await kube.create(Resources.SecretStore, {
-    apiVersion: API_VERSION,
-    kind: 'SecretStore',
-    metadata: { name: 'bench', namespace: ns },
-    spec: {
-      provider: {
-        aws: {
-          service: 'SecretsManager', region: 'us-east-1', endpoint: awsProxy.url,
-          auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } },
-        },
-      },
-    },
-  });
-  return prefix;
+  const prefix = `bench-${stamp}/`;
+  if (kind === 'vault') {
+    const addr = process.env.VAULT_ADDR ?? `http://127.0.0.1:${16440 + 10}`;
+    const token = process.env.VAULT_TOKEN ?? 'root';
+    await pool([...Array(opts.keys).keys()], 8, async (i) => {
+      const res = await fetch(`${addr}/v1/secret/data/${prefix}key-${i}`, { method: 'POST', headers: { 'X-Vault-Token': token }, body: JSON.stringify({ data: JSON.parse(secretValue(i)) as object }) });
+      if (!res.ok) throw new Error(`writing to OpenBao failed: HTTP ${res.status}`);
+    });
+    await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: ns }, data: { token: b64(token) } });
+    await store({ vault: { server: addr, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } });
+    return prefix;
+  }
+  if (kind === 'aws') {
+    const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${16440 + 12}`;
+    const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    await pool([...Array(opts.keys).keys()], 8, (i) => sm.send(new CreateSecretCommand({ Name: `${prefix}key-${i}`, SecretString: secretValue(i) })));
+    awsProxy = await startAwsProxy(endpoint);
+    await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'aws-creds', namespace: ns }, data: { id: b64('testing'), secret: b64('testing') } });
+    await store({ aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: awsProxy.url, auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } } } });
+    return prefix;
+  }
+  await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
+  return '';
 }
 
-/** Requests the scenario's provider server has received so far. */
-function serverRequests(kind: Kind): number {
+/** Requests the scenario's provider server has received so far (undefined: the fake has no server). */
+function serverRequests(kind: Kind): number | undefined {
   if (kind === 'vault') return openbaoRequests(STATE);
   if (kind === 'aws') return awsProxy?.total() ?? 0;
-  return 0;
+  return undefined;
+}
+
+/** Resources the operator reads or writes; the control plane's own background requests (leases, endpoints) are not its. */
+const OPERATOR_RESOURCES = /^\w+ (secrets|externalsecrets|secretstores|clustersecretstores|events|configmaps|serviceaccounts|namespaces)(\/\w+)?$/;
+
+/** Requests the operator made: everything on its resources but the bench's own ExternalSecret creates and its watch. */
+function operatorRequests(counts: RequestCounts, benchCreates = 0): RequestCounts {
+  const out = new Map(counts);
+  out.set('POST externalsecrets', (out.get('POST externalsecrets') ?? 0) - benchCreates);
+  for (const key of [...out.keys()]) {
+    if ((out.get(key) ?? 0) <= 0 || /^(WATCH|LIST) /.test(key) || !OPERATOR_RESOURCES.test(key)) out.delete(key);
+  }
+  return out;
+}
+
+function perItem(counts: RequestCounts, n: number): Record<string, number> {
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / n).toFixed(3))]));
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+const isWrite = (key: string) => /^(POST|PUT|PATCH|DELETE|APPLY) /.test(key);
+
+interface Scenario {
+  label: string;
+  memory: string;
+  ceilingMs: number;
+  minimumWorkMs: number;
+  minimumWorkApiserverCpuS: number;
+  allReadyMs: number;
+  vsCeiling: number;
+  vsMinimumWork: number;
+  firstSync: {
+    operatorCpuSPer1000: number;
+    apiserverCpuS: number;
+    requestsPerNewExternalSecret: Record<string, number>;
+    requestsPerNewExternalSecretTotal: number;
+    secretWrites: number;
+    providerCalls: number;
+    sharedReads: number;
+    eventsDropped: number;
+  };
+  steadyRefresh?: { waitedMs: number; secretUpdates: number; providerCalls: number; serverRequests?: number; apiserverWritesPerExternalSecret: number };
+  newUnderLoad?: { count: number; p50Ms: number; p99Ms: number };
+  restart?: { windowS: number; providerCalls: number; serverRequests?: number; secretWrites: number; perObjectGets: number };
+  operatorPeakRssMiB: number;
+  operatorHeapUsedMiB: number;
+  profile?: Hotspot[];
 }
 
 async function scenario(kind: Kind): Promise<Scenario> {
   const templated = kind === 'fake-templated';
   const id = `${stamp}-${kind}`;
-  const ceilingNs = await namespace(`bench-ceiling-${id}`);
+  const label = kind;
+  let op: OperatorProcess | undefined;
   const ns = await namespace(`bench-${id}`);
-  const metricsPort = 18000 + Math.floor(Math.random() * 1000);
-  let operator: ReturnType<typeof spawn> | undefined;
   try {
-    const label = kind;
-    process.stdout.write(`[${label}] ceiling: a plain client applies ${opts.count} Secrets at concurrency ${opts.concurrency}\n`);
-    const ceilingMs = await ceiling(ceilingNs);
+    say(`[${label}] physical ceiling: ${opts.count} Secret POSTs at concurrency ${opts.concurrency}`);
+    const ceilingNs = await namespace(`bench-ceiling-${id}`);
+    const ceilingMs = await physicalCeiling(kube, ceilingNs, opts.count, opts.concurrency);
     await removeNamespace(ceilingNs);
 
+    say(`[${label}] minimum work: create ExternalSecret, create Secret, patch status, ${opts.count} times`);
+    const minNs = await namespace(`bench-minimum-${id}`);
+    const minCpu = cpuSeconds(apiserverPid);
+    const minimumWorkMs = await minimumWork(kube, minNs, opts.count, opts.concurrency, (i) => esSpec(i, templated, ''));
+    const minimumWorkApiserverCpuS = cpuSeconds(apiserverPid) - minCpu;
+    await removeNamespace(minNs);
+
     const keyPrefix = await createStore(kind, ns);
-    operator = spawn(process.execPath, [join(root, 'dist/bundle/main.mjs'), '--watch-namespace', ns, '--workers', String(opts.concurrency),
-      '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn'], {
-      env: { ...process.env, KUBECONFIG: kubeconfigPath, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions() },
-      stdio: ['ignore', 'inherit', 'inherit'],
+    const profileDir = join(root, 'bench/results/profiles', id);
+    op = await startOperator({
+      kubeconfig: kubeconfigPath,
+      name: id,
+      args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)],
+      nodeFlags: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     });
-    const op = operator;
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok).catch(() => false);
-      if (ok) break;
-      if (i > 600) throw new Error('operator did not become ready');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const operator = op;
 
     const watcher = new Informer<ExternalSecret>(kube, Resources.ExternalSecret, { namespace: ns, log });
     await watcher.start();
     const readyAt = new Map<string, number>();
-    const refreshedAfter = new Map<string, string>();
+    const firstRefresh = new Map<string, string>();
+    let refreshesSeen = 0;
     const onChange = (es: ExternalSecret) => {
-      const ready = es.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      if (ready && !readyAt.has(es.metadata.name)) {
-        readyAt.set(es.metadata.name, performance.now());
-        refreshedAfter.set(es.metadata.name, es.status!.refreshTime!);
+      if (findReady(es.status)?.status !== 'True') return;
+      const name = es.metadata.name;
+      if (!readyAt.has(name)) {
+        readyAt.set(name, performance.now());
+        firstRefresh.set(name, es.status!.refreshTime!);
+      } else if (firstRefresh.get(name) !== es.status!.refreshTime && firstRefresh.get(name) !== 'seen') {
+        firstRefresh.set(name, 'seen');
+        refreshesSeen++;
       }
     };
     watcher.addHandlers({ onAdd: onChange, onUpdate: (_, es) => onChange(es) });
 
-    process.stdout.write(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys\n`);
+    say(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys (memory: ${operator.memory})`);
+    const before = { requests: await apiserverRequests(kube), apiserverCpu: cpuSeconds(apiserverPid), operatorCpu: operator.cpuSeconds() };
     const started = performance.now();
     await pool([...Array(opts.count).keys()], opts.concurrency, (i) =>
-      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i, templated, keyPrefix) }),
+      kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: ns }, spec: esSpec(i, templated, keyPrefix) } as never),
     );
-    await waitUntil('all Ready', () => readyAt.size === opts.count, 600_000);
+    await waitUntil('all Ready', () => readyAt.size >= opts.count, 1_200_000, () => `${readyAt.size}/${opts.count} Ready`);
     const allReadyMs = Math.max(...readyAt.values()) - started;
-    const afterSync = await scrape(metricsPort);
+    const firstSyncOperatorCpu = operator.cpuSeconds() - before.operatorCpu;
+    const apiserverCpuS = cpuSeconds(apiserverPid) - before.apiserverCpu;
+    const firstSyncRequests = operatorRequests(diff(await apiserverRequests(kube), before.requests), opts.count);
+    const afterSync = await scrape(operator.metricsPort);
+    const firstSync = {
+      operatorCpuSPer1000: Number(((firstSyncOperatorCpu * 1000) / opts.count).toFixed(2)),
+      apiserverCpuS: Number(apiserverCpuS.toFixed(1)),
+      requestsPerNewExternalSecret: perItem(firstSyncRequests, opts.count),
+      requestsPerNewExternalSecretTotal: Number((sum(firstSyncRequests) / opts.count).toFixed(2)),
+      secretWrites: afterSync.get('secretsync_secret_writes_total') ?? 0,
+      providerCalls: afterSync.get('secretsync_provider_calls_total') ?? 0,
+      sharedReads: afterSync.get('secretsync_provider_cache_hits_total') ?? 0,
+      eventsDropped: afterSync.get('secretsync_events_dropped_total') ?? 0,
+    };
+    const common = {
+      label,
+      memory: operator.memory,
+      ceilingMs: Math.round(ceilingMs),
+      minimumWorkMs: Math.round(minimumWorkMs),
+      minimumWorkApiserverCpuS: Number(minimumWorkApiserverCpuS.toFixed(1)),
+      allReadyMs: Math.round(allReadyMs),
+      vsCeiling: Number((allReadyMs / ceilingMs).toFixed(2)),
+      vsMinimumWork: Number((allReadyMs / minimumWorkMs).toFixed(2)),
+      firstSync,
+    };
+    if (opts.profile) {
+      // A profile is written when the process exits normally: stop it here.
+      const peak = operator.peakRssMiB();
+      await watcher.stop();
+      await operator.stop('SIGTERM');
+      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      return { ...common, operatorPeakRssMiB: Number(peak.toFixed(1)), operatorHeapUsedMiB: 0, profile: file ? topSelfTime(join(profileDir, file), 10) : [] };
+    }
 
-    process.stdout.write(`[${label}] refresh: waiting for one more full refresh (refreshInterval ${opts.refresh})\n`);
+    say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
     const refreshStarted = performance.now();
-    const serverRequestsBefore = serverRequests(kind);
-    await waitUntil('second full refresh', () => {
-      for (const es of watcher.values()) {
-        if (es.status?.refreshTime === refreshedAfter.get(es.metadata.name)) return false;
-      }
-      return true;
-    }, 900_000);
+    const refreshBefore = { requests: await apiserverRequests(kube), server: serverRequests(kind) };
+    await waitUntil('the full refresh starts', () => refreshesSeen > 0, 900_000);
+    const created = new Map<string, number>();
+    await pool([...Array(opts.newUnderLoad).keys()], 8, async (j) => {
+      const i = opts.count + j;
+      const name = `es-${i}`;
+      created.set(name, performance.now());
+      await kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name, namespace: ns }, spec: esSpec(i, templated, keyPrefix) } as never);
+    });
+    await waitUntil('the full refresh and the new ExternalSecrets', () => refreshesSeen >= opts.count && [...created.keys()].every((n) => readyAt.has(n)), 900_000,
+      () => `${refreshesSeen}/${opts.count} refreshed, ${[...created.keys()].filter((n) => readyAt.has(n)).length}/${created.size} new Ready`);
     const refreshMs = performance.now() - refreshStarted;
-    const afterRefresh = await scrape(metricsPort);
-    const refreshRequests = serverRequests(kind) - serverRequestsBefore;
+    const newLatencies = [...created].map(([name, at]) => readyAt.get(name)! - at);
+    const afterRefresh = await scrape(operator.metricsPort);
+    const refreshRequests = diff(await apiserverRequests(kube), refreshBefore.requests);
+    const refreshServer = serverRequests(kind);
+    const peakRss = operator.peakRssMiB();
+    const heapUsed = afterRefresh.get('nodejs_heap_size_used_bytes') ?? 0;
+
+    say(`[${label}] restart: kill -9, start again, watch what it does until the next refresh is due`);
+    await operator.stop('SIGKILL');
+    let earliestDue = Infinity;
+    for (const es of watcher.values()) earliestDue = Math.min(earliestDue, Date.parse(es.status?.nextRefreshTime ?? '') || Infinity);
+    const restartBefore = { requests: await apiserverRequests(kube), server: serverRequests(kind) };
+    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
+    op = restarted;
+    const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
+    await new Promise((r) => setTimeout(r, windowS * 1000));
+    const restartMetrics = await scrape(restarted.metricsPort);
+    const restartRequests = operatorRequests(diff(await apiserverRequests(kube), restartBefore.requests));
     await watcher.stop();
 
     const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
+    const secretWriteVerbs = (k: string) => isWrite(k) && / secrets$/.test(k);
     return {
-      label,
-      templated,
-      ceilingMs: Math.round(ceilingMs),
-      allReadyMs: Math.round(allReadyMs),
-      readyVsCeiling: Number((allReadyMs / ceilingMs).toFixed(2)),
-      firstSync: {
-        secretWrites: metric(afterSync, 'secretsync_secret_writes_total'),
-        providerCalls: metric(afterSync, 'secretsync_provider_calls_total'),
-        sharedReads: metric(afterSync, 'secretsync_provider_cache_hits_total'),
-      },
-      secondRefresh: {
+      ...common,
+      steadyRefresh: {
         waitedMs: Math.round(refreshMs),
-        secretWrites: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(afterSync, 'secretsync_secret_writes_total'),
+        // The new ExternalSecrets' creates are not refresh writes.
+        secretUpdates: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(afterSync, 'secretsync_secret_writes_total') - opts.newUnderLoad,
         providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(afterSync, 'secretsync_provider_calls_total'),
+        serverRequests: refreshServer === undefined ? undefined : refreshServer - refreshBefore.server!,
+        apiserverWritesPerExternalSecret: Number(((sum(refreshRequests, isWrite) - 3 * opts.newUnderLoad) / opts.count).toFixed(2)),
       },
-      providerServerRequests2ndRefresh: kind === 'vault' || kind === 'aws' ? refreshRequests : undefined,
-      operatorPeakRssMiB: Number(peakRssMiB(op.pid!).toFixed(1)),
-      operatorHeapUsedMiB: Number((metric(afterRefresh, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1)),
+      newUnderLoad: { count: opts.newUnderLoad, p50Ms: Math.round(percentile(newLatencies, 50)), p99Ms: Math.round(percentile(newLatencies, 99)) },
+      restart: {
+        windowS,
+        providerCalls: metric(restartMetrics, 'secretsync_provider_calls_total'),
+        serverRequests: kind === 'fake' || kind === 'fake-templated' ? undefined : serverRequests(kind)! - restartBefore.server!,
+        secretWrites: sum(restartRequests, secretWriteVerbs),
+        perObjectGets: sum(restartRequests, (k) => k.startsWith('GET ')),
+      },
+      operatorPeakRssMiB: Number(peakRss.toFixed(1)),
+      operatorHeapUsedMiB: Number((heapUsed / 2 ** 20).toFixed(1)),
     };
   } finally {
-    operator?.kill('SIGTERM');
+    await op?.stop();
     await awsProxy?.close();
     awsProxy = undefined;
     await removeNamespace(ns);
-    await removeNamespace(ceilingNs);
   }
 }
 
+/** N unrelated Secrets of 100 KiB each, in a namespace of their own. */
+async function unrelatedSecrets(count: number): Promise<string | undefined> {
+  if (count <= 0) return undefined;
+  const ns = await namespace(`bench-unrelated-${stamp}`);
+  say(`[setup] ${count} unrelated Secrets of 100 KiB`);
+  const payload = Buffer.alloc(100 * 1024, 'u').toString('base64');
+  await pool([...Array(count).keys()], 8, (i) => kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${i}`, namespace: ns }, data: { blob: payload } } as never));
+  return ns;
+}
+
 function table(results: Scenario[]): string {
+  const col = (f: (r: Scenario) => string | number | undefined) => results.map((r) => { const v = f(r); return v === undefined ? '-' : String(v); });
+  const verbs = [...new Set(results.flatMap((r) => Object.keys(r.firstSync.requestsPerNewExternalSecret)))];
   const rows: Array<[string, ...string[]]> = [
     ['', ...results.map((r) => r.label)],
-    ['ceiling: plain client applies N Secrets', ...results.map((r) => `${r.ceilingMs} ms`)],
-    ['time until all Ready', ...results.map((r) => `${r.allReadyMs} ms`)],
-    ['  ratio to ceiling (target <= 2)', ...results.map((r) => `x${r.readyVsCeiling}`)],
-    ['Secret writes, first sync', ...results.map((r) => String(r.firstSync.secretWrites))],
-    ['provider calls, first sync', ...results.map((r) => String(r.firstSync.providerCalls))],
-    ['  reads shared instead of called', ...results.map((r) => String(r.firstSync.sharedReads))],
-    ['Secret writes, 2nd full refresh (target 0)', ...results.map((r) => String(r.secondRefresh.secretWrites))],
-    ['provider calls, 2nd full refresh', ...results.map((r) => String(r.secondRefresh.providerCalls))],
-    ['  requests the server received, 2nd refresh', ...results.map((r) => (r.providerServerRequests2ndRefresh === undefined ? '-' : String(r.providerServerRequests2ndRefresh)))],
-    ['operator peak RSS (target < 150 MiB)', ...results.map((r) => `${r.operatorPeakRssMiB} MiB`)],
-    ['operator heap in use at the end', ...results.map((r) => `${r.operatorHeapUsedMiB} MiB`)],
+    ['physical ceiling: N Secret POSTs', ...col((r) => `${r.ceilingMs} ms`)],
+    ['minimum work: ES + Secret + status per ES', ...col((r) => `${r.minimumWorkMs} ms`)],
+    ['time until all Ready', ...col((r) => `${r.allReadyMs} ms`)],
+    ['  vs physical ceiling (target <= 3)', ...col((r) => `x${r.vsCeiling}`)],
+    ['  vs minimum work (target <= 1.3)', ...col((r) => `x${r.vsMinimumWork}`)],
+    ['operator CPU per 1,000 synced (target < 2.9 s)', ...col((r) => `${r.firstSync.operatorCpuSPer1000} s`)],
+    ['apiserver CPU, first sync (incl. bench creates)', ...col((r) => `${r.firstSync.apiserverCpuS} s`)],
+    ['  same, minimum-work client', ...col((r) => `${r.minimumWorkApiserverCpuS} s`)],
+    ['apiserver requests per new ES (target <= 2)', ...col((r) => r.firstSync.requestsPerNewExternalSecretTotal)],
+    ...verbs.map((v): [string, ...string[]] => [`  ${v}`, ...col((r) => r.firstSync.requestsPerNewExternalSecret[v] ?? 0)]),
+    ['Normal Events dropped over budget, first sync', ...col((r) => r.firstSync.eventsDropped)],
+    ['Secret writes, first sync', ...col((r) => r.firstSync.secretWrites)],
+    ['provider calls, first sync', ...col((r) => r.firstSync.providerCalls)],
+    ['  reads shared instead of called', ...col((r) => r.firstSync.sharedReads)],
+    ['steady refresh: Secret writes (target 0)', ...col((r) => r.steadyRefresh?.secretUpdates)],
+    ['  provider calls (target: distinct keys)', ...col((r) => r.steadyRefresh?.providerCalls)],
+    ['  requests the provider server received', ...col((r) => r.steadyRefresh?.serverRequests)],
+    ['  apiserver writes per ES', ...col((r) => r.steadyRefresh?.apiserverWritesPerExternalSecret)],
+    ['new under load: time to Ready p50', ...col((r) => r.newUnderLoad && `${r.newUnderLoad.p50Ms} ms`)],
+    ['  p99 (target <= 2000 ms)', ...col((r) => r.newUnderLoad && `${r.newUnderLoad.p99Ms} ms`)],
+    ['restart: window watched', ...col((r) => r.restart && `${r.restart.windowS} s`)],
+    ['  provider calls (target 0)', ...col((r) => r.restart?.providerCalls)],
+    ['  Secret writes (target 0)', ...col((r) => r.restart?.secretWrites)],
+    ['  GETs (target 0 per object; 1 is the installation key)', ...col((r) => r.restart?.perObjectGets)],
+    ['operator peak RSS (target <= 150 MiB)', ...col((r) => `${r.operatorPeakRssMiB} MiB`)],
+    ['operator heap in use after the refresh', ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
+    ['memory limit applied as', ...col((r) => r.memory)],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')).join('\n');
 }
 
 async function main(): Promise<void> {
+  const runStarted = Date.now();
+  const unrelatedNs = await unrelatedSecrets(opts.unrelated);
   const results: Scenario[] = [];
-  for (const kind of opts.scenarios.split(',').map((k) => k.trim()) as Kind[]) results.push(await scenario(kind));
+  try {
+    for (const kind of opts.scenarios.split(',').map((k) => k.trim()) as Kind[]) results.push(await scenario(kind));
+  } finally {
+    if (unrelatedNs) await removeNamespace(unrelatedNs);
+  }
   const plain = results.find((r) => r.label === 'fake');
   const templatedRun = results.find((r) => r.label === 'fake-templated');
   const summary = {
@@ -332,19 +412,23 @@ async function main(): Promise<void> {
     distinctKeys: opts.keys,
     concurrency: opts.concurrency,
     refreshInterval: opts.refresh,
-    nodeOptions: process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions(),
+    unrelatedSecrets: opts.unrelated,
+    minutes: Number(((Date.now() - runStarted) / 60_000).toFixed(1)),
     scenarios: results,
     templatedVsPlain: plain && templatedRun ? Number((templatedRun.allReadyMs / plain.allReadyMs).toFixed(3)) : undefined,
   };
-  process.stdout.write(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}\n\n`);
-  process.stdout.write(`${table(results)}\n`);
-  if (summary.templatedVsPlain !== undefined) {
-    process.stdout.write(`\nfake-templated / fake time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)\n`);
+  say(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}, ${opts.unrelated} unrelated 100 KiB Secrets, ${summary.minutes} min\n`);
+  say(table(results));
+  if (summary.templatedVsPlain !== undefined) say(`\nfake-templated / fake time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)`);
+  for (const r of results) {
+    if (!r.profile) continue;
+    say(`\n[${r.label}] operator CPU profile, first sync: most CPU, inclusive, share of busy time`);
+    for (const h of r.profile) say(`  ${String(h.selfMs).padStart(6)} ms  ${(h.share * 100).toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const file = join(root, 'bench/results', `${stamp}.json`);
+  const file = join(root, 'bench/results', `${stamp}-n${opts.count}.json`);
   writeFileSync(file, JSON.stringify(summary, null, 2));
-  process.stdout.write(`JSON: ${file}\n`);
+  say(`JSON: ${file}`);
 }
 
 await main();

@@ -25,6 +25,7 @@ start_etcd() {
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "default=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync --log-level warn \
+    --quota-backend-bytes 8589934592 \
     >"$STATE/etcd.log" 2>&1 &
   echo $! >"$STATE/etcd.pid"
   wait_for etcd 150 curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$ETCD_PORT/health"

@@ -48,6 +48,11 @@ export class Metrics {
     labelNames: ['kind', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly eventsDropped = new Counter({
+    name: 'secretsync_events_dropped_total',
+    help: 'Normal Events not recorded because more were due than their budget allows (Warnings are never dropped).',
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'secretsync_queue_depth',
     help: 'Keys waiting in a controller queue.',

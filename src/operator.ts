@@ -1,6 +1,7 @@
 // Wires the operator together: informers feed two controllers (stores and
 // ExternalSecrets) through their queues; indexes route Secret, store and
 // namespace changes to the ExternalSecrets that depend on them.
+import { createSecretKey } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -9,9 +10,10 @@ import { storeIdFor, storeIdOf, storeKey } from './api/store-id.js';
 import type { ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
 import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
-import { StoreResolver, isStoreReady } from './controllers/externalsecret/store-resolver.js';
+import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
+import { isStoreReady } from './controllers/store/store-ready.js';
 import { loadInstallationKey } from './installation-key.js';
 import { KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
@@ -81,6 +83,8 @@ export class Operator {
       namespace: ns,
       labelSelector: `${MANAGED_LABEL}=true`,
       metadataOnly: true,
+      // Who manages each Secret: a Secret we created needs its ownership made an Apply before the first apply.
+      keepManagers: true,
     });
     this.stores = new Informer(this.kube, Resources.SecretStore, { ...informerOpts('SecretStore'), namespace: ns });
     this.clusterStores = new Informer(this.kube, Resources.ClusterSecretStore, informerOpts('ClusterSecretStore'));
@@ -100,8 +104,8 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    const hmacKey = await loadInstallationKey(this.kube, this.opts.namespace);
-    const events = new EventRecorder(this.kube, this.log);
+    const hmacKey = createSecretKey(await loadInstallationKey(this.kube, this.opts.namespace));
+    const events = new EventRecorder(this.kube, this.log, () => this.metrics.eventsDropped.inc());
     const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces);
     const esReconciler = new ExternalSecretReconciler({
       kube: this.kube,

@@ -254,6 +254,7 @@ export type ExternalSecretStatus = {
   syncedResourceVersion?: string;
   binding?: {
     name?: string;
+    resourceVersion?: string;
   };
   sources?: Array<{
     key: string;

@@ -1,23 +1,37 @@
 // Records core/v1 Events about our objects. Callers emit on transitions, and
 // repeats of the same event within a window are folded into a count, so a
-// failing object cannot flood the API server.
+// failing object cannot flood the API server. Normal events share a budget
+// (a burst, then a few per second): on a first sync of thousands of
+// ExternalSecrets they would double the API server's write load for news
+// nobody reads, so beyond the budget they are counted and dropped. Warnings
+// are never dropped.
 import type { Logger } from 'pino';
+import { TokenBucket } from '../runtime/backoff.js';
 import type { KubeClient } from './client.js';
 import { Resources, type KubeObject } from './types.js';
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
+const NORMAL_BURST = 50;
+const NORMAL_PER_SECOND = 5;
 
 export class EventRecorder {
   private readonly recent = new Map<string, { at: number; name: string; count: number }>();
 
+  private readonly normalBudget = new TokenBucket(NORMAL_PER_SECOND, NORMAL_BURST);
+
   constructor(
     private readonly kube: KubeClient,
     private readonly log: Logger,
+    private readonly onDropped: () => void = () => undefined,
     private readonly component = 'secretsync',
   ) {}
 
   /** Fire-and-forget: a failed event never fails a reconcile. */
   emit(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    if (type === 'Normal' && !this.normalBudget.tryTake()) {
+      this.onDropped();
+      return;
+    }
     void this.record(obj, type, reason, message).catch((err: unknown) =>
       this.log.debug({ err: (err as Error).message, reason }, 'could not record event'),
     );

@@ -49,6 +49,16 @@ export class TokenBucket {
     return Math.max(wait, this.holdUntil - now);
   }
 
+  /** Takes a token if one is there now; false (and nothing taken) otherwise. */
+  tryTake(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
+    this.last = now;
+    if (this.tokens < 1 || now < this.holdUntil) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
   /** Lets nothing through for ms (the provider asked us to slow down). */
   hold(ms: number): void {
     this.holdUntil = Math.max(this.holdUntil, this.now() + ms);

@@ -23,6 +23,11 @@ export interface InformerOptions {
   /** e.g. "metadata.name=x" to follow one object. */
   fieldSelector?: string;
   metadataOnly?: boolean;
+  /**
+   * Keep a summary of managedFields (manager and operation of each entry, in
+   * order, without the field sets) instead of dropping them.
+   */
+  keepManagers?: boolean;
   /** Full relist period before jitter (default 10 min). */
   relistIntervalMs?: number;
   /** Server-side watch timeout before jitter (default 5 min). */
@@ -32,6 +37,8 @@ export interface InformerOptions {
   log: Logger;
   onWatchRestart?: (reason: 'stalled' | 'gone' | 'error') => void;
 }
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -229,9 +236,21 @@ export class Informer<T extends KubeObject> {
     else this.emit('add', obj);
   }
 
-  /** Drops managedFields: the largest part of most objects, never read here. */
+  /**
+   * The cache keeps only what the controllers read: managedFields (the
+   * largest part of most objects) go, or shrink to who manages the object;
+   * kubectl's last-applied annotation (a second copy of the spec) goes.
+   */
   private normalize(obj: T): T {
-    if (obj.metadata.managedFields) delete obj.metadata.managedFields;
+    const meta = obj.metadata;
+    if (meta.managedFields) {
+      if (this.opts.keepManagers) meta.managedFields = meta.managedFields.map(({ manager, operation }) => ({ manager, operation }));
+      else delete meta.managedFields;
+    }
+    if (meta.annotations?.[LAST_APPLIED]) {
+      const { [LAST_APPLIED]: _, ...rest } = meta.annotations;
+      meta.annotations = rest;
+    }
     return obj;
   }
 

@@ -54,7 +54,7 @@ describe('ExternalSecret sync', () => {
     expect(secret.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ExternalSecret', name: 'app', uid: es.metadata.uid, controller: true })]);
 
     expect(ready(es)).toMatchObject({ status: 'True', reason: 'SecretSynced' });
-    expect(es.status?.binding).toEqual({ name: 'app-creds' });
+    expect(es.status?.binding).toEqual({ name: 'app-creds', resourceVersion: secret.metadata.resourceVersion });
     expect(es.status?.observedGeneration).toBe(es.metadata.generation);
     expect(es.status?.syncedResourceVersion).toMatch(/^1-/);
     expect(Date.parse(es.status!.nextRefreshTime!) - Date.parse(es.status!.refreshTime!)).toBeGreaterThanOrEqual(3_600_000);
@@ -83,6 +83,23 @@ describe('ExternalSecret sync', () => {
     });
     await waitFor('rotated value', async () => decoded(await getSecret(ns, 'fast')).k === 'rotated-value');
     expect((await getES(ns, 'fast')).status?.sources).toEqual([{ key: 'apps/api-key', version: '3' }]);
+  });
+
+  it('creates the Secret with one POST, and later drops a key the spec no longer asks for', async () => {
+    const ns = await newNamespace();
+    await storeWithData(ns);
+    await createExternalSecret(ns, 'shrink', { secretStoreRef: { name: 'fake' }, data: [
+      { secretKey: 'password', remoteRef: { key: 'apps/db', property: 'password' } },
+      { secretKey: 'api-key', remoteRef: { key: 'apps/api-key' } },
+    ] });
+    const es = await waitForReady(ns, 'shrink');
+    const created = (await getSecret(ns, 'shrink'))!;
+    expect(created.metadata.managedFields?.map((m) => [m.manager, m.operation])).toEqual([['secretsync', 'Update']]);
+    expect(es.status?.binding).toEqual({ name: 'shrink', resourceVersion: created.metadata.resourceVersion });
+    await kube().mergePatch(Resources.ExternalSecret, ns, 'shrink', { spec: { data: [{ secretKey: 'password', remoteRef: { key: 'apps/db', property: 'password' } }] } });
+    await waitFor('api-key removed', async () => Object.keys(decoded(await getSecret(ns, 'shrink'))).join() === 'password');
+    // Our create was taken over for server-side apply: one Apply entry, no Update left behind.
+    expect((await getSecret(ns, 'shrink'))!.metadata.managedFields?.map((m) => [m.manager, m.operation])).toEqual([['secretsync', 'Apply']]);
   });
 
   it('restores a Secret that a user edits or deletes', async () => {

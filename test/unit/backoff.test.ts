@@ -33,3 +33,13 @@ describe('retry limits', () => {
     expect(withJitter(1000, 0.1, () => 0.999)).toBe(1099);
   });
 });
+
+describe('TokenBucket.tryTake', () => {
+  it('takes while tokens last, then refuses until they refill', () => {
+    let now = 0;
+    const bucket = new TokenBucket(2, 3, () => now);
+    expect([bucket.tryTake(), bucket.tryTake(), bucket.tryTake(), bucket.tryTake()]).toEqual([true, true, true, false]);
+    now = 500; // one token back at 2/s
+    expect([bucket.tryTake(), bucket.tryTake()]).toEqual([true, false]);
+  });
+});

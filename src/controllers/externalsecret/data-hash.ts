@@ -1,9 +1,12 @@
 // The keyed hash written to each managed Secret. It lets an unchanged refresh
 // skip its write and lets drift be detected from the Secret alone. It is an
 // HMAC with a per-installation key, never a plain hash of secret values.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-export function dataHash(key: Uint8Array, type: string, data: Record<string, Uint8Array>): string {
+/** The installation key; a KeyObject, made once, saves re-importing the key on every hash. */
+export type HmacKey = KeyObject | Uint8Array;
+
+export function dataHash(key: HmacKey, type: string, data: Record<string, Uint8Array>): string {
   const mac = createHmac('sha256', key);
   mac.update(`type\0${type}\0`);
   for (const name of Object.keys(data).sort()) {

@@ -2,7 +2,7 @@
 import type { ExternalSecret } from '../../api/types.js';
 import { API_VERSION, type Secret } from '../../kube/types.js';
 import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
-import { dataHash } from './data-hash.js';
+import { dataHash, type HmacKey } from './data-hash.js';
 import { Reason } from '../../api/reasons.js';
 import { SyncError } from './sync-error.js';
 
@@ -39,7 +39,7 @@ export function secretSize(data: Record<string, Uint8Array>): number {
 
 const VALID_KEY = /^[-._a-zA-Z0-9]+$/;
 
-export function buildDesiredSecret(es: ExternalSecret, shaped: ShapedSecret, hmacKey: Uint8Array): DesiredSecret {
+export function buildDesiredSecret(es: ExternalSecret, shaped: ShapedSecret, hmacKey: HmacKey): DesiredSecret {
   for (const key of Object.keys(shaped.data)) {
     if (!VALID_KEY.test(key) || key.length > 253 || key === '.' || key === '..') {
       throw new SyncError(Reason.InvalidData, `"${key}" is not a valid Secret key (allowed: letters, digits, "-", "_", ".")`, false);

@@ -2,31 +2,33 @@
 //   1. decide whether anything must be fetched (spec change, refresh due,
 //      target missing or drifted); if not, just schedule the next refresh;
 //   2. resolve the store and fetch through its shared client;
-//   3. shape and build the desired Secret; write it by server-side apply only
-//      if its keyed hash or metadata differ from what is there;
+//   3. shape and build the desired Secret; create it, or write it by
+//      server-side apply only if its keyed hash or metadata differ from what
+//      is there (target-secret.ts);
 //   4. write status only if it changed; emit Events on transitions.
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
+import { FORCE_SYNC_ANNOTATION, OWNER_ANNOTATION } from '../../api/names.js';
 import { Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, statusChanged } from '../../kube/status.js';
-import { API_VERSION, Resources, type Condition, type KubeObject, type Secret } from '../../kube/types.js';
+import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { SourceInfo } from '../../providers/provider.js';
 import type { StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
-import { dataHash, decodeSecretData, sameHash } from './data-hash.js';
-import { buildDesiredSecret, creationPolicy, metadataMatches, targetName, type DesiredSecret } from './desired-secret.js';
+import { decodeSecretData, type HmacKey } from './data-hash.js';
+import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret.js';
 import { kubeStep, toSyncError } from './errors.js';
 import { RemoteMissing, fetchData } from './fetch-data.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
+import { TargetSecrets } from './target-secret.js';
 import type { StoreResolver } from './store-resolver.js';
 import { SyncError } from './sync-error.js';
 
@@ -39,7 +41,7 @@ export interface ExternalSecretDeps {
   secrets: Informer<KubeObject>;
   stores: StoreResolver;
   storeClients: StoreClients;
-  hmacKey: Uint8Array;
+  hmacKey: HmacKey;
   events: EventRecorder;
   metrics: Metrics;
   /** How old a shared provider read may be and still serve another ExternalSecret. */
@@ -62,14 +64,15 @@ export function syncedVersion(es: ExternalSecret, store: AnyStore | undefined): 
 }
 
 export class ExternalSecretReconciler {
-  /** Secret key -> the resourceVersion whose data we wrote or verified. */
-  private readonly verified = new Map<string, string>();
+  private readonly targets: TargetSecrets;
   /** ExternalSecret key -> the force-sync value already honoured. */
   private readonly forced = new Map<string, string>();
   /** ExternalSecret key -> the object our last status write returned, until the cache catches up. */
   private readonly written = new Map<string, { staleVersion: string | undefined; fresh: ExternalSecret }>();
 
-  constructor(private readonly deps: ExternalSecretDeps) {}
+  constructor(private readonly deps: ExternalSecretDeps) {
+    this.targets = new TargetSecrets(deps.kube, deps.hmacKey);
+  }
 
   forget(key: string): void {
     this.forced.delete(key);
@@ -78,7 +81,7 @@ export class ExternalSecretReconciler {
 
   /** A managed Secret is gone: nothing about it needs remembering. */
   forgetSecret(secretKey: string): void {
-    this.verified.delete(secretKey);
+    this.targets.forget(secretKey);
   }
 
   /** The cached object, or the newer one our own status write returned. */
@@ -139,7 +142,11 @@ export class ExternalSecretReconciler {
     const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log });
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
-    const wrote = policy !== 'None' && (await this.write(es, desired, cached, secretKey));
+    const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
+    if (written.operation) {
+      deps.metrics.secretWrites.inc({ operation: written.operation });
+      deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
+    }
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
     const schedule = nextRefresh(refreshPolicy === 'Periodic' ? intervalMs : 0, refreshPolicy === 'Periodic' ? fetched.sources : [], now);
@@ -150,7 +157,7 @@ export class ExternalSecretReconciler {
       refreshTime: new Date(now).toISOString(),
       nextRefreshTime: schedule.delayMs !== undefined && !immutable ? new Date(now + schedule.delayMs).toISOString() : undefined,
       syncedResourceVersion: version,
-      binding: policy === 'None' ? undefined : { name },
+      binding: policy === 'None' ? undefined : { name, resourceVersion: written.resourceVersion },
       sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: (s.leaseEndsAt ?? s.expiresAt)?.toISOString() })),
       conditions: [this.syncedCondition(es, schedule.expired, now)],
     };
@@ -160,7 +167,7 @@ export class ExternalSecretReconciler {
     deps.metrics.syncs.inc({ reason: condition.reason });
     if (condition.reason === Reason.SourceExpired && previous?.reason !== Reason.SourceExpired) {
       deps.events.emit(withKind(es), 'Warning', Reason.SourceExpired, condition.message);
-    } else if (!wrote && previous?.status !== 'True') {
+    } else if (!written.operation && previous?.status !== 'True') {
       // A write already recorded its own Event.
       deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
     }
@@ -188,7 +195,7 @@ export class ExternalSecretReconciler {
     const next = es.status?.nextRefreshTime;
     const due = refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && ours) && next !== undefined && now >= Date.parse(next);
     if (due) return 'refresh due';
-    if (ours && policy !== 'Merge' && !(await this.intact(cached, policy))) return 'target Secret changed';
+    if (ours && policy !== 'Merge' && !(await this.targets.intact(es, cached))) return 'target Secret changed';
     return undefined;
   }
 
@@ -211,59 +218,6 @@ export class ExternalSecretReconciler {
     const next = es.status?.nextRefreshTime;
     if (next === undefined) return;
     return { requeueAfterMs: Math.max(0, Date.parse(next) - now) };
-  }
-
-  /**
-   * Whether the Secret still holds what we wrote. Free when its
-   * resourceVersion is the one we wrote or checked; otherwise one GET, and
-   * with `desired` the comparison is on our keys only (others may add keys).
-   */
-  private async intact(cached: KubeObject, policy: string, desired?: DesiredSecret): Promise<boolean> {
-    const { namespace, name, resourceVersion } = cached.metadata;
-    const secretKey = `${namespace}/${name}`;
-    if (resourceVersion && this.verified.get(secretKey) === resourceVersion) return true;
-    if (policy === 'Merge' && !desired) return false;
-    const full = await kubeStep(`reading Secret "${name}" to check it for changes`, () => this.deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, name));
-    if (!full) return false;
-    const data = decodeSecretData(full.data);
-    let ok: boolean;
-    if (desired) {
-      ok = (policy === 'Merge' || (full.type ?? 'Opaque') === desired.body.type) &&
-        Object.entries(desired.body.data ?? {}).every(([k, v]) => full.data?.[k] === v);
-    } else {
-      ok = sameHash(cached.metadata.annotations?.[HASH_ANNOTATION], dataHash(this.deps.hmacKey, full.type ?? 'Opaque', data));
-    }
-    if (ok && full.metadata.resourceVersion) this.verified.set(secretKey, full.metadata.resourceVersion);
-    return ok;
-  }
-
-  /** Writes the Secret unless it already holds what is desired; says whether it wrote. */
-  private async write(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined, secretKey: string): Promise<boolean> {
-    const { deps } = this;
-    const policy = creationPolicy(es);
-    const name = desired.body.metadata.name;
-    // The cache only holds managed Secrets (and may lag our own last write).
-    const current = cached ?? (await kubeStep(`reading Secret "${name}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, es.metadata.namespace, name)));
-    if (current) {
-      const managed = current.metadata.labels?.[MANAGED_LABEL] === 'true';
-      const owner = current.metadata.annotations?.[OWNER_ANNOTATION];
-      if (managed && owner !== es.metadata.name) {
-        throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" is managed by ExternalSecret "${owner ?? 'unknown'}"`, false);
-      }
-      if (!managed && policy !== 'Merge') {
-        throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);
-      }
-      const unchanged = managed && sameHash(current.metadata.annotations?.[HASH_ANNOTATION], desired.hash) && metadataMatches(current.metadata, desired.body);
-      if (unchanged && (await this.intact(current, policy, desired))) return false;
-    } else if (policy === 'Merge') {
-      throw new SyncError(Reason.SecretMissing, `creationPolicy Merge needs an existing Secret "${name}"`, true);
-    }
-    const result = await kubeStep(`writing Secret "${name}"`, () => deps.kube.apply(Resources.Secret, desired.body), Reason.SyncedError);
-    if (result.metadata.resourceVersion) this.verified.set(secretKey, result.metadata.resourceVersion);
-    const operation = current ? 'update' : 'create';
-    deps.metrics.secretWrites.inc({ operation });
-    deps.events.emit(withKind(es), 'Normal', operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${operation === 'create' ? 'created' : 'updated'}`);
-    return true;
   }
 
   private async recordFailure(es: ExternalSecret, failure: SyncError, now: number, log: Logger): Promise<void> {
@@ -293,12 +247,10 @@ export class ExternalSecretReconciler {
     }
   }
 
-  /** Deletes the target Secret if it is ours. */
+  /** Deletes the target Secret if it is ours (deletionPolicy Delete). */
   private async deleteTarget(es: ExternalSecret): Promise<void> {
     const name = targetName(es);
-    const cached = this.deps.secrets.get(`${es.metadata.namespace}/${name}`);
-    if (!cached || cached.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
-    await kubeStep(`deleting Secret "${name}"`, () => this.deps.kube.delete(Resources.Secret, es.metadata.namespace, name, { uid: cached.metadata.uid }));
+    if (!(await this.targets.delete(es, this.deps.secrets.get(`${es.metadata.namespace}/${name}`)))) return;
     this.deps.metrics.secretWrites.inc({ operation: 'delete' });
     this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }

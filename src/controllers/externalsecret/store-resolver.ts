@@ -8,15 +8,12 @@ import { findReady } from '../../kube/status.js';
 import type { KubeObject } from '../../kube/types.js';
 import type { Informer } from '../../runtime/informer.js';
 import { namespaceAdmitted } from '../store/namespace-conditions.js';
+import { isStoreReady } from '../store/store-ready.js';
 import { SyncError } from './sync-error.js';
 
 export interface ResolvedStore {
   store: AnyStore;
   id: StoreId;
-}
-
-export function isStoreReady(store: AnyStore): boolean {
-  return findReady(store.status)?.status === 'True' && store.status?.observedGeneration === store.metadata.generation;
 }
 
 export class StoreResolver {

@@ -17,7 +17,9 @@ import type { StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { errorMessage, shortMessage } from '../../util/errors.js';
+import { withJitter } from '../../runtime/backoff.js';
 import type { CredentialWatch } from './credential-watch.js';
+import { isStoreReady } from './store-ready.js';
 import { conditionProblems } from './namespace-conditions.js';
 
 /** Stores are checked again this often while Ready, so an outage shows up. */
@@ -36,6 +38,9 @@ export interface StoreDeps {
 type StoreStatus = NonNullable<AnyStore['status']>;
 
 export class StoreReconciler {
+  /** Stores seen since this process started. */
+  private readonly checked = new Set<string>();
+
   constructor(private readonly deps: StoreDeps) {}
 
   private lookup(id: StoreId | undefined): AnyStore | undefined {
@@ -47,6 +52,7 @@ export class StoreReconciler {
     const id = parseStoreKey(key);
     const store = this.lookup(id);
     if (!id || !store) {
+      this.checked.delete(key);
       await this.deps.credentials.untrack(key);
       await this.deps.storeClients.drop(key);
       return;
@@ -72,6 +78,13 @@ export class StoreReconciler {
     }
     // Watch the credential Secrets before the client reads them, so no change falls in between.
     await this.deps.credentials.track(key, credentialSecrets(store));
+    // After a restart, a store that was validated at this generation stays Ready until its next
+    // periodic check: a restart costs no provider call. A change to its credentials validates at once.
+    if (!this.checked.has(key) && isStoreReady(store)) {
+      this.checked.add(key);
+      return { requeueAfterMs: withJitter(REVALIDATE_MS, 0.2) };
+    }
+    this.checked.add(key);
     try {
       const client = await this.deps.storeClients.get(store, id.kind);
       await client.validate({ signal: ctx.signal, log: ctx.log, consumer: '' });
