@@ -185,6 +185,7 @@ export class Operator {
       },
       onUpdate: (before, es) => {
         track(es);
+        this.esReconciler?.cacheUpdated(objectKey(es), es.metadata.resourceVersion);
         // Our own status writes change nothing we act on.
         const changed =
           before.metadata.generation !== es.metadata.generation ||

@@ -84,6 +84,12 @@ export class ExternalSecretReconciler {
     this.targets.forget(secretKey);
   }
 
+  /** The cache has caught up with this ExternalSecret: our copy of a status write is no longer needed. */
+  cacheUpdated(key: string, resourceVersion: string | undefined): void {
+    const written = this.written.get(key);
+    if (written && written.staleVersion !== resourceVersion) this.written.delete(key);
+  }
+
   /** The cached object, or the newer one our own status write returned. */
   private current(key: string): ExternalSecret | undefined {
     const cached = this.deps.externalSecrets.get(key);
@@ -259,6 +265,8 @@ export class ExternalSecretReconciler {
     if (!statusChanged(es.status, status)) return;
     try {
       const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
+      // Held only until the cache catches up (cacheUpdated); managedFields are never read.
+      delete fresh.metadata.managedFields;
       this.written.set(`${es.metadata.namespace}/${es.metadata.name}`, { staleVersion: es.metadata.resourceVersion, fresh });
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return;
