@@ -22,7 +22,7 @@ export function pidFrom(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
 }
 
-/** apiserver_request_total summed by "VERB resource[/subresource]". */
+/** apiserver_request_total summed by "VERB resource[/subresource]", plus " CODE" for failures. */
 export type RequestCounts = Map<string, number>;
 
 export async function apiserverRequests(kube: KubeClient): Promise<RequestCounts> {
@@ -33,7 +33,9 @@ export async function apiserverRequests(kube: KubeClient): Promise<RequestCounts
     if (!line.startsWith('apiserver_request_total{')) continue;
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    // Failed requests keep their code ("POST secrets 409"); successes are summed.
+    const failed = labels.code && !labels.code.startsWith('2') ? ` ${labels.code}` : '';
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}${failed}`;
     counts.set(key, (counts.get(key) ?? 0) + value);
   }
   return counts;

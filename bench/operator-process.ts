@@ -138,3 +138,17 @@ export async function scrape(port: number, filter?: RegExp): Promise<Map<string,
   }
   return totals;
 }
+
+/** The operator's own count of its API requests (secretsync_kube_requests_total), by "VERB resource[ CODE]". */
+export async function operatorKubeRequests(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('secretsync_kube_requests_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const code = labels.code?.startsWith('2') ? '' : ` ${labels.code}`;
+    const key = `${labels.verb} ${labels.resource}${code}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}

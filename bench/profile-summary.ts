@@ -34,7 +34,7 @@ function original(frame: ProfileNode['callFrame']): { name: string; where: strin
   if (!frame.url.includes('/dist/bundle/')) return { name, where: short(frame.url, frame.lineNumber) };
   const path = frame.url.startsWith('file:') ? fileURLToPath(frame.url) : frame.url;
   if (!maps.has(path)) maps.set(path, existsSync(`${path}.map`) ? new SourceMap(JSON.parse(readFileSync(`${path}.map`, 'utf8')) as never) : undefined);
-  const entry = maps.get(path)?.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number; name?: string } | undefined;
+  const entry: { originalSource?: string; originalLine?: number; name?: string } | undefined = maps.get(path)?.findEntry(frame.lineNumber, frame.columnNumber);
   if (!entry?.originalSource) return { name, where: short(frame.url, frame.lineNumber) };
   return { name: entry.name ?? name, where: short(entry.originalSource, entry.originalLine ?? 0) };
 }

@@ -48,6 +48,12 @@ export class Metrics {
     labelNames: ['kind', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly kubeRequests = new Counter({
+    name: 'secretsync_kube_requests_total',
+    help: 'Requests the operator made to the API server (watches aside), by verb, resource and HTTP status.',
+    labelNames: ['verb', 'resource', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly eventsDropped = new Counter({
     name: 'secretsync_events_dropped_total',
     help: 'Normal Events not recorded because more were due than their budget allows (Warnings are never dropped).',

@@ -70,7 +70,7 @@ export class Operator {
   constructor(private readonly opts: OperatorOptions) {
     this.log = opts.log;
     this.metrics = opts.metrics ?? new Metrics();
-    this.kube = new KubeClient(opts.kubeConfig);
+    this.kube = new KubeClient(opts.kubeConfig, (verb, resource, code) => this.metrics.kubeRequests.inc({ verb, resource, code: String(code) }));
     const informerOpts = (kind: string): InformerOptions => ({
       ...opts.informer,
       log: this.log,

@@ -63,7 +63,11 @@ export class KubeClient {
   private dispatcher?: Dispatcher;
   private auth?: { headers: Record<string, string>; until: number };
 
-  constructor(readonly config: KubeConfig) {}
+  constructor(
+    readonly config: KubeConfig,
+    /** Told of every answered request (metrics); `resource` is the plural, with its subresource. */
+    private readonly onAnswer?: (verb: string, resource: string, status: number) => void,
+  ) {}
 
   path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
     const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
@@ -138,6 +142,7 @@ export class KubeClient {
       }
       throw err;
     }
+    this.onAnswer?.(method, resourceOf(path), status);
     if (status < 200 || status >= 300) throw apiError(status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -256,6 +261,17 @@ export class KubeClient {
     );
     return { token: result.status.token, expiresAt: new Date(result.status.expirationTimestamp) };
   }
+}
+
+/** "secrets", "externalsecrets/status", ... from an API path. */
+export function resourceOf(path: string): string {
+  const parts = path.split('?')[0]!.split('/').filter(Boolean);
+  // /api/v1[/namespaces/ns]/plural[/name[/sub]] or /apis/group/version[/namespaces/ns]/plural[/name[/sub]]
+  let i = parts[0] === 'api' ? 2 : 3;
+  if (parts[i] === 'namespaces' && parts.length > i + 2) i += 2;
+  const plural = parts[i] ?? '';
+  const sub = parts[i + 2];
+  return sub ? `${plural}/${sub}` : plural;
 }
 
 function apiError(status: number, body: string, what: string): KubeApiError {

@@ -265,9 +265,12 @@ export class ExternalSecretReconciler {
     if (!statusChanged(es.status, status)) return;
     try {
       const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
-      // Held only until the cache catches up (cacheUpdated); managedFields are never read.
-      delete fresh.metadata.managedFields;
-      this.written.set(`${es.metadata.namespace}/${es.metadata.name}`, { staleVersion: es.metadata.resourceVersion, fresh });
+      // Held only until the cache catches up (cacheUpdated), unless it already has; managedFields are never read.
+      const key = `${es.metadata.namespace}/${es.metadata.name}`;
+      if (this.deps.externalSecrets.get(key)?.metadata.resourceVersion !== fresh.metadata.resourceVersion) {
+        delete fresh.metadata.managedFields;
+        this.written.set(key, { staleVersion: es.metadata.resourceVersion, fresh });
+      }
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return;
       throw err;
