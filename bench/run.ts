@@ -193,6 +193,9 @@ interface Scenario {
   restart?: { windowS: number; providerCalls: number; serverRequests?: number; secretWrites: number; perObjectGets: number };
   operatorPeakRssMiB: number;
   operatorHeapUsedMiB: number;
+  /** Highest V8 heap committed and external (Buffer) memory seen, sampled every 2 s. */
+  operatorPeakHeapTotalMiB?: number;
+  operatorPeakExternalMiB?: number;
   profile?: Hotspot[];
 }
 
@@ -244,6 +247,14 @@ async function scenario(kind: Kind): Promise<Scenario> {
     watcher.addHandlers({ onAdd: onChange, onUpdate: (_, es) => onChange(es) });
 
     say(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys (memory: ${operator.memory})`);
+    // Where the memory is at its peak: V8 heap committed, ArrayBuffers/Buffers, RSS; sampled every 2 s.
+    const memoryPeak = { heapTotal: 0, external: 0 };
+    const sampler = setInterval(() => {
+      void scrape(operator.metricsPort).then((m) => {
+        memoryPeak.heapTotal = Math.max(memoryPeak.heapTotal, m.get('nodejs_heap_size_total_bytes') ?? 0);
+        memoryPeak.external = Math.max(memoryPeak.external, m.get('nodejs_external_memory_bytes') ?? 0);
+      }).catch(() => undefined);
+    }, 2000);
     const before = { requests: await apiserverRequests(kube), apiserverCpu: cpuSeconds(apiserverPid), operatorCpu: operator.cpuSeconds() };
     const started = performance.now();
     await pool([...Array(opts.count).keys()], opts.concurrency, (i) =>
@@ -279,6 +290,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
       firstSync,
     };
     if (opts.profile) {
+      clearInterval(sampler);
       // A profile is written when the process exits normally: stop it here.
       const peak = operator.peakRssMiB();
       await watcher.stop();
@@ -301,6 +313,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     await waitUntil('the full refresh and the new ExternalSecrets', () => refreshesSeen >= opts.count && [...created.keys()].every((n) => readyAt.has(n)), 900_000,
       () => `${refreshesSeen}/${opts.count} refreshed, ${[...created.keys()].filter((n) => readyAt.has(n)).length}/${created.size} new Ready`);
     const refreshMs = performance.now() - refreshStarted;
+    clearInterval(sampler);
     const newLatencies = [...created].map(([name, at]) => readyAt.get(name)! - at);
     const afterRefresh = await scrape(operator.metricsPort);
     const refreshRequests = diff(await apiserverRequests(kube), refreshBefore.requests);
@@ -343,6 +356,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
       },
       operatorPeakRssMiB: Number(peakRss.toFixed(1)),
       operatorHeapUsedMiB: Number((heapUsed / 2 ** 20).toFixed(1)),
+      operatorPeakHeapTotalMiB: Number((memoryPeak.heapTotal / 2 ** 20).toFixed(1)),
+      operatorPeakExternalMiB: Number((memoryPeak.external / 2 ** 20).toFixed(1)),
     };
   } finally {
     await op?.stop();
@@ -394,6 +409,7 @@ function table(results: Scenario[]): string {
     ['  GETs (target 0 per object; 1 is the installation key)', ...col((r) => r.restart?.perObjectGets)],
     ['operator peak RSS (target <= 150 MiB)', ...col((r) => `${r.operatorPeakRssMiB} MiB`)],
     ['operator heap in use after the refresh', ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
+    ['  peak V8 heap committed / external memory', ...col((r) => r.operatorPeakHeapTotalMiB !== undefined ? `${r.operatorPeakHeapTotalMiB} / ${r.operatorPeakExternalMiB} MiB` : undefined)],
     ['memory limit applied as', ...col((r) => r.memory)],
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
