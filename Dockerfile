@@ -19,4 +19,7 @@ USER 65532:65532
 # NODE_OPTIONS in the Pod replaces this default entirely (an explicit flag wins).
 ENV NODE_OPTIONS="--max-old-space-size-percentage=60 --max-semi-space-size=2"
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "dist/bundle/main.mjs"]
+# --optimize-for-size: V8 grows the heap more slowly and collects sooner. At
+# 10,000 ExternalSecrets it cut peak RSS 175 -> 149 MiB for 1.9 -> 2.4 s of CPU
+# per 1,000 synced (make bench-scale). make bench runs these same flags.
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "--optimize-for-size", "dist/bundle/main.mjs"]

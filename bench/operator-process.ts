@@ -1,5 +1,5 @@
-// The operator bundle as the Deployment runs it: the image's NODE_OPTIONS
-// (heap sized from the memory limit) inside a memory cgroup of the
+// The operator bundle as the Deployment runs it: the image's node flags and
+// NODE_OPTIONS (heap sized from the memory limit) inside a memory cgroup of the
 // Deployment's limit, so the heap really follows the limit as in a Pod. Where
 // no memory cgroup can be made (not root, no controller), the same heap size
 // is given as an explicit flag instead, and the result says so.
@@ -10,6 +10,13 @@ import { parseAllDocuments } from 'yaml';
 import { cpuSeconds, peakRssMiB } from './cluster.js';
 
 const root = join(import.meta.dirname, '..');
+
+/** Node flags the image's ENTRYPOINT passes before the bundle (Dockerfile). */
+export function imageNodeFlags(): string[] {
+  const m = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+  const argv = m ? (JSON.parse(m[1]!) as string[]) : [];
+  return argv.slice(1).filter((a) => a.startsWith('--'));
+}
 
 /** NODE_OPTIONS the image sets (Dockerfile ENV). */
 export function imageNodeOptions(): string {
@@ -86,7 +93,9 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
       memory = `emulated: --max-old-space-size=${size}`;
     }
   }
-  const node = [process.execPath, ...(opts.nodeFlags ?? []), join(root, 'dist/bundle/main.mjs'), '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn', ...opts.args];
+  // The image's own flags, or BENCH_NODE_FLAGS instead (to try others).
+  const flags = process.env.BENCH_NODE_FLAGS !== undefined ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : imageNodeFlags();
+  const node = [process.execPath, ...flags, ...(opts.nodeFlags ?? []), join(root, 'dist/bundle/main.mjs'), '--metrics-port', String(metricsPort), '--metrics-bind-address', '127.0.0.1', '--log-level', 'warn', ...opts.args];
   const quoted = node.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   // exec keeps the pid: the process in the cgroup is the operator itself.
   const script = cgroup ? `echo $$ > '${cgroup.procs}' && exec ${quoted}` : `exec ${quoted}`;
