@@ -20,7 +20,7 @@ interface Profile {
 export interface Hotspot {
   name: string;
   where: string;
-  selfMs: number;
+  inclusiveMs: number;
   share: number;
 }
 
@@ -42,7 +42,7 @@ function original(frame: ProfileNode['callFrame']): { name: string; where: strin
 /** Pseudo-frames that are not code: excluded from the ranking, reported as their own share. */
 const NOT_CODE = new Set(['(idle)', '(program)', '(root)']);
 
-export function topSelfTime(file: string, count = 10): Hotspot[] {
+export function topCpu(file: string, count = 10): Hotspot[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -71,5 +71,5 @@ export function topSelfTime(file: string, count = 10): Hotspot[] {
     .filter((e) => e.where !== '' || e.name === '(garbage collector)')
     .sort((a, b) => b.us - a.us)
     .slice(0, count)
-    .map((e) => ({ name: e.name, where: e.where, selfMs: Math.round(e.us / 1000), share: Number((e.us / busy).toFixed(3)) }));
+    .map((e) => ({ name: e.name, where: e.where, inclusiveMs: Math.round(e.us / 1000), share: Number((e.us / busy).toFixed(3)) }));
 }

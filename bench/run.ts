@@ -32,7 +32,7 @@ import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
 import { operatorKubeRequests, scrape, startOperator, type OperatorProcess } from './operator-process.js';
-import { topSelfTime, type Hotspot } from './profile-summary.js';
+import { topCpu, type Hotspot } from './profile-summary.js';
 
 const root = join(import.meta.dirname, '..');
 const opts = new Command()
@@ -296,7 +296,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
       await watcher.stop();
       await operator.stop('SIGTERM');
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      return { ...common, operatorPeakRssMiB: Number(peak.toFixed(1)), operatorHeapUsedMiB: 0, profile: file ? topSelfTime(join(profileDir, file), 10) : [] };
+      return { ...common, operatorPeakRssMiB: Number(peak.toFixed(1)), operatorHeapUsedMiB: 0, profile: file ? topCpu(join(profileDir, file), 10) : [] };
     }
 
     say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
@@ -443,7 +443,7 @@ async function main(): Promise<void> {
   for (const r of results) {
     if (!r.profile) continue;
     say(`\n[${r.label}] operator CPU profile, first sync: most CPU, inclusive, share of busy time`);
-    for (const h of r.profile) say(`  ${String(h.selfMs).padStart(6)} ms  ${(h.share * 100).toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
+    for (const h of r.profile) say(`  ${String(h.inclusiveMs).padStart(6)} ms  ${(h.share * 100).toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
   }
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   const file = join(root, 'bench/results', `${stamp}-n${opts.count}.json`);
