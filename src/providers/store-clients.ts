@@ -191,6 +191,7 @@ export class StoreClient {
       const err = deadline.aborted && !opts.signal.aborted
         ? new ProviderTimeoutError(`${this.provider} did not answer within ${this.callTimeoutMs / 1000}s (${call} ${what})`, { cause: caught })
         : caught;
+      // A failure before any request (bad config, budget wait cut by the deadline) still shows once.
       this.count(call, providerFailure(err).metric, Math.max(requests, 1));
       if (err instanceof ThrottledError) {
         // The whole store slows down, not just the caller: 1 s, doubling, at most 1 min.

@@ -36,6 +36,15 @@ async function namespaceWithToken(token = env().VAULT_TOKEN!): Promise<string> {
   return ns;
 }
 
+/** An AppRole for the namespace (policy "reader"), its secret_id in Secret "approle-creds", and store "approle" using them. */
+async function createAppRoleStore(ns: string): Promise<void> {
+  await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });
+  const roleId = ((await root().read(`auth/approle/role/${ns}/role-id`)) as { data: { role_id: string } }).data.role_id;
+  const secretId = ((await root().write(`auth/approle/role/${ns}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
+  await createCredentialSecret(ns, 'approle-creds', { secretId });
+  await createStore(ns, 'approle', { provider: { vault: { server: env().VAULT_ADDR!, auth: { appRole: { roleId, secretRef: { name: 'approle-creds', key: 'secretId' } } } } } });
+}
+
 // --- the shared conformance suite, against OpenBao -------------------------------------------
 describe('vault conformance', () => {
   const conformanceNs = useNamespaceWithSecret('vault-conf', 'vault-token', () => ({ token: env().VAULT_TOKEN! }));
@@ -224,13 +233,9 @@ describe('vault provider', () => {
 
   it('a changed AppRole secret_id renews the login at once', async () => {
     const ns = await newNamespace();
-    await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });
-    const roleId = ((await root().read(`auth/approle/role/${ns}/role-id`)) as { data: { role_id: string } }).data.role_id;
-    const secretId = ((await root().write(`auth/approle/role/${ns}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
-    await createCredentialSecret(ns, 'approle-creds', { secretId });
     const key = `apps/${ns}/approle-rotated`;
     await putKv(key, { v: 'one' });
-    await createStore(ns, 'approle', { provider: { vault: { server: env().VAULT_ADDR!, auth: { appRole: { roleId, secretRef: { name: 'approle-creds', key: 'secretId' } } } } } });
+    await createAppRoleStore(ns);
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'approle' }, data: [{ secretKey: 'v', remoteRef: { key, property: 'v' } }] });
     await waitForReady(ns, 'es');
     await kube().mergePatch(Resources.Secret, ns, 'approle-creds', { data: { secretId: Buffer.from('00000000-0000-0000-0000-000000000000').toString('base64') } });
@@ -241,15 +246,11 @@ describe('vault provider', () => {
 
   it('appRole and jwt auth', async () => {
     const ns = await newNamespace();
-    await root().write(`auth/approle/role/${ns}`, { token_policies: 'reader', secret_id_ttl: '1h', token_ttl: '1h' });
-    const roleId = ((await root().read(`auth/approle/role/${ns}/role-id`)) as { data: { role_id: string } }).data.role_id;
-    const secretId = ((await root().write(`auth/approle/role/${ns}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
-    await createCredentialSecret(ns, 'approle-creds', { secretId });
     await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'jwt-reader', namespace: ns } });
     await root().write(`auth/jwt/role/${ns}`, { role_type: 'jwt', bound_audiences: 'vault', user_claim: 'sub', bound_subject: `system:serviceaccount:${ns}:jwt-reader`, token_policies: 'reader' });
     const key = `apps/${ns}/auth`;
     await putKv(key, { password: SECRET_VALUE });
-    await createStore(ns, 'approle', { provider: { vault: { server: env().VAULT_ADDR!, auth: { appRole: { roleId, secretRef: { name: 'approle-creds', key: 'secretId' } } } } } });
+    await createAppRoleStore(ns);
     await createStore(ns, 'jwt', { provider: { vault: { server: env().VAULT_ADDR!, auth: { jwt: { role: ns, kubernetesServiceAccountToken: { serviceAccountRef: { name: 'jwt-reader', audiences: ['vault'] } } } } } } });
     for (const store of ['approle', 'jwt']) {
       await createExternalSecret(ns, store, { secretStoreRef: { name: store }, data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });

@@ -122,7 +122,6 @@ export class ExternalSecretReconciler {
     const name = targetName(es);
     const namespace = es.metadata.namespace!;
     const secretKey = `${namespace}/${name}`;
-    const version = syncedVersion(es, deps.stores.peek(es));
     const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
     const intervalMs = parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH);
     const cached = policy === 'None' ? undefined : deps.secrets.get(secretKey);
@@ -132,6 +131,7 @@ export class ExternalSecretReconciler {
 
     // A store that is gone, refused or not Ready shows at once, even when nothing is due.
     const resolved = deps.stores.resolve(es);
+    const version = syncedVersion(es, resolved.store);
     const why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
     if (!why) {
       // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.

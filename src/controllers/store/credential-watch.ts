@@ -43,11 +43,6 @@ export class CredentialWatch {
     return this.track(store, []);
   }
 
-  /** Number of Secrets followed (a gauge for operators of the operator). */
-  get size(): number {
-    return this.watches.size;
-  }
-
   async stop(): Promise<void> {
     const all = [...this.watches.values()];
     this.watches.clear();
