@@ -2,7 +2,8 @@
 # Provider servers for the tests and the demo, on 127.0.0.1 next to the
 # control plane: OpenBao (dev mode, configured with KV v1/v2, PKI, database
 # secrets on a real PostgreSQL, and kubernetes/approle/jwt auth against the
-# local kube-apiserver) and moto (AWS). Called by control-plane.sh.
+# local kube-apiserver), moto (AWS), and the project's own Azure Key Vault +
+# Entra ID + IMDS test servers (test/servers/azurekv). Called by control-plane.sh.
 #   providers.sh up | down
 source "$(dirname "$0")/lib.sh"
 
@@ -10,6 +11,9 @@ API_PORT=$((BASE + 3))
 BAO_PORT=$((BASE + 10))
 PG_PORT=$((BASE + 11))
 MOTO_PORT=$((BASE + 12))
+AZURE_PORT=$((BASE + 13))
+IMDS_PORT=$((BASE + 14))
+AZURE_TENANT=5ec2e75e-0000-4000-8000-000000000001
 BAO_TOKEN=root
 PG_BIN=/usr/lib/postgresql/15/bin
 BAO=("$OPENBAO_HOME/venv/bin/bao")
@@ -81,6 +85,17 @@ start_moto() {
   wait_for moto 300 curl -sf -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"
 }
 
+start_azure() {
+  alive azurekv && return 0
+  mkdir -p "$STATE/azurekv"
+  tsx "$ROOT/test/servers/azurekv/main.ts" --state "$STATE/azurekv" --port "$AZURE_PORT" --imds-port "$IMDS_PORT" \
+    --tenant "$AZURE_TENANT" --kube-api "https://127.0.0.1:$API_PORT" --kube-ca "$STATE/certs/apiserver.crt" \
+    --kube-token "$STATE/admin-token" >"$STATE/azurekv.log" 2>&1 &
+  echo $! >"$STATE/azurekv.pid"
+  wait_for azurekv 150 curl -sf -o /dev/null --cacert "$STATE/azurekv/ca.crt" \
+    "https://127.0.0.1:$AZURE_PORT/$AZURE_TENANT/v2.0/.well-known/openid-configuration"
+}
+
 write_env() {
   cat >>"$STATE/env" <<ENV
 export VAULT_ADDR="$VAULT_ADDR"
@@ -90,11 +105,18 @@ export AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export PATH="$OPENBAO_HOME/venv/bin:\$PATH"
+export AZURE_KEYVAULT_URL="https://127.0.0.1:$AZURE_PORT"
+export AZURE_AUTHORITY_HOST="https://127.0.0.1:$AZURE_PORT"
+export AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:$IMDS_PORT"
+export AZURE_TENANT_ID="$AZURE_TENANT"
+export AZURE_TEST_CA="$STATE/azurekv/ca.crt"
+export AZURE_TEST_ADMIN_KEY_FILE="$STATE/azurekv/admin-key"
+export NODE_EXTRA_CA_CERTS="$STATE/azurekv/ca.crt"
 ENV
 }
 
 case "${1:-}" in
-  up) install_servers; start_postgres; start_openbao; start_moto; write_env ;;
-  down) stop_one moto; stop_one openbao; stop_one postgres ;;
+  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; write_env ;;
+  down) stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
