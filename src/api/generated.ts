@@ -85,7 +85,7 @@ export type ClusterSecretStoreSpec = {
     azurekv?: {
       vaultUrl: string;
       tenantId?: string;
-      environmentType?: string;
+      environmentType?: "PublicCloud" | "ChinaCloud" | "USGovernmentCloud";
       authType?: "ServicePrincipal" | "WorkloadIdentity" | "ManagedIdentity";
       identityId?: string;
       authSecretRef?: {
@@ -95,6 +95,11 @@ export type ClusterSecretStoreSpec = {
           namespace?: string;
         };
         clientSecret?: {
+          name: string;
+          key: string;
+          namespace?: string;
+        };
+        clientCertificate?: {
           name: string;
           key: string;
           namespace?: string;
@@ -356,7 +361,7 @@ export type SecretStoreSpec = {
     azurekv?: {
       vaultUrl: string;
       tenantId?: string;
-      environmentType?: string;
+      environmentType?: "PublicCloud" | "ChinaCloud" | "USGovernmentCloud";
       authType?: "ServicePrincipal" | "WorkloadIdentity" | "ManagedIdentity";
       identityId?: string;
       authSecretRef?: {
@@ -366,6 +371,11 @@ export type SecretStoreSpec = {
           namespace?: string;
         };
         clientSecret?: {
+          name: string;
+          key: string;
+          namespace?: string;
+        };
+        clientCertificate?: {
           name: string;
           key: string;
           namespace?: string;

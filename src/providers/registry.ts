@@ -9,6 +9,7 @@ const loaders: Partial<Record<ProviderName, Loader>> = {
   fake: async () => (await import('./fake/provider.js')).fakeProvider,
   vault: async () => (await import('./vault/provider.js')).vaultProvider,
   aws: async () => (await import('./aws/provider.js')).awsProvider,
+  azurekv: async () => (await import('./azurekv/provider.js')).azurekvProvider,
 };
 
 /** Providers that replace registered ones for one operator (tests inject programmable providers here). */

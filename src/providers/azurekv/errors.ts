@@ -1,0 +1,44 @@
+// Key Vault and Entra ID failures as typed provider errors. Key Vault's
+// messages name objects and applications, never values.
+import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+
+interface Headers {
+  get(name: string): string | undefined;
+}
+
+interface AzureFailure {
+  name?: string;
+  message?: string;
+  code?: string;
+  statusCode?: number;
+  details?: { error?: { innererror?: { code?: string } } };
+  response?: { headers?: Headers };
+}
+
+/** Retry-After (seconds or an HTTP date) or x-ms-retry-after-ms, in ms. */
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('x-ms-retry-after-ms') ?? headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export function azureError(err: unknown, key: string, version?: string): Error {
+  const e = err as AzureFailure;
+  const message = (e.message ?? String(err)).split('\n')[0]!;
+  const inner = e.details?.error?.innererror?.code;
+  if (e.name === 'AbortError') return err as Error;
+  if (e.statusCode === 404) return new NotFoundError(key, version ? `version "${version}" does not exist` : undefined);
+  if (e.statusCode === 403 && (inner?.endsWith('Disabled') || /disabled/i.test(message))) return new NotFoundError(key, `it is disabled in Key Vault${version ? ` (version "${version}")` : ''}`);
+  if (e.statusCode === 429) return new ThrottledError(`Azure Key Vault is throttling requests (HTTP 429) reading "${key}"`, retryAfterMs(e.response?.headers));
+  if (e.statusCode === 401 || e.statusCode === 403) return new PermissionDeniedError(`Key Vault refused "${key}": ${message}`);
+  // @azure/identity: Entra ID refused the credentials (wrong secret, unknown client, no federated credential).
+  if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError' || e.name === 'AuthenticationRequiredError') {
+    return new PermissionDeniedError(`Entra ID refused the store's credentials: ${message}`);
+  }
+  return new Error(`Azure Key Vault call for "${key}" failed: ${e.code ? `${e.code}: ` : ''}${message}`);
+}
