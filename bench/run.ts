@@ -16,7 +16,7 @@
 // `--unrelated N` first fills the cluster with N unrelated 100 KiB Secrets,
 // so memory that grows with Secrets the operator does not own shows.
 // Prints one table and writes JSON (and CPU profile summaries) to bench/results/.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -28,6 +28,7 @@ import { API_VERSION, Resources } from '../src/kube/types.js';
 import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
+import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../test/support/azure.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
@@ -40,7 +41,7 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws', 'fake,fake-templated,vault,aws')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure', 'fake,fake-templated,vault,aws,azure')
   .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
@@ -48,7 +49,7 @@ const opts = new Command()
   .parse()
   .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean }>();
 
-type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws';
+type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 const kubeconfigPath = process.env.KUBECONFIG ?? join(STATE, 'kubeconfig');
 const kc = new KubeConfig();
@@ -107,6 +108,17 @@ function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecre
 }
 
 let awsProxy: AwsProxy | undefined;
+let azure: AzureTestEnv | undefined;
+
+/** The provider servers' settings the control plane wrote (the Azure ones reach the operator process too). */
+function stateEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(STATE, 'env'), 'utf8').split('\n')) {
+    const m = /^export ([A-Z_]+)="?([^"]*)"?$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
 
 /** The store for a scenario; for vault and aws, the remote keys are written to the server first. */
 async function createStore(kind: Kind, ns: string): Promise<string> {
@@ -133,14 +145,27 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
     await store({ aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: awsProxy.url, auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } } } });
     return prefix;
   }
+  if (kind === 'azure') {
+    const env = stateEnv();
+    azure ??= await azureTestEnv(env);
+    for (const name of ['AZURE_AUTHORITY_HOST', 'NODE_EXTRA_CA_CERTS']) process.env[name] = env[name];
+    const az = azure;
+    const namePrefix = `bench-${stamp}-`;
+    await pool([...Array(opts.keys).keys()], 8, (i) => az.secrets.setSecret(`${namePrefix}key-${i}`, secretValue(i)));
+    const sp = await servicePrincipal(az, { secrets: ['get'] });
+    await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azure-creds', namespace: ns }, data: { clientId: b64(sp.clientId), clientSecret: b64(sp.secret) } });
+    await store({ azurekv: { vaultUrl: az.vaultUrl, tenantId: az.tenantId, authType: 'ServicePrincipal', authSecretRef: { clientId: { name: 'azure-creds', key: 'clientId' }, clientSecret: { name: 'azure-creds', key: 'clientSecret' } } } });
+    return namePrefix;
+  }
   await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
   return '';
 }
 
 /** Requests the scenario's provider server has received so far (undefined: the fake has no server). */
-function serverRequests(kind: Kind): number | undefined {
+async function serverRequests(kind: Kind): Promise<number | undefined> {
   if (kind === 'vault') return openbaoRequests(STATE);
   if (kind === 'aws') return awsProxy?.total() ?? 0;
+  if (kind === 'azure') return (await azure!.admin.stats()).vault;
   return undefined;
 }
 
@@ -301,7 +326,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
 
     say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
     const refreshStarted = performance.now();
-    const refreshBefore = { requests: await apiserverRequests(kube), server: serverRequests(kind) };
+    const refreshBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
     await waitUntil('the full refresh starts', () => refreshesSeen > 0, 900_000);
     const created = new Map<string, number>();
     await pool([...Array(opts.newUnderLoad).keys()], 8, async (j) => {
@@ -317,7 +342,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const newLatencies = [...created].map(([name, at]) => readyAt.get(name)! - at);
     const afterRefresh = await scrape(operator.metricsPort);
     const refreshRequests = diff(await apiserverRequests(kube), refreshBefore.requests);
-    const refreshServer = serverRequests(kind);
+    const refreshServer = await serverRequests(kind);
     const peakRss = operator.peakRssMiB();
     const heapUsed = afterRefresh.get('nodejs_heap_size_used_bytes') ?? 0;
 
@@ -325,7 +350,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     await operator.stop('SIGKILL');
     let earliestDue = Infinity;
     for (const es of watcher.values()) earliestDue = Math.min(earliestDue, Date.parse(es.status?.nextRefreshTime ?? '') || Infinity);
-    const restartBefore = { requests: await apiserverRequests(kube), server: serverRequests(kind) };
+    const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
     const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
     op = restarted;
     const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
@@ -350,7 +375,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
       restart: {
         windowS,
         providerCalls: metric(restartMetrics, 'secretsync_provider_calls_total'),
-        serverRequests: kind === 'fake' || kind === 'fake-templated' ? undefined : serverRequests(kind)! - restartBefore.server!,
+        serverRequests: kind === 'fake' || kind === 'fake-templated' ? undefined : (await serverRequests(kind))! - restartBefore.server!,
         secretWrites: sum(restartRequests, secretWriteVerbs),
         perObjectGets: sum(restartRequests, (k) => k.startsWith('GET ')),
       },
@@ -424,6 +449,7 @@ async function main(): Promise<void> {
     for (const kind of opts.scenarios.split(',').map((k) => k.trim()) as Kind[]) results.push(await scenario(kind));
   } finally {
     if (unrelatedNs) await removeNamespace(unrelatedNs);
+    await azure?.admin.close();
   }
   const plain = results.find((r) => r.label === 'fake');
   const templatedRun = results.find((r) => r.label === 'fake-templated');
