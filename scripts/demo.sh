@@ -27,8 +27,26 @@ bao write auth/kubernetes/role/demo-reader bound_service_account_names=app-reade
   bound_service_account_namespaces=demo policies=demo-reader audience=vault ttl=1h >/dev/null
 kubectl -n demo create serviceaccount app-reader --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n demo create secret generic openbao-token --from-literal=token="$VAULT_TOKEN" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# Azure test Key Vault: register the demo's app, write its values through the REST API.
+azure_admin() {
+  curl -sf --cacert "$AZURE_TEST_CA" -H "x-admin-key: $(cat "$AZURE_TEST_ADMIN_KEY_FILE")" \
+    -H 'content-type: application/json' -d "$2" "$AZURE_KEYVAULT_URL/__admin/$1" >/dev/null
+}
+azure_admin apps "{\"tenantId\":\"$AZURE_TENANT_ID\",\"clientId\":\"demo-reader\",\"secrets\":[\"demo-client-secret\"],\"permissions\":{\"secrets\":[\"get\",\"list\",\"set\"]}}"
+azure_token=$(curl -sf --cacert "$AZURE_TEST_CA" "$AZURE_AUTHORITY_HOST/$AZURE_TENANT_ID/oauth2/v2.0/token" \
+  -d grant_type=client_credentials -d client_id=demo-reader -d client_secret=demo-client-secret \
+  --data-urlencode scope=https://vault.azure.net/.default | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+azure_put() {
+  curl -sf --cacert "$AZURE_TEST_CA" -X PUT -H "authorization: Bearer $azure_token" -H 'content-type: application/json' \
+    -d "$2" "$AZURE_KEYVAULT_URL/secrets/$1?api-version=7.5" >/dev/null
+}
+azure_put payments-db '{"value":"{\"user\":\"payments\",\"password\":\"demo-db-password\"}"}'
+azure_put payments-api-key '{"value":"demo-payments-key","tags":{"app":"payments"}}'
+kubectl -n demo create secret generic azure-sp --from-literal=clientId=demo-reader \
+  --from-literal=clientSecret=demo-client-secret --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
 kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
-  -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml"
+  -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml" -f "$ROOT/examples/azurekv.yaml"
 
 node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
@@ -38,7 +56,7 @@ echo
 kubectl get secretstores,externalsecrets -n demo
 kubectl get clustersecretstores
 echo
-for s in api db-config db-dynamic db-creds registry-pull; do
+for s in api db-config db-dynamic db-creds registry-pull payments; do
   echo "Secret demo/$s (keys):"
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done
