@@ -9,7 +9,7 @@ import { Resources } from '../../src/kube/types.js';
 import { azurekvProvider } from '../../src/providers/azurekv/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
 import { callContext } from '../support/call-context.js';
-import { azureTestEnv, certificateChainPem, servicePrincipal, type AzureTestEnv } from '../support/azure.js';
+import { azureTestEnv, certificateChainPem, clientCertificate, servicePrincipal, type AzureTestEnv } from '../support/azure.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, events, getES, getSecret, kube, kubeConfig, newNamespace, providerEnv,
   ready, useNamespaceWithSecret, useOperator, waitFor, waitForReady, waitForStoreReady,
@@ -178,6 +178,21 @@ describe('azurekv through the operator (shipped RBAC)', () => {
       const c = ready(await kube().get<SecretStore>(Resources.SecretStore, ns, 'intruder'));
       return c?.status === 'False' && c.message.includes('AADSTS700213') ? c : undefined;
     });
+  });
+
+  it('service principal with a client certificate from a Secret', async () => {
+    const ns = await newNamespace();
+    const clientId = `cert-${ns}`;
+    const credential = clientCertificate(clientId);
+    await azure.admin.registerApp({ tenantId: azure.tenantId, clientId, certificates: [credential.cert], permissions: { secrets: ['get'] } });
+    await createCredentialSecret(ns, 'azure-cert', { clientId, 'tls.pem': credential.pem });
+    await put(`${ns}-cert-auth`, SECRET_VALUE);
+    await createStore(ns, 'akv', {
+      provider: { azurekv: { vaultUrl: azure.vaultUrl, tenantId: azure.tenantId, authSecretRef: { clientId: { name: 'azure-cert', key: 'clientId' }, clientCertificate: { name: 'azure-cert', key: 'tls.pem' } } } },
+    });
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'akv' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}-cert-auth` } }] });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
   });
 
   it('managed identity through IMDS, by client id', async () => {

@@ -32,6 +32,24 @@ describe('API server validation', () => {
     expect(await applyFails(store(ns, '  provider: {}'))).toContain('provider needs exactly one of');
   });
 
+  it('refuses an azurekv store whose auth does not fit its authType, and accepts each valid shape', async () => {
+    const ns = await newNamespace();
+    const akv = (fields: string) => store(ns, `  provider:\n    azurekv: { vaultUrl: "https://v.vault.azure.net", ${fields} }`);
+    const sp = 'authSecretRef: { clientId: { name: s, key: id }, clientSecret: { name: s, key: secret } }';
+    expect(await applyFails(akv(sp))).toContain('azurekv ServicePrincipal (the default authType) needs tenantId');
+    expect(await applyFails(akv(`tenantId: t, authSecretRef: { clientId: { name: s, key: id } }`))).toContain('one of clientSecret or clientCertificate');
+    expect(await applyFails(akv(`tenantId: t, authSecretRef: { clientId: { name: s, key: id }, clientSecret: { name: s, key: a }, clientCertificate: { name: s, key: b } }`))).toContain('one of clientSecret or clientCertificate');
+    expect(await applyFails(akv('authType: WorkloadIdentity'))).toContain('azurekv WorkloadIdentity needs serviceAccountRef');
+    expect(await applyFails(akv(`tenantId: t, ${sp}, serviceAccountRef: { name: app }`))).toContain('serviceAccountRef is only for authType WorkloadIdentity');
+    expect(await applyFails(akv(`authType: ManagedIdentity, ${sp}`))).toContain('ManagedIdentity takes no authSecretRef');
+    expect(await applyFails(akv('authType: ManagedIdentity, environmentType: AzureStack'))).toContain('Unsupported value: "AzureStack"');
+    expect(await applyFails(store(ns, '  provider: { azurekv: { vaultUrl: "http://v.vault.azure.net", authType: ManagedIdentity } }'))).toContain('spec.provider.azurekv.vaultUrl');
+    for (const ok of [`tenantId: t, ${sp}`, 'authType: WorkloadIdentity, serviceAccountRef: { name: app }', 'authType: ManagedIdentity', 'authType: ManagedIdentity, identityId: abc, environmentType: ChinaCloud']) {
+      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], akv(ok));
+      expect(result.stderr, ok).toBe('');
+    }
+  });
+
   it('refuses conditions on a SecretStore but accepts them on a ClusterSecretStore', async () => {
     const ns = await newNamespace();
     const spec = `  provider: { fake: { data: [] } }\n  conditions: [ { namespaces: [a] } ]`;

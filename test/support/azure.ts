@@ -3,7 +3,7 @@
 // user points them at a private cloud (AZURE_AUTHORITY_HOST, the IMDS host
 // variable, the CA in Node's default trust store), an admin client, and
 // writers that seed secrets, certificates and keys through the real API.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { ClientSecretCredential } from '@azure/identity';
@@ -79,4 +79,21 @@ export function certificateChainPem(commonName: string): { pem: string; leaf: st
   const leafPem = forge.pki.certificateToPem(leaf.cert);
   const caPem = forge.pki.certificateToPem(ca.cert);
   return { pem: `${forge.pki.privateKeyToPem(leaf.key)}${leafPem}${caPem}`, leaf: leafPem, ca: caPem };
+}
+
+/** A self-signed certificate an app registration can hold, and the PEM (key + certificate) a client signs with. */
+export function clientCertificate(commonName: string): { cert: string; pem: string } {
+  // MSAL signs client assertions with PS256, which needs a 2048-bit key.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const key = forge.pki.privateKeyFromPem(privateKey);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = `01${forge.util.bytesToHex(forge.random.getBytesSync(8))}`;
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: commonName }]);
+  cert.setIssuer([{ name: 'commonName', value: commonName }]);
+  cert.sign(key, forge.md.sha256.create());
+  const certPem = forge.pki.certificateToPem(cert);
+  return { cert: certPem, pem: `${privateKey}${certPem}` };
 }
