@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
+import { NotFoundError } from '../../src/providers/errors.js';
 import { Resources } from '../../src/kube/types.js';
 import { azurekvProvider } from '../../src/providers/azurekv/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
@@ -95,6 +96,38 @@ describe('azurekv conformance', () => {
     expect(pem).not.toContain('PRIVATE KEY');
     expect(got.source.version).toBe(imported.properties.version);
     expect(got.source.rotatesAt?.getTime()).toBe(imported.properties.expiresOn!.getTime() - 30 * 86_400_000);
+  });
+
+  it('a version not valid yet (nbf ahead) is a clear NotFoundError, and find leaves it out', async () => {
+    const prefix = `conf-nbf-${randomBytes(3).toString('hex')}`;
+    const notBefore = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000);
+    await azure.secrets.setSecret(`${prefix}-later`, 'not yet', { notBefore, tags: { t: prefix } });
+    await azure.secrets.setSecret(`${prefix}-now`, 'now', { tags: { t: prefix } });
+    const client = await clientFor('reader');
+    const err = await client.getSecret({ key: `${prefix}-later` }, callContext()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as Error).message).toContain(`is not valid until ${notBefore.toISOString()}`);
+    expect(Object.keys((await client.findSecrets!({ tags: { t: prefix } }, callContext())).values)).toEqual([`${prefix}-now`]);
+  });
+
+  it('a repeated find reads again only the matches whose updated date moved (counted at the server)', async () => {
+    const prefix = `conf-again-${randomBytes(3).toString('hex')}`;
+    for (const n of ['a', 'b', 'c']) await azure.secrets.setSecret(`${prefix}-${n}`, n, { tags: { t: prefix } });
+    const client = await clientFor('reader');
+    await client.validate(callContext());
+    const requests = async (run: () => Promise<unknown>) => {
+      const before = (await azure.admin.stats()).byOperation['secrets.get'] ?? 0;
+      await run();
+      return ((await azure.admin.stats()).byOperation['secrets.get'] ?? 0) - before;
+    };
+    const find = () => client.findSecrets!({ tags: { t: prefix } }, callContext());
+    expect(await requests(find)).toBe(3);
+    // Values read within seconds of their `updated` date are read again (one-second dates); then they are trusted.
+    await waitFor('a find served from what it read before', async () => (await requests(find)) === 0, 20_000, 500);
+    await azure.secrets.setSecret(`${prefix}-b`, 'b2', { tags: { t: prefix } });
+    let found: Awaited<ReturnType<typeof find>> | undefined;
+    expect(await requests(async () => (found = await find()))).toBe(1);
+    expect(Buffer.from(found!.values[`${prefix}-b`]!).toString()).toBe('b2');
   });
 
   it('reads a key as public JWK JSON, with its rotation policy as the rotation date', async () => {

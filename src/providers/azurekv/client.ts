@@ -27,6 +27,13 @@ const POLICY_TTL_MS = 60 * 60_000;
 const FIND_CONCURRENCY = 8;
 /** Remembered find results (values by `updated` date); oldest dropped first. */
 const FIND_CACHE_MAX = 2 * MAX_FIND_RESULTS;
+/**
+ * Key Vault dates have one-second resolution, so a version added in the same
+ * second as the one read would carry the same `updated` date. A value is
+ * trusted by its date only when it was read this long after that date (the
+ * second, plus room for the vault's clock to lag ours).
+ */
+const SETTLE_MS = 5_000;
 /** A name that no vault is expected to hold: reading it checks reachability and the token. */
 const VALIDATE_PROBE = 'secretsync-store-validation-probe';
 const PEM = 'application/x-pem-file';
@@ -46,7 +53,7 @@ export class AzureKvClient implements ProviderClient {
   private keys?: Promise<KeyClient>;
   private certificates?: Promise<CertificateClient>;
   private readonly rotations = new Map<string, { rotatesAt?: Date; until: number }>();
-  private readonly found = new Map<string, { updated: number; fetched: Fetched }>();
+  private readonly found = new Map<string, { updated: number; settled: boolean; fetched: Fetched }>();
 
   constructor(private readonly vaultUrl: string, private readonly credential: TokenCredential) {
     const http = createDefaultHttpClient();
@@ -182,11 +189,12 @@ export class AzureKvClient implements ProviderClient {
 
   private async findValue(name: string, updated: number, ctx: CallContext): Promise<Fetched> {
     const hit = this.found.get(name);
-    if (hit && hit.updated === updated && updated > 0) return hit.fetched;
+    if (hit?.settled && hit.updated === updated) return hit.fetched;
+    const started = Date.now();
     const secret = await this.readSecret(name, undefined, name, ctx);
     const fetched = this.toFetched(name, secret, encoder.encode(secret.value ?? ''));
     this.found.delete(name);
-    this.found.set(name, { updated, fetched });
+    this.found.set(name, { updated, settled: updated > 0 && started >= updated + SETTLE_MS, fetched });
     if (this.found.size > FIND_CACHE_MAX) this.found.delete(this.found.keys().next().value!);
     return fetched;
   }
