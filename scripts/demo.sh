@@ -29,15 +29,15 @@ kubectl -n demo create serviceaccount app-reader --dry-run=client -o yaml | kube
 kubectl -n demo create secret generic openbao-token --from-literal=token="$VAULT_TOKEN" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 # Azure test Key Vault: register the demo's app, write its values through the REST API.
 azure_admin() {
-  curl -sf --cacert "$AZURE_TEST_CA" -H "x-admin-key: $(cat "$AZURE_TEST_ADMIN_KEY_FILE")" \
+  curl -sf --cacert "$TEST_CA_FILE" -H "x-admin-key: $(cat "$AZURE_TEST_ADMIN_KEY_FILE")" \
     -H 'content-type: application/json' -d "$2" "$AZURE_KEYVAULT_URL/__admin/$1" >/dev/null
 }
 azure_admin apps "{\"tenantId\":\"$AZURE_TENANT_ID\",\"clientId\":\"demo-reader\",\"secrets\":[\"demo-client-secret\"],\"permissions\":{\"secrets\":[\"get\",\"list\",\"set\"]}}"
-azure_token=$(curl -sf --cacert "$AZURE_TEST_CA" "$AZURE_AUTHORITY_HOST/$AZURE_TENANT_ID/oauth2/v2.0/token" \
+azure_token=$(curl -sf --cacert "$TEST_CA_FILE" "$AZURE_AUTHORITY_HOST/$AZURE_TENANT_ID/oauth2/v2.0/token" \
   -d grant_type=client_credentials -d client_id=demo-reader -d client_secret=demo-client-secret \
   --data-urlencode scope=https://vault.azure.net/.default | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 azure_put() {
-  curl -sf --cacert "$AZURE_TEST_CA" -X PUT -H "authorization: Bearer $azure_token" -H 'content-type: application/json' \
+  curl -sf --cacert "$TEST_CA_FILE" -X PUT -H "authorization: Bearer $azure_token" -H 'content-type: application/json' \
     -d "$2" "$AZURE_KEYVAULT_URL/secrets/$1?api-version=7.5" >/dev/null
 }
 azure_put payments-db '{"value":"{\"user\":\"payments\",\"password\":\"demo-db-password\"}"}'

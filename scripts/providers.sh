@@ -2,8 +2,9 @@
 # Provider servers for the tests and the demo, on 127.0.0.1 next to the
 # control plane: OpenBao (dev mode, configured with KV v1/v2, PKI, database
 # secrets on a real PostgreSQL, and kubernetes/approle/jwt auth against the
-# local kube-apiserver), moto (AWS), and the project's own Azure Key Vault +
-# Entra ID + IMDS test servers (test/servers/azurekv). Called by control-plane.sh.
+# local kube-apiserver), moto (AWS), and the project's own test servers for
+# Azure Key Vault + Entra ID + IMDS (test/servers/azurekv) and Google Secret
+# Manager + STS + IAM Credentials (test/servers/gcpsm). Called by control-plane.sh.
 #   providers.sh up | down
 source "$(dirname "$0")/lib.sh"
 
@@ -14,6 +15,8 @@ MOTO_PORT=$((BASE + 12))
 AZURE_PORT=$((BASE + 13))
 IMDS_PORT=$((BASE + 14))
 AZURE_TENANT=5ec2e75e-0000-4000-8000-000000000001
+GCP_GRPC_PORT=$((BASE + 15))
+GCP_HTTPS_PORT=$((BASE + 16))
 BAO_TOKEN=root
 PG_BIN=/usr/lib/postgresql/15/bin
 BAO=("$OPENBAO_HOME/venv/bin/bao")
@@ -88,12 +91,27 @@ start_moto() {
 start_azure() {
   alive azurekv && return 0
   mkdir -p "$STATE/azurekv"
-  tsx "$ROOT/test/servers/azurekv/main.ts" --state "$STATE/azurekv" --port "$AZURE_PORT" --imds-port "$IMDS_PORT" \
+  tsx "$ROOT/test/servers/azurekv/main.ts" --state "$STATE/azurekv" --tls-dir "$STATE/test-tls" --port "$AZURE_PORT" --imds-port "$IMDS_PORT" \
     --tenant "$AZURE_TENANT" --kube-api "https://127.0.0.1:$API_PORT" --kube-ca "$STATE/certs/apiserver.crt" \
     --kube-token "$STATE/admin-token" >"$STATE/azurekv.log" 2>&1 &
   echo $! >"$STATE/azurekv.pid"
-  wait_for azurekv 150 curl -sf -o /dev/null --cacert "$STATE/azurekv/ca.crt" \
+  wait_for azurekv 150 curl -sf -o /dev/null --cacert "$STATE/test-tls/ca.crt" \
     "https://127.0.0.1:$AZURE_PORT/$AZURE_TENANT/v2.0/.well-known/openid-configuration"
+}
+
+start_google() {
+  alive gcpsm && return 0
+  # gRPC clients trust only GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when it is set (this
+  # machine sets it to the system bundle): give them the bundle plus the test CA.
+  local system=/etc/ssl/certs/ca-certificates.crt
+  { [ -f "$system" ] && cat "$system"; cat "$STATE/test-tls/ca.crt"; } >"$STATE/test-tls/roots.pem.tmp"
+  mv "$STATE/test-tls/roots.pem.tmp" "$STATE/test-tls/roots.pem"
+  mkdir -p "$STATE/gcpsm"
+  tsx "$ROOT/test/servers/gcpsm/main.ts" --state "$STATE/gcpsm" --tls-dir "$STATE/test-tls" --grpc-port "$GCP_GRPC_PORT" \
+    --https-port "$GCP_HTTPS_PORT" --kube-api "https://127.0.0.1:$API_PORT" --kube-ca "$STATE/certs/apiserver.crt" \
+    --kube-token "$STATE/admin-token" >"$STATE/gcpsm.log" 2>&1 &
+  echo $! >"$STATE/gcpsm.pid"
+  wait_for gcpsm 150 curl -s -o /dev/null --cacert "$STATE/test-tls/ca.crt" "https://127.0.0.1:$GCP_HTTPS_PORT/"
 }
 
 write_env() {
@@ -109,14 +127,19 @@ export AZURE_KEYVAULT_URL="https://127.0.0.1:$AZURE_PORT"
 export AZURE_AUTHORITY_HOST="https://127.0.0.1:$AZURE_PORT"
 export AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:$IMDS_PORT"
 export AZURE_TENANT_ID="$AZURE_TENANT"
-export AZURE_TEST_CA="$STATE/azurekv/ca.crt"
+export TEST_CA_FILE="$STATE/test-tls/ca.crt"
 export AZURE_TEST_ADMIN_KEY_FILE="$STATE/azurekv/admin-key"
-export NODE_EXTRA_CA_CERTS="$STATE/azurekv/ca.crt"
+export NODE_EXTRA_CA_CERTS="$STATE/test-tls/ca.crt"
+export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH="$STATE/test-tls/roots.pem"
+export GCP_SECRET_MANAGER_ENDPOINT="127.0.0.1:$GCP_GRPC_PORT"
+export GCP_STS_ENDPOINT="https://127.0.0.1:$GCP_HTTPS_PORT"
+export GCP_IAM_CREDENTIALS_ENDPOINT="https://127.0.0.1:$GCP_HTTPS_PORT"
+export GCP_TEST_ADMIN_KEY_FILE="$STATE/gcpsm/admin-key"
 ENV
 }
 
 case "${1:-}" in
-  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; write_env ;;
-  down) stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
+  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; start_google; write_env ;;
+  down) stop_one gcpsm; stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -29,12 +29,12 @@ const ALL: Permissions = { secrets: ['get', 'list', 'set', 'update'], keys: ['ge
 
 /** Wires this process to the test servers; `env` is the control plane's env file. */
 export async function azureTestEnv(env: Record<string, string>): Promise<AzureTestEnv> {
-  const ca = readFileSync(env.AZURE_TEST_CA!, 'utf8');
+  const ca = readFileSync(env.TEST_CA_FILE!, 'utf8');
   if (!tls.getCACertificates('default').includes(ca)) tls.setDefaultCACertificates([...tls.getCACertificates('default'), ca]);
   // What an operator in a private cloud is given; the in-process operator reads them too.
   process.env.AZURE_AUTHORITY_HOST = env.AZURE_AUTHORITY_HOST;
   process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = env.AZURE_POD_IDENTITY_AUTHORITY_HOST;
-  const admin = new AzureAdmin(env.AZURE_KEYVAULT_URL!, readFileSync(env.AZURE_TEST_ADMIN_KEY_FILE!, 'utf8').trim(), env.AZURE_TEST_CA!);
+  const admin = new AzureAdmin(env.AZURE_KEYVAULT_URL!, readFileSync(env.AZURE_TEST_ADMIN_KEY_FILE!, 'utf8').trim(), env.TEST_CA_FILE!);
   const tenantId = env.AZURE_TENANT_ID!;
   await admin.registerApp({ tenantId, clientId: WRITER.clientId, secrets: [WRITER.secret], permissions: ALL });
   const credential = new ClientSecretCredential(tenantId, WRITER.clientId, WRITER.secret, { authorityHost: env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true });

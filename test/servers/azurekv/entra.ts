@@ -17,7 +17,7 @@
 //   for `/metadata/identity/oauth2/token/` (trailing slash).
 import { createHash, generateKeyPairSync, randomUUID, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { audiences, decodeJwt, keyFromJwk, signatureValid, signJwt, timeProblem } from './jwt.js';
+import { audiences, decodeJwt, keyFromJwk, signatureValid, signJwt, timeProblem } from '../shared/jwt.js';
 
 export interface FederatedCredential {
   issuer: string;

@@ -11,7 +11,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import forge from 'node-forge';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeIssuer } from './kube-keys.js';
+import { fakeIssuer } from '../shared/kube-keys.js';
 import { startAzureServer, type AzureTestServer } from './server.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
@@ -23,7 +23,7 @@ let server: AzureTestServer;
 let agent: Agent;
 
 beforeAll(async () => {
-  server = await startAzureServer({ stateDir: dir, tenantId: TENANT, kubeJwks: issuer.jwks });
+  server = await startAzureServer({ tlsDir: dir, tenantId: TENANT, kubeJwks: issuer.jwks });
   const ca = readFileSync(server.caFile, 'utf8');
   tls.setDefaultCACertificates([...tls.getCACertificates('default'), ca]);
   agent = new Agent({ connect: { ca } });

@@ -8,12 +8,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { body, json, TestEntra, type AppRegistration, type ManagedIdentity } from './entra.js';
-import { testTls } from './tls.js';
+import { testTls } from '../shared/tls.js';
 import { TestKeyVault, type Permissions } from './vault.js';
 
 export interface AzureServerOptions {
-  /** Where the CA and server certificate are kept. */
-  stateDir: string;
+  /** Where the test CA and server certificate are kept (shared by the test servers). */
+  tlsDir: string;
   tenantId: string;
   port?: number;
   imdsPort?: number;
@@ -37,7 +37,7 @@ export type AdminApp = AppRegistration & { permissions?: Permissions };
 export type AdminIdentity = ManagedIdentity & { permissions?: Permissions };
 
 export async function startAzureServer(opts: AzureServerOptions): Promise<AzureTestServer> {
-  const tls = testTls(opts.stateDir);
+  const tls = testTls(opts.tlsDir);
   const entra = new TestEntra(opts.kubeJwks);
   const vault = new TestKeyVault(entra, opts.tenantId);
   const adminKey = opts.adminKey ?? randomBytes(16).toString('hex');
