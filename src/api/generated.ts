@@ -113,6 +113,7 @@ export type ClusterSecretStoreSpec = {
     };
     gcpsm?: {
       projectID: string;
+      location?: string;
       endpoint?: string;
       auth?: {
         secretRef?: {
@@ -128,6 +129,7 @@ export type ClusterSecretStoreSpec = {
             namespace?: string;
             audiences?: Array<string>;
           };
+          audience?: string;
           clusterLocation?: string;
           clusterName?: string;
           clusterProjectID?: string;
@@ -389,6 +391,7 @@ export type SecretStoreSpec = {
     };
     gcpsm?: {
       projectID: string;
+      location?: string;
       endpoint?: string;
       auth?: {
         secretRef?: {
@@ -404,6 +407,7 @@ export type SecretStoreSpec = {
             namespace?: string;
             audiences?: Array<string>;
           };
+          audience?: string;
           clusterLocation?: string;
           clusterName?: string;
           clusterProjectID?: string;

@@ -10,6 +10,7 @@ const loaders: Partial<Record<ProviderName, Loader>> = {
   vault: async () => (await import('./vault/provider.js')).vaultProvider,
   aws: async () => (await import('./aws/provider.js')).awsProvider,
   azurekv: async () => (await import('./azurekv/provider.js')).azurekvProvider,
+  gcpsm: async () => (await import('./gcpsm/provider.js')).gcpsmProvider,
 };
 
 /** Providers that replace registered ones for one operator (tests inject programmable providers here). */

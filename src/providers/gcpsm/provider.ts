@@ -1,0 +1,32 @@
+// The `gcpsm` provider: Google Secret Manager through
+// @google-cloud/secret-manager (gRPC), global or regional secrets.
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import type { Provider } from '../provider.js';
+import { GcpSmClient } from './client.js';
+import { storeAuth } from './credentials.js';
+
+/** host[:port] → the SDK's apiEndpoint and port. */
+function endpointOf(endpoint: string | undefined, location: string | undefined): { apiEndpoint?: string; port?: number } {
+  if (endpoint) {
+    const [host, port] = endpoint.split(':');
+    return { apiEndpoint: host, port: port ? Number(port) : 443 };
+  }
+  return location ? { apiEndpoint: `secretmanager.${location}.rep.googleapis.com`, port: 443 } : {};
+}
+
+export const gcpsmProvider: Provider = {
+  name: 'gcpsm',
+  capabilities: 'ReadOnly',
+  validateStore(store) {
+    const wi = store.spec.provider.gcpsm!.auth?.workloadIdentity;
+    if (wi && !wi.audience && !(wi.clusterLocation && wi.clusterName)) return ['gcpsm workloadIdentity needs audience, or clusterLocation and clusterName'];
+    return [];
+  },
+  async newClient({ store, namespace, kube }) {
+    const spec = store.spec.provider.gcpsm!;
+    const authClient = await storeAuth(spec, kube, namespace);
+    const sm = new SecretManagerServiceClient({ ...endpointOf(spec.endpoint, spec.location), projectId: spec.projectID, ...(authClient ? { authClient } : {}) });
+    const parent = spec.location ? `projects/${spec.projectID}/locations/${spec.location}` : `projects/${spec.projectID}`;
+    return new GcpSmClient(sm, parent);
+  },
+};
