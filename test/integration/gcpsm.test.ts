@@ -3,9 +3,13 @@
 // (test/servers/gcpsm), and the real kube-apiserver for workload identity:
 // the shared conformance suite, then the operator end to end.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { Resources } from '../../src/kube/types.js';
+import { NotFoundError } from '../../src/providers/errors.js';
 import { gcpsmProvider } from '../../src/providers/gcpsm/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
 import { callContext } from '../support/call-context.js';
@@ -75,6 +79,39 @@ describe('gcpsm conformance', () => {
       permissions: true,
       throttling: true,
     },
+  });
+
+  it('regional secrets: a store with a location reads projects/*/locations/*/secrets/* names', async () => {
+    const id = `conf-regional-${randomBytes(3).toString('hex')}`;
+    const parent = `projects/${gcp.project}/locations/europe-west1`;
+    await gcp.sm.createSecret({ parent, secretId: id, secret: { labels: { where: 'eu' } } });
+    await gcp.sm.addSecretVersion({ parent: `${parent}/secrets/${id}`, payload: { data: Buffer.from('regional') } });
+    await clientFor('reader');
+    const spec = keyStore('reader');
+    spec.provider.gcpsm!.location = 'europe-west1';
+    const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'r', namespace: ns() }, spec }, namespace: ns(), kube: kube() });
+    expect(Buffer.from((await client.getSecret({ key: id }, callContext())).value).toString()).toBe('regional');
+    expect(Object.keys((await client.findSecrets!({ tags: { where: 'eu' } }, callContext())).values)).toContain(id);
+    await expect((await clientFor('reader')).getSecret({ key: id }, callContext())).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('without auth, Application Default Credentials are used (here a key file named by GOOGLE_APPLICATION_CREDENTIALS)', async () => {
+    const id = `conf-adc-${randomBytes(3).toString('hex')}`;
+    await putSecret(gcp, id, 'from-adc');
+    const key = await serviceAccountKey(gcp.admin, 'adc', READER_ROLES);
+    const file = join(mkdtempSync(join(tmpdir(), 'adc-')), 'key.json');
+    writeFileSync(file, key.json, { mode: 0o600 });
+    const previous = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = file;
+    try {
+      const spec: SecretStoreSpec = { provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint } } };
+      const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'adc', namespace: ns() }, spec }, namespace: ns(), kube: kube() });
+      expect(Buffer.from((await client.getSecret({ key: id }, callContext())).value).toString()).toBe('from-adc');
+    } finally {
+      if (previous === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = previous;
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   });
 
   it('a refresh of an unchanged latest version reads metadata, not the payload; a new version is accessed once', async () => {

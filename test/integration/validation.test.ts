@@ -50,6 +50,22 @@ describe('API server validation', () => {
     }
   });
 
+  it('refuses a gcpsm store with an unusable workload identity, project or endpoint', async () => {
+    const ns = await newNamespace();
+    const gcp = (fields: string) => store(ns, `  provider:\n    gcpsm: { projectID: my-project, ${fields} }`);
+    const wi = (fields: string) => gcp(`auth: { workloadIdentity: { serviceAccountRef: { name: app }${fields} } }`);
+    expect(await applyFails(wi(''))).toContain('gcpsm workloadIdentity needs either audience');
+    expect(await applyFails(wi(', clusterLocation: europe-west1'))).toContain('gcpsm workloadIdentity needs either audience');
+    expect(await applyFails(wi(', audience: "//iam.googleapis.com/x", clusterLocation: l, clusterName: c'))).toContain('gcpsm workloadIdentity needs either audience');
+    expect(await applyFails(wi(', audience: "https://example.com"'))).toContain('spec.provider.gcpsm.auth.workloadIdentity.audience');
+    expect(await applyFails(store(ns, '  provider: { gcpsm: { projectID: "Bad_Project" } }'))).toContain('spec.provider.gcpsm.projectID');
+    expect(await applyFails(gcp('endpoint: "https://x.example"'))).toContain('spec.provider.gcpsm.endpoint');
+    for (const ok of ['location: europe-west1', 'endpoint: "secretmanager.europe-west1.rep.googleapis.com"', 'endpoint: "10.0.0.5:443"', 'auth: { workloadIdentity: { serviceAccountRef: { name: app }, clusterLocation: europe-west1, clusterName: c1 } }']) {
+      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], gcp(ok));
+      expect(result.stderr, ok).toBe('');
+    }
+  });
+
   it('refuses conditions on a SecretStore but accepts them on a ClusterSecretStore', async () => {
     const ns = await newNamespace();
     const spec = `  provider: { fake: { data: [] } }\n  conditions: [ { namespaces: [a] } ]`;
