@@ -19,7 +19,18 @@ await build({
   sourcemap: true,
   legalComments: 'none',
   outExtension: { '.js': '.mjs' },
-  // Some bundled CommonJS dependencies call require().
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // Some bundled CommonJS dependencies call require() or read __dirname
+  // (google-gax computes a protos path from it; the Secret Manager client
+  // loads its protos from bundled JSON, so the path is never read).
+  banner: {
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { dirname as __pathDirname } from 'node:path';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      'const __dirname = __pathDirname(__filename);',
+    ].join(' '),
+  },
   logLevel: 'warning',
 });
