@@ -45,8 +45,14 @@ azure_put payments-api-key '{"value":"demo-payments-key","tags":{"app":"payments
 kubectl -n demo create secret generic azure-sp --from-literal=clientId=demo-reader \
   --from-literal=clientSecret=demo-client-secret --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
+# Google test Secret Manager: a service account key for the demo, and its values.
+tsx "$ROOT/scripts/demo-gcp.ts" "$SECRETSYNC_STATE/gcpsm/demo-key.json"
+kubectl -n demo create secret generic gcp-sa --from-file=key.json="$SECRETSYNC_STATE/gcpsm/demo-key.json" \
+  --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
 kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
-  -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml" -f "$ROOT/examples/azurekv.yaml"
+  -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml" -f "$ROOT/examples/azurekv.yaml" \
+  -f "$ROOT/examples/gcpsm.yaml"
 
 node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
@@ -56,7 +62,7 @@ echo
 kubectl get secretstores,externalsecrets -n demo
 kubectl get clustersecretstores
 echo
-for s in api db-config db-dynamic db-creds registry-pull payments; do
+for s in api db-config db-dynamic db-creds registry-pull payments checkout; do
   echo "Secret demo/$s (keys):"
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done
