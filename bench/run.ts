@@ -29,6 +29,7 @@ import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../test/support/azure.js';
+import type { GcpTestEnv } from '../test/support/gcp.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
@@ -41,7 +42,7 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure', 'fake,fake-templated,vault,aws,azure')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp', 'fake,fake-templated,vault,aws,azure,gcp')
   .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
@@ -49,7 +50,7 @@ const opts = new Command()
   .parse()
   .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean }>();
 
-type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure';
+type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 const kubeconfigPath = process.env.KUBECONFIG ?? join(STATE, 'kubeconfig');
 const kc = new KubeConfig();
@@ -109,6 +110,7 @@ function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecre
 
 let awsProxy: AwsProxy | undefined;
 let azure: AzureTestEnv | undefined;
+let gcp: GcpTestEnv | undefined;
 
 /** The provider servers' settings the control plane wrote (the Azure ones reach the operator process too). */
 function stateEnv(): Record<string, string> {
@@ -157,6 +159,20 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
     await store({ azurekv: { vaultUrl: az.vaultUrl, tenantId: az.tenantId, authType: 'ServicePrincipal', authSecretRef: { clientId: { name: 'azure-creds', key: 'clientId' }, clientSecret: { name: 'azure-creds', key: 'clientSecret' } } } });
     return namePrefix;
   }
+  if (kind === 'gcp') {
+    const env = stateEnv();
+    // gRPC reads its roots file when it loads, so the test CA is in place before the SDK is imported.
+    for (const name of ['GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'NODE_EXTRA_CA_CERTS']) process.env[name] = env[name];
+    const support = await import('../test/support/gcp.js');
+    gcp ??= await support.gcpTestEnv(env);
+    const g = gcp;
+    const namePrefix = `bench-${stamp}-`;
+    await pool([...Array(opts.keys).keys()], 8, (i) => support.putSecret(g, `${namePrefix}key-${i}`, secretValue(i)));
+    const key = await support.serviceAccountKey(g.admin, 'bench', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
+    await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gcp-key', namespace: ns }, data: { 'key.json': b64(key.json) } });
+    await store({ gcpsm: { projectID: g.project, endpoint: g.endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } });
+    return namePrefix;
+  }
   await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
   return '';
 }
@@ -166,6 +182,7 @@ async function serverRequests(kind: Kind): Promise<number | undefined> {
   if (kind === 'vault') return openbaoRequests(STATE);
   if (kind === 'aws') return awsProxy?.total() ?? 0;
   if (kind === 'azure') return (await azure!.admin.stats()).vault;
+  if (kind === 'gcp') return (await gcp!.admin.stats()).api;
   return undefined;
 }
 
@@ -450,6 +467,8 @@ async function main(): Promise<void> {
   } finally {
     if (unrelatedNs) await removeNamespace(unrelatedNs);
     await azure?.admin.close();
+    await gcp?.admin.close();
+    await gcp?.sm.close();
   }
   const plain = results.find((r) => r.label === 'fake');
   const templatedRun = results.find((r) => r.label === 'fake-templated');
