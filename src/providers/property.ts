@@ -1,6 +1,8 @@
 // Picks a field out of a JSON value: `property` is a dotted path
 // ("db.password", "hosts.0"); a key that itself contains dots is tried whole first.
 import { NotFoundError } from './errors.js';
+import type { RemoteRef } from '../api/types.js';
+import type { RemoteValue, RemoteValues } from './provider.js';
 
 const encoder = new TextEncoder();
 
@@ -50,4 +52,14 @@ export function valueToMap(value: Uint8Array, key: string, property?: string): R
   const out: Record<string, Uint8Array> = {};
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = toBytes(v);
   return out;
+}
+
+/** A whole remote value as `ref` asks for it: the value, or its `property`. */
+export function valueFor(ref: RemoteRef, whole: RemoteValue): RemoteValue {
+  return ref.property ? { value: extractProperty(whole.value, ref.key, ref.property), source: whole.source } : whole;
+}
+
+/** A whole remote value as a map of keys (at `ref.property` when set). */
+export function mapFor(ref: RemoteRef, whole: RemoteValue): RemoteValues {
+  return { values: valueToMap(whole.value, ref.key, ref.property), sources: [whole.source] };
 }

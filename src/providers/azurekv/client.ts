@@ -17,7 +17,7 @@ import type { FindRef, RemoteRef } from '../../api/types.js';
 import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError } from '../errors.js';
 import { MAX_FIND_RESULTS } from '../find.js';
-import { extractProperty, valueToMap } from '../property.js';
+import { mapFor, valueFor } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { isKnownVaultHost } from './cloud.js';
 import { azureError } from './errors.js';
@@ -68,13 +68,11 @@ export class AzureKvClient implements ProviderClient {
   }
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
-    const got = await this.fetch(ref, ctx);
-    return { value: ref.property ? extractProperty(got.value, ref.key, ref.property) : got.value, source: got.source };
+    return valueFor(ref, await this.fetch(ref, ctx));
   }
 
   async getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
-    const got = await this.fetch(ref, ctx);
-    return { values: valueToMap(got.value, ref.key, ref.property), sources: [got.source] };
+    return mapFor(ref, await this.fetch(ref, ctx));
   }
 
   /** Lists secret properties (every page), keeps the enabled and valid matches, and reads only the ones that changed. */

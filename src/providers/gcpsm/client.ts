@@ -18,7 +18,7 @@ import { crc32c } from '../../util/crc32c.js';
 import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
 import { MAX_FIND_RESULTS } from '../find.js';
-import { extractProperty, valueToMap } from '../property.js';
+import { mapFor, valueFor } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { googleError } from './errors.js';
 
@@ -56,13 +56,11 @@ export class GcpSmClient implements ProviderClient {
   constructor(private readonly sm: SecretManagerServiceClient, private readonly parent: string) {}
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
-    const got = await this.read(ref, ctx);
-    return { value: ref.property ? extractProperty(got.value, ref.key, ref.property) : got.value, source: got.source };
+    return valueFor(ref, await this.read(ref, ctx));
   }
 
   async getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
-    const got = await this.read(ref, ctx);
-    return { values: valueToMap(got.value, ref.key, ref.property), sources: [got.source] };
+    return mapFor(ref, await this.read(ref, ctx));
   }
 
   /** Lists the parent's secrets (labels as a server-side filter), then reads each match's latest enabled version. */
