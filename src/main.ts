@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point: reads flags and environment, then runs the operator with a
 // metrics and health endpoint until SIGINT/SIGTERM.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
@@ -32,7 +34,13 @@ const program = new Command()
   .option('--provider-timeout <duration>', 'deadline of one provider call; a provider that has not answered by then fails with ProviderTimeout', duration, 30_000)
   .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', (v) => Number(v), 8080)
   .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')
-  .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info');
+  .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
+  .option('--leader-elect', 'reconcile only while holding a Lease in --namespace (run several replicas)', false)
+  .option('--leader-elect-id <name>', 'name of the leader Lease', 'secretsync-leader')
+  .option('--leader-elect-lease-duration <duration>', 'how long followers wait for a silent leader before taking over', duration, 15_000)
+  .option('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', duration, 10_000)
+  .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
+  .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000);
 
 program.parse();
 const opts = program.opts<{
@@ -44,7 +52,16 @@ const opts = program.opts<{
   metricsPort: number;
   metricsBindAddress: string;
   logLevel: string;
+  leaderElect: boolean;
+  leaderElectId: string;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
+  shutdownTimeout: number;
 }>();
+if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
+  program.error('leader election needs retry period < renew deadline < lease duration');
+}
 
 const log = createLogger(opts.logLevel);
 const kubeConfig = new KubeConfig();
@@ -60,6 +77,22 @@ const operator = new Operator({
   providerTimeoutMs: opts.providerTimeout,
   log,
   metrics,
+  leaderElection: opts.leaderElect
+    ? {
+        namespace: opts.namespace,
+        name: opts.leaderElectId,
+        // The Pod name when the Deployment passes it; unique per process either way.
+        identity: `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`,
+        leaseDurationMs: opts.leaderElectLeaseDuration,
+        renewDeadlineMs: opts.leaderElectRenewDeadline,
+        retryPeriodMs: opts.leaderElectRetryPeriod,
+      }
+    : undefined,
+  // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.
+  onLeadershipLost: () => {
+    log.error('exiting after losing the leader Lease');
+    process.exit(1);
+  },
 });
 
 const server = createServer((req, res) => {
@@ -78,10 +111,17 @@ if (opts.metricsPort > 0) server.listen(opts.metricsPort, opts.metricsBindAddres
 
 let stopping = false;
 const shutdown = (signal: string) => {
-  if (stopping) return;
+  if (stopping) {
+    // A second signal: the operator asked for it twice, so do not wait for the drain.
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
   stopping = true;
   log.info({ signal }, 'shutting down');
-  const force = setTimeout(() => process.exit(1), 20_000);
+  const force = setTimeout(() => {
+    log.error({ timeoutMs: opts.shutdownTimeout }, 'shutdown took too long: exiting');
+    process.exit(1);
+  }, opts.shutdownTimeout);
   force.unref();
   operator
     .stop()

@@ -66,6 +66,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'secretsync_leader',
+    help: '1 while this process holds the leader Lease and reconciles (always 1 without leader election).',
+    registers: [this.registry],
+  });
+
   enableProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry });
   }

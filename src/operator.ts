@@ -25,6 +25,7 @@ import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter, TokenBucket } from './runtime/backoff.js';
 import { Controller, type Reconcile } from './runtime/controller.js';
 import { Informer, type InformerOptions } from './runtime/informer.js';
+import { LeaderElector, type LeaderElectionOptions } from './runtime/leader-election.js';
 import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
@@ -45,6 +46,10 @@ export interface OperatorOptions {
   log: Logger;
   metrics?: Metrics;
   informer?: Pick<InformerOptions, 'relistIntervalMs' | 'watchTimeoutSeconds' | 'idleTimeoutMs'>;
+  /** Reconcile only while holding this Lease; caches stay warm meanwhile. Without it, reconcile at once. */
+  leaderElection?: Omit<LeaderElectionOptions, 'log' | 'onStartedLeading' | 'onStoppedLeading'>;
+  /** The Lease was lost (not renewed within the renew deadline): the operator has stopped itself. */
+  onLeadershipLost?: () => void;
 }
 
 export class Operator {
@@ -63,9 +68,11 @@ export class Operator {
   private readonly storeClients: StoreClients;
   private readonly credentials: CredentialWatch;
   private controllers: Controller[] = [];
+  private elector?: LeaderElector;
   private esReconciler?: ExternalSecretReconciler;
   private started = false;
   private stopping = false;
+  private stopped?: Promise<void>;
 
   constructor(private readonly opts: OperatorOptions) {
     this.log = opts.log;
@@ -131,19 +138,55 @@ export class Operator {
     // Caches first, so the first reconciles see the whole picture.
     await Promise.all([this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets].map((i) => i.start()));
     if (this.stopping) return;
-    this.controllers = [
-      this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
-      this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
-    ];
-    for (const c of this.controllers) c.start();
+    const startControllers = () => {
+      this.controllers = [
+        this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
+        this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
+      ];
+      for (const c of this.controllers) c.start();
+      this.metrics.leader.set(1);
+    };
+    const election = this.opts.leaderElection;
+    if (election) {
+      // Followers keep their caches (and queues) filled; the leader works through them on taking over.
+      this.elector = new LeaderElector(this.kube, {
+        ...election,
+        log: this.log,
+        onStartedLeading: () => {
+          if (!this.stopping) startControllers();
+        },
+        onStoppedLeading: () => {
+          this.metrics.leader.set(0);
+          void this.stop().finally(() => this.opts.onLeadershipLost?.());
+        },
+      });
+      this.metrics.leader.set(0);
+      this.elector.start();
+    } else {
+      startControllers();
+    }
     this.started = true;
-    this.log.info({ watchNamespace: this.opts.watchNamespace ?? '(all)' }, 'operator started');
+    this.log.info({ watchNamespace: this.opts.watchNamespace ?? '(all)', leaderElection: election ? `${election.namespace}/${election.name}` : 'off' }, 'operator started');
   }
 
-  async stop(): Promise<void> {
+  /** Reconciling now: the leader, or the only instance. */
+  get isLeader(): boolean {
+    return this.controllers.length > 0 && !this.stopping;
+  }
+
+  /** Stops once; later calls wait for the same stop. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
     this.started = false;
     await Promise.all(this.controllers.map((c) => c.stop()));
+    // Work in flight is done or aborted: hand the Lease over before closing the connections.
+    await this.elector?.stop();
+    this.metrics.leader.set(0);
     await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces].map((i) => i.stop()));
     await this.credentials.stop();
     await this.storeClients.closeAll();

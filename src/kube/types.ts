@@ -72,6 +72,7 @@ export const Resources = {
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   Event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   ServiceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+  Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
 
 export function objectKey(obj: KubeObject): string {

@@ -3,6 +3,7 @@
 // value is ever logged), and poll-until waits instead of sleeps.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -232,9 +233,9 @@ export interface OperatorProcess {
 }
 
 /** The shipped bundle (make build) as its own process, against the test control plane. */
-export function spawnOperator(args: string[]): OperatorProcess {
+export function spawnOperator(args: string[], env: Record<string, string> = {}): OperatorProcess {
   const child = spawn(process.execPath, [bundle, '--metrics-port', '0', ...args], {
-    env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'info' },
+    env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -254,4 +255,25 @@ export async function terminate(proc: OperatorProcess): Promise<{ code: number |
   proc.child.kill('SIGTERM');
   const { code, at } = await proc.exited;
   return { code, ms: at - sent };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** One metric's value from a Prometheus text scrape, summed over the series matching `labels`. */
+export async function scrapeMetric(port: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
 }
