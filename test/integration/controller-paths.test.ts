@@ -46,6 +46,28 @@ async function expectWarning(ns: string, name: string, reason: string): Promise<
 }
 
 describe('controller paths, scripted provider', () => {
+  it('an ExternalSecret whose store is not validated yet waits: no Ready=False, no Warning, no failure log', async () => {
+    const ns = await newNamespace();
+    scripted.set(`${ns}/early`, { value: VALUE });
+    // Slower than a sync, within the provider deadline.
+    scripted.validateDelayMs = DEADLINE_MS / 2;
+    try {
+      await createStore(ns, 'scripted', { provider: { fake: { data: [] } } });
+      await createExternalSecret(ns, 'early', es(`${ns}/early`));
+      const seen: string[] = [];
+      await waitFor('Ready after the store is validated', async () => {
+        const c = ready(await getES(ns, 'early'));
+        if (c) seen.push(`${c.status} ${c.reason}`);
+        return c?.status === 'True';
+      }, 20_000, 25);
+      expect(seen.filter((s) => !s.startsWith('True'))).toEqual([]);
+      expect((await events(ns, 'early')).filter((e) => e.type === 'Warning')).toEqual([]);
+      expect(op.logs.lines.filter((l) => l.includes(`${ns}/early`) && /sync failed|reconcile failed/.test(l))).toEqual([]);
+    } finally {
+      scripted.validateDelayMs = 0;
+    }
+  });
+
   it.each([
     ['NotFound', Reason.RemoteNotFound, /not found/],
     ['PermissionDenied', Reason.PermissionDenied, /may not read/],

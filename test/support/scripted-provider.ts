@@ -27,6 +27,8 @@ export class ScriptedProvider implements Provider {
   readonly name = 'fake';
   readonly capabilities = 'ReadOnly';
   readonly calls: RecordedCall[] = [];
+  /** How long a store check takes (a slow first validation). */
+  validateDelayMs = 0;
   private readonly scripts = new Map<string, Script>();
 
   set(key: string, script: Script): this {
@@ -43,7 +45,7 @@ export class ScriptedProvider implements Provider {
   }
 
   newClient(): Promise<ProviderClient> {
-    return Promise.resolve(new ScriptedClient(this.scripts, this.calls));
+    return Promise.resolve(new ScriptedClient(this.scripts, this.calls, () => this.validateDelayMs));
   }
 }
 
@@ -51,6 +53,7 @@ class ScriptedClient implements ProviderClient {
   constructor(
     private readonly scripts: Map<string, Script>,
     private readonly calls: RecordedCall[],
+    private readonly validateDelayMs: () => number,
   ) {}
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
@@ -77,6 +80,8 @@ class ScriptedClient implements ProviderClient {
 
   async validate(ctx: CallContext): Promise<void> {
     await ctx.request();
+    const delay = this.validateDelayMs();
+    if (delay) await new Promise((r) => setTimeout(r, delay));
   }
 
   close(): Promise<void> {

@@ -29,10 +29,11 @@ import { RemoteMissing, fetchData } from './fetch-data.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
 import { TargetSecrets } from './target-secret.js';
-import type { StoreResolver } from './store-resolver.js';
+import { StorePending, type StoreResolver } from './store-resolver.js';
 import { SyncError } from './sync-error.js';
 
 const DEFAULT_REFRESH = '1h';
+const STORE_PENDING_RECHECK_MS = 30_000;
 
 export interface ExternalSecretDeps {
   kube: KubeClient;
@@ -109,6 +110,11 @@ export class ExternalSecretReconciler {
     } catch (err) {
       // Stopping: the next operator picks the key up; nothing to record.
       if (ctx.signal.aborted) throw err;
+      if (err instanceof StorePending) {
+        ctx.log.debug({ store: err.id.name }, 'waiting for the store to be validated');
+        // The store's verdict enqueues this key; the requeue only guards against a missed event.
+        return { requeueAfterMs: STORE_PENDING_RECHECK_MS };
+      }
       const failure = toSyncError(err);
       await this.recordFailure(es, failure, Date.now(), ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });

@@ -44,9 +44,22 @@ export class StoreResolver {
     }
     if (!isStoreReady(store)) {
       const ready = findReady(store.status);
-      const why = ready && ready.status === 'False' ? `: ${ready.message}` : ' yet';
-      throw new SyncError(Reason.StoreNotReady, `${id.kind} "${id.name}" is not ready${why}`, false);
+      // Not yet checked (new, or its spec changed since): a wait, not a failure.
+      if (ready?.status !== 'False' || store.status?.observedGeneration !== store.metadata.generation) throw new StorePending(id);
+      throw new SyncError(Reason.StoreNotReady, `${id.kind} "${id.name}" is not ready: ${ready.message}`, false);
     }
     return { store, id };
+  }
+}
+
+/**
+ * The store has not been validated for its current spec yet. The ExternalSecret
+ * waits without a status change, Event or failure log; the store's first
+ * verdict enqueues it again.
+ */
+export class StorePending extends Error {
+  override readonly name = 'StorePending';
+  constructor(readonly id: StoreId) {
+    super(`${id.kind} "${id.name}" has not been validated yet`);
   }
 }
