@@ -134,7 +134,7 @@ describe('faults', () => {
     await createStore(ns, 'broken', fakeStoreSpec([{ key: 'a', value: VALUE, version: '1' }, { key: 'a', value: 'other', version: '1' }]));
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'broken' }, data: [{ secretKey: 'k', remoteRef: { key: 'a' } }] });
     await waitForReady(ns, 'es', 'False', 'StoreNotReady');
-    // First "not ready yet", then the store's own reason once it has been checked.
+    // The store's own reason once it has been checked (before that the ExternalSecret just waits).
     await waitFor('store problem on the ExternalSecret', async () => (ready(await getES(ns, 'es'))?.message ?? '').includes('fake.data[1] repeats key "a" version "1"'));
     expect(await fakeCalls()).toBe(callsBefore);
     // Fixing the store lets the ExternalSecret sync without being touched.
