@@ -26,15 +26,15 @@ export function imageNodeOptions(): string {
 
 /** The Deployment's memory limit in bytes. */
 export function deploymentMemoryLimit(): number {
-  for (const doc of parseAllDocuments(readFileSync(join(root, 'config/deployment.yaml'), 'utf8'))) {
+  for (const doc of parseAllDocuments(readFileSync(join(root, 'config/manager/deployment.yaml'), 'utf8'))) {
     const obj = doc.toJS() as { kind?: string; spec?: { template: { spec: { containers: Array<{ resources?: { limits?: { memory?: string } } }> } } } };
     if (obj.kind !== 'Deployment') continue;
     const limit = obj.spec!.template.spec.containers[0]!.resources?.limits?.memory ?? '';
     const m = /^(\d+)(Mi|Gi)$/.exec(limit);
-    if (!m) throw new Error(`unexpected memory limit "${limit}" in config/deployment.yaml`);
+    if (!m) throw new Error(`unexpected memory limit "${limit}" in config/manager/deployment.yaml`);
     return Number(m[1]) * (m[2] === 'Gi' ? 2 ** 30 : 2 ** 20);
   }
-  throw new Error('no Deployment in config/deployment.yaml');
+  throw new Error('no Deployment in config/manager/deployment.yaml');
 }
 
 function memoryCgroup(name: string, limitBytes: number): { procs: string; remove(): void } | undefined {

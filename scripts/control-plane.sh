@@ -75,7 +75,7 @@ current-context: local
 KC
   cat >"$STATE/env" <<ENV
 export KUBECONFIG="$KUBECONFIG_FILE"
-export PATH="$KUBE_BIN:$NODE_HOME/bin:\$PATH"
+export PATH="$KUBE_BIN:$HELM_BIN:$NODE_HOME/bin:\$PATH"
 ENV
 }
 
@@ -92,8 +92,9 @@ up() {
   start_apiserver
   write_kubeconfig
   local kubectl=("$KUBE_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE")
-  "${kubectl[@]}" apply --server-side --force-conflicts -f "$ROOT/crds/" >/dev/null
-  "${kubectl[@]}" wait --for condition=Established --timeout 60s -f "$ROOT/crds/" >/dev/null
+  "${kubectl[@]}" apply --server-side --force-conflicts -k "$ROOT/config/crd" >/dev/null
+  "${kubectl[@]}" wait --for condition=Established --timeout 60s \
+    crd/externalsecrets.secretsync.dev crd/secretstores.secretsync.dev crd/clustersecretstores.secretsync.dev >/dev/null
   # After the CRDs, so the garbage collector discovers them at start rather
   # than at its next periodic discovery (up to 30 s later).
   start_controller_manager

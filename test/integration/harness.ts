@@ -170,12 +170,12 @@ export async function createCredentialSecret(namespace: string, name: string, da
 
 /**
  * Credentials of the operator's own ServiceAccount, bound to the shipped
- * ClusterRole (config/rbac.yaml, applied as is), instead of system:masters:
+ * ClusterRole (config/rbac/rbac.yaml, applied as is), instead of system:masters:
  * a permission the operator needs and the ClusterRole lacks fails the tests.
  */
 export async function operatorServiceAccountConfig(): Promise<KubeConfig> {
-  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(import.meta.dirname, '../../config/rbac.yaml')]);
-  if (applied.code !== 0) throw new Error(`applying config/rbac.yaml failed: ${applied.stderr}`);
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(import.meta.dirname, '../../config/rbac/rbac.yaml')]);
+  if (applied.code !== 0) throw new Error(`applying config/rbac/rbac.yaml failed: ${applied.stderr}`);
   const { token } = await kube().createToken('secretsync-system', 'secretsync', [], 3600);
   const cluster = kubeConfig().getCurrentCluster()!;
   const kc = new KubeConfig();
