@@ -40,6 +40,7 @@ const program = new Command()
   .option('--leader-elect-lease-duration <duration>', 'how long followers wait for a silent leader before taking over', duration, 15_000)
   .option('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', duration, 10_000)
   .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
+  .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
   .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000);
 
 program.parse();
@@ -58,6 +59,7 @@ const opts = program.opts<{
   leaderElectRenewDeadline: number;
   leaderElectRetryPeriod: number;
   shutdownTimeout: number;
+  clusterSecretStores: boolean;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
@@ -72,6 +74,7 @@ const operator = new Operator({
   kubeConfig,
   namespace: opts.namespace,
   watchNamespace: opts.watchNamespace,
+  clusterSecretStores: opts.clusterSecretStores,
   workers: opts.workers,
   sharedReadMaxAgeMs: opts.sharedReadMaxAge,
   providerTimeoutMs: opts.providerTimeout,

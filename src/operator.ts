@@ -37,6 +37,8 @@ export interface OperatorOptions {
   namespace: string;
   /** Reconcile only this namespace's ExternalSecrets and SecretStores. */
   watchNamespace?: string;
+  /** Watch ClusterSecretStores and Namespaces (cluster-wide reads); off for a namespace-scoped installation. */
+  clusterSecretStores?: boolean;
   workers?: number;
   sharedReadMaxAgeMs?: number;
   /** Deadline of one provider call (default 30 s). */
@@ -113,7 +115,8 @@ export class Operator {
   async start(): Promise<void> {
     const hmacKey = createSecretKey(await loadInstallationKey(this.kube, this.opts.namespace));
     const events = new EventRecorder(this.kube, this.log, () => this.metrics.eventsDropped.inc());
-    const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces);
+    const clusterStores = this.opts.clusterSecretStores !== false;
+    const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces, clusterStores);
     const esReconciler = new ExternalSecretReconciler({
       kube: this.kube,
       externalSecrets: this.externalSecrets,
@@ -136,7 +139,8 @@ export class Operator {
       log: this.log,
     });
     // Caches first, so the first reconciles see the whole picture.
-    await Promise.all([this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets].map((i) => i.start()));
+    const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
+    await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
     const startControllers = () => {
       this.controllers = [

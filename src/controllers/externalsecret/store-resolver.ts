@@ -21,6 +21,8 @@ export class StoreResolver {
     private readonly stores: Informer<SecretStore>,
     private readonly clusterStores: Informer<ClusterSecretStore>,
     private readonly namespaces: Informer<KubeObject>,
+    /** False in a namespace-scoped installation, which may not read cluster-wide objects. */
+    private readonly clusterStoresEnabled = true,
   ) {}
 
   /** The referenced store as cached, whatever its state (no access checks). */
@@ -36,6 +38,9 @@ export class StoreResolver {
     if (id.kind === 'SecretStore') {
       if (!store) throw new SyncError(Reason.StoreNotFound, `SecretStore "${id.name}" not found in namespace "${namespace}"`, false);
     } else {
+      if (!this.clusterStoresEnabled) {
+        throw new SyncError(Reason.StoreNotFound, `ClusterSecretStore "${id.name}" cannot be used: this installation watches one namespace and reads no cluster-wide objects (--no-cluster-secret-stores)`, false);
+      }
       if (!store) throw new SyncError(Reason.StoreNotFound, `ClusterSecretStore "${id.name}" not found`, false);
       const labels = this.namespaces.get(namespace)?.metadata.labels ?? {};
       if (!namespaceAdmitted(store.spec.conditions, namespace, labels)) {
