@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from the Go
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl and helm from the Go
 # module proxy through the wrapper modules in tools/, into the cache outside
 # the repo. Idempotent: a second run finds the binaries and exits at once.
 source "$(dirname "$0")/lib.sh"
@@ -19,4 +19,11 @@ if [ ! -x "$ETCD_BIN/etcd" ]; then
   mkdir -p "$ETCD_BIN.tmp"
   (cd "$ROOT/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ETCD_BIN.tmp/etcd" go.etcd.io/etcd/server/v3)
   rm -rf "$ETCD_BIN" && mv "$ETCD_BIN.tmp" "$ETCD_BIN"
+fi
+
+if [ ! -x "$HELM_BIN/helm" ]; then
+  log "building helm v$HELM_VERSION (cold: ~1-2 min)"
+  mkdir -p "$HELM_BIN.tmp"
+  (cd "$ROOT/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" -o "$HELM_BIN.tmp/helm" helm.sh/helm/v3/cmd/helm)
+  rm -rf "$HELM_BIN" && mv "$HELM_BIN.tmp" "$HELM_BIN"
 fi

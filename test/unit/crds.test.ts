@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generateTypes } from '../../scripts/gen-types.js';
+import { crdFiles, generateTypes } from '../../scripts/gen-types.js';
 
-const load = (file: string) => parse(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8')) as {
+const load = (file: string) => parse(readFileSync(new URL(`../../config/crd/${file}`, import.meta.url), 'utf8')) as {
   spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: Record<string, Record<string, unknown>> } } }> };
 };
 
@@ -18,6 +18,11 @@ function hasDefault(node: unknown): boolean {
 describe('CRDs', () => {
   it('src/api/generated.ts matches the CRDs (run `make generate` if this fails)', () => {
     expect(readFileSync(new URL('../../src/api/generated.ts', import.meta.url), 'utf8')).toBe(generateTypes());
+  });
+
+  it.each(crdFiles())('the Helm chart ships %s unchanged (run `make generate` if this fails)', (file) => {
+    const read = (dir: string) => readFileSync(new URL(`../../${dir}/${file}`, import.meta.url), 'utf8');
+    expect(read('deploy/charts/secretsync/crds')).toBe(read('config/crd'));
   });
 
   it('SecretStore and ClusterSecretStore share one spec schema, except the conditions rule', () => {

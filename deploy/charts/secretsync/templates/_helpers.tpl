@@ -1,0 +1,49 @@
+{{- define "secretsync.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "secretsync.serviceAccountName" -}}
+{{- default (include "secretsync.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "secretsync.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "secretsync.labels" -}}
+{{ include "secretsync.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* The operator's permissions on the resources it syncs (the same list as config/rbac/rbac.yaml; a test compares them). */}}
+{{- define "secretsync.syncRules" -}}
+- apiGroups: [secretsync.dev]
+  resources: [externalsecrets, secretstores{{ if not .Values.watchNamespace }}, clustersecretstores{{ end }}]
+  verbs: [get, list, watch]
+- apiGroups: [secretsync.dev]
+  resources: [externalsecrets/status, secretstores/status{{ if not .Values.watchNamespace }}, clustersecretstores/status{{ end }}]
+  verbs: [get, patch, update]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
+{{- if not .Values.watchNamespace }}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get, list, watch]
+{{- end }}
+- apiGroups: [""]
+  resources: [serviceaccounts/token]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
