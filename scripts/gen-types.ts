@@ -1,7 +1,8 @@
 // Generates src/api/generated.ts from the CRDs in config/crd/, so the TypeScript
 // types cannot drift from the API server's schema. `--check` fails instead of
 // writing when the committed file is stale (run by the unit tests).
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { apiReference, crdFileNames, describeCrd } from './describe-crds.js';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -72,7 +73,7 @@ export function generateTypes(): string {
 }
 
 export function crdFiles(): string[] {
-  return readdirSync(join(root, 'config/crd')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+  return [...crdFileNames()].sort();
 }
 
 if (import.meta.filename === process.argv[1]) {
@@ -83,7 +84,10 @@ if (import.meta.filename === process.argv[1]) {
       process.exit(1);
     }
   } else {
-    writeFileSync(target, generated);
+    // Descriptions first (they are part of the CRDs the types and the chart come from).
+    for (const file of crdFileNames()) writeFileSync(join(root, 'config/crd', file), describeCrd(file).text);
+    writeFileSync(join(root, 'docs/api-reference.md'), apiReference());
+    writeFileSync(target, generateTypes());
     // The Helm chart ships the same CRDs (Helm reads them only from the chart's own crds/).
     const chartCrds = join(root, 'deploy/charts/secretsync/crds');
     mkdirSync(chartCrds, { recursive: true });

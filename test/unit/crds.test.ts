@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { apiReference, crdFileNames, describeCrd } from '../../scripts/describe-crds.js';
 import { crdFiles, generateTypes } from '../../scripts/gen-types.js';
 
 const load = (file: string) => parse(readFileSync(new URL(`../../config/crd/${file}`, import.meta.url), 'utf8')) as {
@@ -23,6 +24,16 @@ describe('CRDs', () => {
   it.each(crdFiles())('the Helm chart ships %s unchanged (run `make generate` if this fails)', (file) => {
     const read = (dir: string) => readFileSync(new URL(`../../${dir}/${file}`, import.meta.url), 'utf8');
     expect(read('deploy/charts/secretsync/crds')).toBe(read('config/crd'));
+  });
+
+  it.each(crdFileNames())('every field of %s has a description (config/crd/descriptions.yaml), and the CRD carries the current text', (file) => {
+    const { text, fields } = describeCrd(file);
+    expect(fields.filter((f) => !f.description).map((f) => f.path)).toEqual([]);
+    expect(readFileSync(new URL(`../../config/crd/${file}`, import.meta.url), 'utf8'), 'run make generate').toBe(text);
+  });
+
+  it('docs/api-reference.md is generated from the CRDs (run `make generate` if this fails)', () => {
+    expect(readFileSync(new URL('../../docs/api-reference.md', import.meta.url), 'utf8')).toBe(apiReference());
   });
 
   it('SecretStore and ClusterSecretStore share one spec schema, except the conditions rule', () => {
