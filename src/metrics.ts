@@ -66,11 +66,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly timeToReady = new Histogram({
+    name: 'secretsync_time_to_ready_seconds',
+    help: 'From an ExternalSecret\'s creation to its first successful sync.',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  private readySource?: () => Iterable<{ status: string; reason: string }>;
+  readonly externalSecretsReady = new Gauge({
+    name: 'secretsync_externalsecret_ready',
+    help: 'ExternalSecrets by Ready condition status and reason, as this process\'s cache sees them.',
+    labelNames: ['status', 'reason'] as const,
+    registers: [this.registry],
+    collect: () => {
+      if (!this.readySource) return;
+      const counts = new Map<string, number>();
+      for (const c of this.readySource()) counts.set(`${c.status}\u0000${c.reason}`, (counts.get(`${c.status}\u0000${c.reason}`) ?? 0) + 1);
+      this.externalSecretsReady.reset();
+      for (const [k, n] of counts) {
+        const [status, reason] = k.split('\u0000') as [string, string];
+        this.externalSecretsReady.set({ status, reason }, n);
+      }
+    },
+  });
   readonly leader = new Gauge({
     name: 'secretsync_leader',
     help: '1 while this process holds the leader Lease and reconciles (always 1 without leader election).',
     registers: [this.registry],
   });
+
+  /** Where secretsync_externalsecret_ready counts from (the ExternalSecret cache), read at scrape time. */
+  countReadyFrom(source: () => Iterable<{ status: string; reason: string }>): void {
+    this.readySource = source;
+  }
 
   enableProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry });

@@ -106,6 +106,13 @@ export class Operator {
       this.storeQueue.add(store);
     });
     this.wireEvents();
+    const externalSecrets = this.externalSecrets;
+    this.metrics.countReadyFrom(function* () {
+      for (const es of externalSecrets.values()) {
+        const ready = findReady(es.status);
+        yield { status: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'Pending' };
+      }
+    });
   }
 
   get isReady(): boolean {

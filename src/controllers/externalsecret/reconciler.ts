@@ -177,6 +177,8 @@ export class ExternalSecretReconciler {
     await this.writeStatus(es, status);
     const condition = status.conditions![0]!;
     deps.metrics.syncs.inc({ reason: condition.reason });
+    // First sync of this ExternalSecret: how long users waited for their Secret.
+    if (!es.status?.refreshTime && es.metadata.creationTimestamp) deps.metrics.timeToReady.observe((now - Date.parse(es.metadata.creationTimestamp)) / 1000);
     if (condition.reason === Reason.SourceExpired && previous?.reason !== Reason.SourceExpired) {
       deps.events.emit(withKind(es), 'Warning', Reason.SourceExpired, condition.message);
     } else if (!written.operation && previous?.status !== 'True') {
