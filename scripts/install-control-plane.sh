@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kubectl and helm from the Go
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl, helm and promtool from the Go
 # module proxy through the wrapper modules in tools/, into the cache outside
 # the repo. Idempotent: a second run finds the binaries and exits at once.
 source "$(dirname "$0")/lib.sh"
@@ -26,4 +26,11 @@ if [ ! -x "$HELM_BIN/helm" ]; then
   mkdir -p "$HELM_BIN.tmp"
   (cd "$ROOT/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" -o "$HELM_BIN.tmp/helm" helm.sh/helm/v3/cmd/helm)
   rm -rf "$HELM_BIN" && mv "$HELM_BIN.tmp" "$HELM_BIN"
+fi
+
+if [ ! -x "$PROMTOOL_BIN/promtool" ]; then
+  log "building promtool (prometheus v$PROMETHEUS_VERSION; cold: ~4 min)"
+  mkdir -p "$PROMTOOL_BIN.tmp"
+  (cd "$ROOT/tools/prometheus" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$PROMTOOL_BIN.tmp/promtool" github.com/prometheus/prometheus/cmd/promtool)
+  rm -rf "$PROMTOOL_BIN" && mv "$PROMTOOL_BIN.tmp" "$PROMTOOL_BIN"
 fi

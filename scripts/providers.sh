@@ -28,6 +28,11 @@ install_servers() {
     log "installing PostgreSQL 15 from Debian"
     apt-get install -y -qq postgresql-15 >/dev/null
   fi
+  # Lua runs the Argo CD health checks in deploy/argocd in the tests.
+  if ! command -v lua5.4 >/dev/null; then
+    log "installing Lua 5.4 from Debian"
+    apt-get install -y -qq lua5.4 >/dev/null
+  fi
 }
 
 start_postgres() {
