@@ -29,6 +29,12 @@ export function readyCondition(
   };
 }
 
+/** Stalled=True: the failure will not clear by retrying (kstatus reports the object Failed). */
+export function stalledCondition(previous: { conditions?: Condition[] } | undefined, reason: string, message: string, generation: number | undefined, now: Date): Condition {
+  const old = previous?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+  return { type: 'Stalled', status: 'True', reason, message, lastTransitionTime: old ? old.lastTransitionTime : now.toISOString(), observedGeneration: generation };
+}
+
 /** Drops undefined fields so comparison and the written patch see the same thing. */
 export function clean<T extends object>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;

@@ -46,6 +46,17 @@ async function expectWarning(ns: string, name: string, reason: string): Promise<
 }
 
 describe('controller paths, scripted provider', () => {
+  it('a failure only a change can fix is Stalled=True for kstatus; the fix clears it', async () => {
+    const ns = await newNamespace();
+    scripted.set(`${ns}/s`, { value: VALUE });
+    await createExternalSecret(ns, 'es', es(`${ns}/s`));
+    const stalled = await waitForReady(ns, 'es', 'False', 'StoreNotFound');
+    expect(stalled.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'StoreNotFound', observedGeneration: stalled.metadata.generation });
+    await createStore(ns, 'scripted', { provider: { fake: { data: [] } } });
+    const synced = await waitForReady(ns, 'es');
+    expect(synced.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
+  });
+
   it('an ExternalSecret whose store is not validated yet waits: no Ready=False, no Warning, no failure log', async () => {
     const ns = await newNamespace();
     scripted.set(`${ns}/early`, { value: VALUE });

@@ -14,7 +14,7 @@ import { Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
-import { clean, findReady, readyCondition, statusChanged } from '../../kube/status.js';
+import { clean, findReady, readyCondition, stalledCondition, statusChanged } from '../../kube/status.js';
 import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { SourceInfo } from '../../providers/provider.js';
@@ -249,6 +249,8 @@ export class ExternalSecretReconciler {
       observedGeneration: es.metadata.generation,
       conditions: [readyCondition(es.status, false, reason, message, es.metadata.generation, new Date(now))],
     };
+    // kstatus (Flux, kubectl wait) reads Stalled: retrying cannot help until the spec or the store changes.
+    if (!failure.retry) status.conditions!.push(stalledCondition(es.status, reason, message, es.metadata.generation, new Date(now)));
     deps.metrics.syncs.inc({ reason });
     if (previous?.reason !== reason || previous.message !== message || previous.status !== 'False') {
       deps.events.emit(withKind(es), 'Warning', reason, message);
