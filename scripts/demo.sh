@@ -26,6 +26,9 @@ echo 'path "secret/*" { capabilities = ["read", "list"] }' | bao policy write de
 bao write auth/kubernetes/role/demo-reader bound_service_account_names=app-reader \
   bound_service_account_namespaces=demo policies=demo-reader audience=vault ttl=1h >/dev/null
 kubectl -n demo create serviceaccount app-reader --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# Short-lived database credentials, so the demo shows renewal and replacement within a minute.
+bao write database/roles/demo-short db_name=pg default_ttl=15s max_ttl=40s \
+  creation_statements="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';" >/dev/null
 kubectl -n demo create secret generic openbao-token --from-literal=token="$VAULT_TOKEN" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 # Azure test Key Vault: register the demo's app, write its values through the REST API.
 azure_admin() {
@@ -67,5 +70,39 @@ for s in api db-config db-dynamic db-creds registry-pull payments checkout; do
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done
 echo
-log "operator running (metrics on http://127.0.0.1:18080/metrics). Try: source .dev/env; kubectl -n demo delete secret db-creds. Ctrl-C to stop."
+# Rotation as it happens: keys and versions only, never values.
+rv() { kubectl -n demo get secret "$1" -o jsonpath='{.metadata.resourceVersion}' 2>/dev/null; }
+watch_rotation() {
+  log "watching for 60 s: db-dynamic's lease (15 s TTL, 40 s max) and demo/api, which this script changes at 8 s"
+  local start=$SECONDS t lease db api_version api last_lease="" last_db last_api_version last_api changed=""
+  last_db=$(rv db-dynamic); last_api=$(rv api)
+  last_api_version=$(kubectl -n demo get externalsecret api -o jsonpath='{.status.sources[0].version}')
+  while (( SECONDS - start < 60 )); do
+    t=$((SECONDS - start))
+    if (( t >= 8 )) && [ -z "$changed" ]; then
+      changed=1
+      bao kv put -mount=secret demo/api key="demo-api-key-$RANDOM" >/dev/null
+      echo "  ${t}s  demo/api changed in OpenBao"
+    fi
+    lease=$(kubectl -n demo get externalsecret db-dynamic -o jsonpath='{.status.sources[0].expiresAt}')
+    db=$(rv db-dynamic)
+    if [ "$lease" != "$last_lease" ] && [ -n "$last_lease" ]; then
+      if [ "$db" = "$last_db" ]; then echo "  ${t}s  db-dynamic: lease renewed, now ends $lease; Secret unchanged (version $db)"
+      else echo "  ${t}s  db-dynamic: lease at its max TTL, new credentials (keys: $(kubectl -n demo get secret db-dynamic -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')); Secret version $last_db -> $db, lease ends $lease"; fi
+    fi
+    api_version=$(kubectl -n demo get externalsecret api -o jsonpath='{.status.sources[0].version}')
+    api=$(rv api)
+    if [ "$api" != "$last_api" ]; then echo "  ${t}s  api: KV version $last_api_version -> $api_version; Secret version $last_api -> $api (key: api-key)"; fi
+    last_lease=$lease; last_db=$db; last_api=$api; last_api_version=$api_version
+    sleep 1
+  done
+}
+watch_rotation
+echo
+log "operator running (metrics on http://127.0.0.1:18080/metrics). Ctrl-C to stop. Watch it yourself:"
+echo "  source .dev/env"
+echo "  kubectl -n demo get externalsecrets -w                 # Ready, reason, refresh"
+echo "  kubectl -n demo get externalsecret db-dynamic -o jsonpath='{.status.sources}'   # lease end"
+echo "  bao kv put -mount=secret demo/api key=something-new    # followed within 10 s"
+echo "  kubectl -n demo delete secret db-creds                 # recreated at once"
 wait "$operator_pid"
