@@ -41,7 +41,8 @@ export function testTls(dir: string): TestTls {
   const keyFile = join(dir, 'server.key');
   if (!existsSync(caFile) || !existsSync(certFile) || !existsSync(keyFile)) {
     const caKeys = rsaKeys();
-    const ca = certificate('secretsync test CA', caKeys, { key: caKeys.privateKey }, [
+    // A name of its own: two test CAs trusted at once (a unit test's and the control plane's) must not be confused by name.
+    const ca = certificate(`secretsync test CA ${forge.util.bytesToHex(forge.random.getBytesSync(4))}`, caKeys, { key: caKeys.privateKey }, [
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     ]);
