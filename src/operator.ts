@@ -180,11 +180,6 @@ export class Operator {
     this.log.info({ watchNamespace: this.opts.watchNamespace ?? '(all)', leaderElection: election ? `${election.namespace}/${election.name}` : 'off' }, 'operator started');
   }
 
-  /** Reconciling now: the leader, or the only instance. */
-  get isLeader(): boolean {
-    return this.controllers.length > 0 && !this.stopping;
-  }
-
   /** Stops once; later calls wait for the same stop. */
   stop(): Promise<void> {
     this.stopped ??= this.shutdown();

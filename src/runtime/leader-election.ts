@@ -48,10 +48,6 @@ export class LeaderElector {
 
   constructor(private readonly kube: KubeClient, private readonly opts: LeaderElectionOptions) {}
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   start(): void {
     this.opts.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, 'waiting to become the leader');
     void this.tick();

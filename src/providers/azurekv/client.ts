@@ -38,11 +38,6 @@ const SETTLE_MS = 5_000;
 const VALIDATE_PROBE = 'secretsync-store-validation-probe';
 const PEM = 'application/x-pem-file';
 
-interface Fetched {
-  value: Uint8Array;
-  source: SourceInfo;
-}
-
 const encoder = new TextEncoder();
 
 export class AzureKvClient implements ProviderClient {
@@ -53,7 +48,7 @@ export class AzureKvClient implements ProviderClient {
   private keys?: Promise<KeyClient>;
   private certificates?: Promise<CertificateClient>;
   private readonly rotations = new Map<string, { rotatesAt?: Date; until: number }>();
-  private readonly found = new Map<string, { updated: number; settled: boolean; fetched: Fetched }>();
+  private readonly found = new Map<string, { updated: number; settled: boolean; fetched: RemoteValue }>();
 
   constructor(private readonly vaultUrl: string, private readonly credential: TokenCredential) {
     const http = createDefaultHttpClient();
@@ -125,11 +120,11 @@ export class AzureKvClient implements ProviderClient {
     return Promise.resolve();
   }
 
-  private async fetch(ref: RemoteRef, ctx: CallContext): Promise<Fetched> {
+  private async fetch(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     const object = parseObjectRef(ref.key);
     if (object.kind === 'key') return this.fetchKey(object, ref, ctx);
     const secret = await this.readSecret(object.name, ref.version, ref.key, ctx);
-    if (object.kind === 'secret') return this.toFetched(ref.key, secret, encoder.encode(secret.value ?? ''));
+    if (object.kind === 'secret') return this.toRemoteValue(ref.key, secret, encoder.encode(secret.value ?? ''));
     return this.fetchCertificate(object, ref, secret, ctx);
   }
 
@@ -142,12 +137,12 @@ export class AzureKvClient implements ProviderClient {
     return secret;
   }
 
-  private toFetched(key: string, secret: KeyVaultSecret, value: Uint8Array, rotatesAt?: Date): Fetched {
+  private toRemoteValue(key: string, secret: KeyVaultSecret, value: Uint8Array, rotatesAt?: Date): RemoteValue {
     return { value, source: { key, version: secret.properties.version, expiresAt: secret.properties.expiresOn, rotatesAt } };
   }
 
   /** The certificate's PEM chain (from its backing secret), and its renewal date from the certificate policy. */
-  private async fetchCertificate(object: ObjectRef, ref: RemoteRef, secret: KeyVaultSecret, ctx: CallContext): Promise<Fetched> {
+  private async fetchCertificate(object: ObjectRef, ref: RemoteRef, secret: KeyVaultSecret, ctx: CallContext): Promise<RemoteValue> {
     if (secret.properties.contentType !== PEM) {
       throw new NotFoundError(ref.key, `the certificate is stored as ${secret.properties.contentType ?? 'an unknown type'}; only PEM certificates can be read as cert/ (read secret/${object.name} for the PFX)`);
     }
@@ -164,11 +159,11 @@ export class AzureKvClient implements ProviderClient {
       }
       return undefined;
     });
-    return this.toFetched(ref.key, secret, encoder.encode(chain), rotatesAt);
+    return this.toRemoteValue(ref.key, secret, encoder.encode(chain), rotatesAt);
   }
 
   /** The public key as JWK JSON, and its next rotation from the key's rotation policy. */
-  private async fetchKey(object: ObjectRef, ref: RemoteRef, ctx: CallContext): Promise<Fetched> {
+  private async fetchKey(object: ObjectRef, ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     const client = await this.keyClient();
     const key = await this.sdk(ctx, ref.key, (abortSignal) => client.getKey(object.name, { version: ref.version, abortSignal }), ref.version);
     const props = key.properties;
@@ -185,12 +180,12 @@ export class AzureKvClient implements ProviderClient {
     return { value: encoder.encode(JSON.stringify(publicJwk(key.key))), source: { key: ref.key, version: props.version, expiresAt: props.expiresOn, rotatesAt } };
   }
 
-  private async findValue(name: string, updated: number, ctx: CallContext): Promise<Fetched> {
+  private async findValue(name: string, updated: number, ctx: CallContext): Promise<RemoteValue> {
     const hit = this.found.get(name);
     if (hit?.settled && hit.updated === updated) return hit.fetched;
     const started = Date.now();
     const secret = await this.readSecret(name, undefined, name, ctx);
-    const fetched = this.toFetched(name, secret, encoder.encode(secret.value ?? ''));
+    const fetched = this.toRemoteValue(name, secret, encoder.encode(secret.value ?? ''));
     this.found.delete(name);
     this.found.set(name, { updated, settled: updated > 0 && started >= updated + SETTLE_MS, fetched });
     if (this.found.size > FIND_CACHE_MAX) this.found.delete(this.found.keys().next().value!);
