@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Operator } from './operator.js';
+import { parseHostPolicy } from './providers/host-policy.js';
 import { parseDuration } from './util/duration.js';
 
 const positiveInt = (v: string) => {
@@ -41,6 +42,7 @@ const program = new Command()
   .option('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', duration, 10_000)
   .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
   .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
+  .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
   .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000);
 
 program.parse();
@@ -60,9 +62,17 @@ const opts = program.opts<{
   leaderElectRetryPeriod: number;
   shutdownTimeout: number;
   clusterSecretStores: boolean;
+  denyStoreHosts: string;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
+}
+
+let storeHostPolicy;
+try {
+  storeHostPolicy = opts.denyStoreHosts ? parseHostPolicy(opts.denyStoreHosts) : undefined;
+} catch (err) {
+  program.error(`--deny-store-hosts: ${(err as Error).message}`);
 }
 
 const log = createLogger(opts.logLevel);
@@ -75,6 +85,7 @@ const operator = new Operator({
   namespace: opts.namespace,
   watchNamespace: opts.watchNamespace,
   clusterSecretStores: opts.clusterSecretStores,
+  storeHostPolicy,
   workers: opts.workers,
   sharedReadMaxAgeMs: opts.sharedReadMaxAge,
   providerTimeoutMs: opts.providerTimeout,

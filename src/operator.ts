@@ -20,6 +20,7 @@ import { EventRecorder } from './kube/events.js';
 import { findReady } from './kube/status.js';
 import { Resources, objectKey, type KubeObject } from './kube/types.js';
 import { Metrics } from './metrics.js';
+import type { HostPolicy } from './providers/host-policy.js';
 import type { ProviderOverrides } from './providers/registry.js';
 import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter, TokenBucket } from './runtime/backoff.js';
@@ -43,6 +44,8 @@ export interface OperatorOptions {
   sharedReadMaxAgeMs?: number;
   /** Deadline of one provider call (default 30 s). */
   providerTimeoutMs?: number;
+  /** Address ranges namespaced SecretStores may not point the operator at (SSRF guard); none when unset. */
+  storeHostPolicy?: HostPolicy;
   /** Providers that replace the registered ones (tests inject programmable providers). */
   providers?: ProviderOverrides;
   log: Logger;
@@ -98,7 +101,7 @@ export class Operator {
     this.stores = new Informer(this.kube, Resources.SecretStore, { ...informerOpts('SecretStore'), namespace: ns });
     this.clusterStores = new Informer(this.kube, Resources.ClusterSecretStore, informerOpts('ClusterSecretStore'));
     this.namespaces = new Informer(this.kube, Resources.Namespace, { ...informerOpts('Namespace'), metadataOnly: true });
-    this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers });
+    this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers, hostPolicy: opts.storeHostPolicy });
     // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
     this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
       this.log.info({ store }, 'a credential Secret of the store changed; renewing its client');

@@ -14,6 +14,7 @@ import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, ThrottledError, providerFailure } from './errors.js';
 import { reusableUntil } from './freshness.js';
 import type { CallContext, Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
+import { checkStoreHosts, type HostPolicy } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
 
 /** Who is calling, and until when. */
@@ -234,6 +235,8 @@ export interface StoreClientsOptions {
   callTimeoutMs: number;
   /** Providers to use instead of the registry's (tests). */
   providers?: ProviderOverrides;
+  /** Address ranges namespaced stores may not point the operator at. */
+  hostPolicy?: HostPolicy;
 }
 
 /** Store key to its client. */
@@ -296,6 +299,7 @@ export class StoreClients {
     const name = providerName(store.spec.provider);
     if (!name) throw new Error('store needs exactly one provider');
     const provider = await this.provider(name);
+    await checkStoreHosts(store, this.opts.hostPolicy);
     const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube });
     return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs);
   }
