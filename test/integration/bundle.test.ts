@@ -1,25 +1,30 @@
 // The shipped bundle (what the image runs) loads every provider's SDK from
 // its lazily loaded chunks and syncs through each: bundling can break an SDK
 // that reads files or __dirname at load time, which tests running the
-// operator from source would not see.
+// operator from source would not see. One canary value per provider flows
+// through it at trace level and must appear in no log line, Event, status
+// or metric.
 import { describe, expect, it } from 'vitest';
 import type { SecretStoreSpec } from '../../src/api/types.js';
 import { azureTestEnv, servicePrincipal } from '../support/azure.js';
 import { gcpTestEnv, putSecret, serviceAccountKey } from '../support/gcp.js';
-import { createCredentialSecret, createExternalSecret, createStore, decoded, getSecret, newNamespace, providerEnv, spawnOperator, terminate, waitForReady } from './harness.js';
+import {
+  createCredentialSecret, createExternalSecret, createStore, decoded, events, freePort, getES, getSecret, newNamespace, providerEnv, spawnOperator, terminate, waitForReady,
+} from './harness.js';
 
 describe('the shipped bundle', () => {
-  it('loads the vault, aws, azurekv and gcpsm SDKs and syncs through each', async () => {
+  it('loads the vault, aws, azurekv and gcpsm SDKs, syncs through each, and leaks no canary at trace level', async () => {
     const env = providerEnv();
     const ns = await newNamespace();
     const azure = await azureTestEnv(env);
     const gcp = await gcpTestEnv(env);
     try {
-      await fetch(`${env.VAULT_ADDR}/v1/secret/data/${ns}/bundle`, { method: 'POST', headers: { 'X-Vault-Token': env.VAULT_TOKEN! }, body: JSON.stringify({ data: { v: 'from-vault' } }) });
+      const canary = (provider: string) => `canary-${provider}-${ns}`;
+      await fetch(`${env.VAULT_ADDR}/v1/secret/data/${ns}/bundle`, { method: 'POST', headers: { 'X-Vault-Token': env.VAULT_TOKEN! }, body: JSON.stringify({ data: { v: canary('vault') } }) });
       const { SecretsManagerClient, CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
-      await new SecretsManagerClient({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).send(new CreateSecretCommand({ Name: `${ns}/bundle`, SecretString: 'from-aws' }));
-      await azure.secrets.setSecret(`${ns}-bundle`, 'from-azure');
-      await putSecret(gcp, `${ns}-bundle`, 'from-gcp');
+      await new SecretsManagerClient({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).send(new CreateSecretCommand({ Name: `${ns}/bundle`, SecretString: canary('aws') }));
+      await azure.secrets.setSecret(`${ns}-bundle`, canary('azurekv'));
+      await putSecret(gcp, `${ns}-bundle`, canary('gcpsm'));
       const sp = await servicePrincipal(azure);
       const key = await serviceAccountKey(gcp.admin, 'bundle', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
       await createCredentialSecret(ns, 'creds', { vault: env.VAULT_TOKEN!, awsId: 'testing', awsSecret: 'testing', azureId: sp.clientId, azureSecret: sp.secret, 'gcp.json': key.json });
@@ -36,10 +41,26 @@ describe('the shipped bundle', () => {
       }
       // The operator process gets this process's environment: the Azure authority host, the token
       // service endpoints and the test CA, as an operator in a private cloud would be given them.
-      const op = spawnOperator(['--watch-namespace', ns, '--workers', '4']);
+      const port = await freePort();
+      const op = spawnOperator(['--watch-namespace', ns, '--workers', '4', '--log-level', 'trace', '--metrics-port', String(port), '--metrics-bind-address', '127.0.0.1']);
       for (const name of Object.keys(stores)) await waitForReady(ns, name, 'True', undefined, 30_000);
-      expect(Object.fromEntries(await Promise.all(Object.keys(stores).map(async (n) => [n, decoded(await getSecret(ns, n)).v])))).toEqual({ vault: 'from-vault', aws: 'from-aws', azurekv: 'from-azure', gcpsm: 'from-gcp' });
+      expect(Object.fromEntries(await Promise.all(Object.keys(stores).map(async (n) => [n, decoded(await getSecret(ns, n)).v])))).toEqual(
+        Object.fromEntries(Object.keys(stores).map((n) => [n, canary(n)])),
+      );
+      const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect((await terminate(op)).code).toBe(0);
+      // Everything the operator said or wrote besides the Secrets themselves.
+      const said = [
+        op.output.join('\n'),
+        metricsText,
+        JSON.stringify(await Promise.all(Object.keys(stores).map(async (n) => [(await getES(ns, n)).status, await events(ns, n)]))),
+      ].join('\n');
+      // The verbose levels were really on.
+      expect(op.output.some((l) => l.includes('"level":"debug"'))).toBe(true);
+      for (const n of Object.keys(stores)) {
+        expect(said).not.toContain(canary(n));
+        expect(said).not.toContain(Buffer.from(canary(n)).toString('base64'));
+      }
     } finally {
       await azure.admin.close();
       await gcp.admin.close();
