@@ -15,7 +15,7 @@ import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
 import { isStoreReady } from './controllers/store/store-ready.js';
 import { loadInstallationKey } from './installation-key.js';
-import { KubeClient } from './kube/client.js';
+import { KubeApiError, KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
 import { findReady } from './kube/status.js';
 import { Resources, objectKey, type KubeObject } from './kube/types.js';
@@ -123,7 +123,7 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    const hmacKey = createSecretKey(await loadInstallationKey(this.kube, this.opts.namespace));
+    const hmacKey = createSecretKey(await this.whileApiServerAway(() => loadInstallationKey(this.kube, this.opts.namespace)));
     const events = new EventRecorder(this.kube, this.log, () => this.metrics.eventsDropped.inc());
     const clusterStores = this.opts.clusterSecretStores !== false;
     const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces, clusterStores);
@@ -181,6 +181,24 @@ export class Operator {
     }
     this.started = true;
     this.log.info({ watchNamespace: this.opts.watchNamespace ?? '(all)', leaderElection: election ? `${election.namespace}/${election.name}` : 'off' }, 'operator started');
+  }
+
+  /**
+   * Runs a start-up request again while the API server cannot be reached or
+   * answers 5xx/429 (a restart, a rollout of the control plane), instead of
+   * exiting into a crash loop; a refusal (403, 404, ...) fails at once.
+   */
+  private async whileApiServerAway<T>(request: () => Promise<T>): Promise<T> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        return await request();
+      } catch (err) {
+        const status = err instanceof KubeApiError ? err.status : undefined;
+        if (this.stopping || (status !== undefined && status < 500 && status !== 429)) throw err;
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'API server not answering at start; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** Stops once; later calls wait for the same stop. */
