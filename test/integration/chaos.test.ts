@@ -13,7 +13,7 @@ import { Resources, type Secret } from '../../src/kube/types.js';
 import { createLogger } from '../../src/log.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { pool } from '../../bench/baselines.js';
-import { createExternalSecret, createStore, fakeStoreSpec, kube, newNamespace, spawnOperator, stateDir, terminate, waitFor } from './harness.js';
+import { createExternalSecret, createStore, fakeStoreSpec, kube, newNamespace, removeNamespace, spawnOperator, stateDir, terminate, waitFor } from './harness.js';
 
 const root = join(import.meta.dirname, '../..');
 const COUNT = 1000;
@@ -57,8 +57,9 @@ describe('chaos', () => {
     } finally {
       await esWatcher.stop();
       await terminate(op);
+      await removeNamespace(ns);
     }
-  }, 300_000);
+  }, 400_000);
 
   it(`SIGKILL five times during a ${COUNT}-ExternalSecret sync: every Secret converges, none is ever partial or written twice`, async () => {
     const ns = await newNamespace();
@@ -107,6 +108,7 @@ describe('chaos', () => {
     } finally {
       await watcher.stop();
       await esWatcher.stop();
+      await removeNamespace(ns);
     }
-  }, 300_000);
+  }, 400_000);
 });

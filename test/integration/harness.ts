@@ -277,3 +277,12 @@ export async function scrapeMetric(port: number, name: string, labels: Record<st
   }
   return sum;
 }
+
+/**
+ * Deletes a namespace and waits until it is gone, for tests that fill one with
+ * thousands of objects: their clean-up must not slow the tests after them.
+ */
+export async function removeNamespace(name: string, timeoutMs = 180_000): Promise<void> {
+  await kube().delete(Resources.Namespace, undefined, name).catch(() => undefined);
+  await waitFor(`namespace ${name} gone`, async () => (await kube().getOrUndefined(Resources.Namespace, undefined, name)) === undefined, timeoutMs, 250);
+}
