@@ -1,4 +1,4 @@
--- Runs the Argo CD health checks in deploy/argocd against Ready, failing,
+-- Runs the Argo CD health check in deploy/argocd against Ready, failing,
 -- stale and new objects, the way Argo CD calls them (a chunk with `obj` set).
 local failures = 0
 
@@ -23,14 +23,15 @@ local function object(generation, observed, ready)
   return { metadata = { name = "x", generation = generation }, status = status }
 end
 
-local es = "deploy/argocd/externalsecret-health.lua"
+local script = "deploy/argocd/health.lua"
+local es = script
 check(es, "synced", object(2, 2, { type = "Ready", status = "True", reason = "SecretSynced", message = "Secret is in sync" }), "Healthy", "SecretSynced")
 check(es, "failing", object(2, 2, { type = "Ready", status = "False", reason = "RemoteNotFound", message = "remote secret \"db\" not found" }), "Degraded", "RemoteNotFound")
 check(es, "expired remote value", object(1, 1, { type = "Ready", status = "True", reason = "RemoteSecretExpired", message = "expired" }), "Degraded", "RemoteSecretExpired")
 check(es, "spec changed, not yet seen", object(3, 2, { type = "Ready", status = "True", reason = "SecretSynced", message = "" }), "Progressing")
-check(es, "new", object(1, nil, nil), "Progressing", "first sync")
+check(es, "new", object(1, nil, nil), "Progressing", "first verdict")
 
-local store = "deploy/argocd/secretstore-health.lua"
+local store = script
 check(store, "valid", object(1, 1, { type = "Ready", status = "True", reason = "Valid", message = "store validated" }), "Healthy", "Valid")
 check(store, "refused", object(1, 1, { type = "Ready", status = "False", reason = "ValidationFailed", message = "AADSTS7000215" }), "Degraded", "ValidationFailed")
 check(store, "re-validating", object(4, 3, { type = "Ready", status = "True", reason = "Valid", message = "" }), "Progressing")
