@@ -3,7 +3,7 @@
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { Provider } from '../provider.js';
 import { GcpSmClient } from './client.js';
-import { storeAuth } from './credentials.js';
+import { storeAuth, workloadAudiences } from './credentials.js';
 
 /** host[:port] → the SDK's apiEndpoint and port. */
 function endpointOf(endpoint: string | undefined, location: string | undefined): { apiEndpoint?: string; port?: number } {
@@ -18,9 +18,16 @@ export const gcpsmProvider: Provider = {
   name: 'gcpsm',
   capabilities: 'ReadOnly',
   validateStore(store) {
-    const wi = store.spec.provider.gcpsm!.auth?.workloadIdentity;
-    if (wi && !wi.audience && !(wi.clusterLocation && wi.clusterName)) return ['gcpsm workloadIdentity needs audience, or clusterLocation and clusterName'];
-    return [];
+    const spec = store.spec.provider.gcpsm!;
+    const wi = spec.auth?.workloadIdentity;
+    if (!wi) return [];
+    // The same rule that builds the audiences, so the check and the use cannot disagree.
+    try {
+      workloadAudiences(spec, wi);
+      return [];
+    } catch (err) {
+      return [(err as Error).message];
+    }
   },
   async newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.gcpsm!;
