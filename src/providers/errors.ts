@@ -3,6 +3,7 @@
 // Messages name keys and stores, never values.
 import { Reason } from '../api/reasons.js';
 import { RegexpError } from '../util/linear-regexp.js';
+import { RemoteTooLargeError } from './response-limit.js';
 
 /** The remote secret (or version, or property) does not exist. */
 export class NotFoundError extends Error {
@@ -38,7 +39,7 @@ export class StoreConfigError extends Error {
 export interface ProviderFailure {
   reason: Reason;
   /** `status` label of secretsync_provider_calls_total. */
-  metric: 'not_found' | 'denied' | 'throttled' | 'timeout' | 'config' | 'error';
+  metric: 'not_found' | 'denied' | 'throttled' | 'timeout' | 'config' | 'too_large' | 'error';
   /** False: only a change to the spec or store can fix it. */
   retry: boolean;
 }
@@ -49,6 +50,8 @@ const FAILURES: Array<[new (...args: never[]) => Error, ProviderFailure]> = [
   [ThrottledError, { reason: Reason.Throttled, metric: 'throttled', retry: true }],
   [ProviderTimeoutError, { reason: Reason.ProviderTimeout, metric: 'timeout', retry: true }],
   [StoreConfigError, { reason: Reason.ProviderError, metric: 'config', retry: false }],
+  // Retried with backoff: the remote owner can shrink it; the read stops at the limit, so retries stay cheap.
+  [RemoteTooLargeError, { reason: Reason.SecretTooLarge, metric: 'too_large', retry: true }],
   [RegexpError, { reason: Reason.InvalidData, metric: 'config', retry: false }],
 ];
 const OTHER: ProviderFailure = { reason: Reason.ProviderError, metric: 'error', retry: true };

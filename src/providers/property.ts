@@ -1,6 +1,7 @@
 // Picks a field out of a JSON value: `property` is a dotted path
 // ("db.password", "hosts.0"); a key that itself contains dots is tried whole first.
 import { NotFoundError } from './errors.js';
+import { MAX_MAP_KEYS, RemoteTooLargeError } from './response-limit.js';
 import type { RemoteRef } from '../api/types.js';
 import type { RemoteValue, RemoteValues } from './provider.js';
 
@@ -49,8 +50,12 @@ export function valueToMap(value: Uint8Array, key: string, property?: string): R
   if (node === null || typeof node !== 'object' || Array.isArray(node)) {
     throw new NotFoundError(key, 'value is not a JSON object, so it cannot be extracted into keys');
   }
+  const entries = Object.entries(node as Record<string, unknown>);
+  if (entries.length > MAX_MAP_KEYS) {
+    throw new RemoteTooLargeError(`remote secret "${key}" has ${entries.length} keys, more than the ${MAX_MAP_KEYS} one value may spread into`);
+  }
   const out: Record<string, Uint8Array> = {};
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = toBytes(v);
+  for (const [k, v] of entries) out[k] = toBytes(v);
   return out;
 }
 

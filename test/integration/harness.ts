@@ -233,8 +233,8 @@ export interface OperatorProcess {
 }
 
 /** The shipped bundle (make build) as its own process, against the test control plane. */
-export function spawnOperator(args: string[], env: Record<string, string> = {}): OperatorProcess {
-  const child = spawn(process.execPath, [bundle, '--metrics-port', '0', ...args], {
+export function spawnOperator(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): OperatorProcess {
+  const child = spawn(process.execPath, [...nodeArgs, bundle, '--metrics-port', '0', ...args], {
     env: { ...process.env, KUBECONFIG: join(stateDir(), 'kubeconfig'), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

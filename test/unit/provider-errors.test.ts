@@ -5,8 +5,10 @@ import NodeVault from 'node-vault';
 import { Reason } from '../../src/api/reasons.js';
 import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from '../../src/providers/errors.js';
 import { VaultHttp } from '../../src/providers/vault/http.js';
+import { valueToMap } from '../../src/providers/property.js';
 import { caBundlePem } from '../../src/providers/vault/provider.js';
 import { RegexpError } from '../../src/util/linear-regexp.js';
+import { RemoteTooLargeError, readLimited, tooLargeAnswer } from '../../src/providers/response-limit.js';
 
 describe('vault errors', () => {
   const server = 'https://vault.example:8200';
@@ -14,7 +16,9 @@ describe('vault errors', () => {
     [{ response: { statusCode: 404 } }, NotFoundError, 'remote secret "apps/db" not found'],
     [{ response: { statusCode: 403 } }, PermissionDeniedError, 'permission denied reading "apps/db"'],
     [{ response: { statusCode: 429 } }, ThrottledError, 'vault at https://vault.example:8200 is rate limiting requests (HTTP 429)'],
-    [{ code: 'ECONNABORTED' }, ProviderTimeoutError, 'vault at https://vault.example:8200 did not answer for "apps/db" (ECONNABORTED)'],
+    [{ name: 'TimeoutError' }, ProviderTimeoutError, 'vault at https://vault.example:8200 did not answer for "apps/db" in time'],
+    [{ name: 'Error', cause: { code: 'ECONNRESET' } }, Error, 'cannot reach vault at https://vault.example:8200 (ECONNRESET)'],
+    [tooLargeAnswer('/v1/secret/data/apps/db'), RemoteTooLargeError, 'the provider\'s answer for "apps/db" is larger than 4 MiB; refused without reading the rest'],
     [{ response: { statusCode: 503 } }, Error, 'vault at https://vault.example:8200 is sealed or unavailable'],
     [{ code: 'ECONNREFUSED' }, Error, 'cannot reach vault at https://vault.example:8200 (ECONNREFUSED)'],
     [{ response: { statusCode: 500 }, message: 'internal error\nstack' }, Error, 'vault request for "apps/db" failed with HTTP 500: internal error'],
@@ -54,8 +58,36 @@ describe('the one failure map', () => {
     [new ProviderTimeoutError('late'), Reason.ProviderTimeout, 'timeout', true],
     [new StoreConfigError('bad'), Reason.ProviderError, 'config', false],
     [new RegexpError('bad'), Reason.InvalidData, 'config', false],
+    [new RemoteTooLargeError('big'), Reason.SecretTooLarge, 'too_large', true],
     [new Error('boom'), Reason.ProviderError, 'error', true],
   ])('%s', (err, reason, metric, retry) => {
     expect(providerFailure(err)).toEqual({ reason, metric, retry });
+  });
+});
+
+describe('answer size limits', () => {
+  async function* chunks(n: number, size: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < n; i++) yield await Promise.resolve(new Uint8Array(size));
+  }
+
+  it('reads an answer up to the limit whole', async () => {
+    expect((await readLimited(chunks(4, 1024), 'k', 4096)).byteLength).toBe(4096);
+  });
+
+  it('stops reading the moment an answer passes the limit', async () => {
+    let pulled = 0;
+    async function* endless(): AsyncGenerator<Uint8Array> {
+      for (;;) {
+        pulled++;
+        yield await Promise.resolve(new Uint8Array(1024));
+      }
+    }
+    await expect(readLimited(endless(), 'apps/db', 10 * 1024)).rejects.toThrow(RemoteTooLargeError);
+    expect(pulled).toBe(11);
+  });
+
+  it('refuses a map of more keys than one value may spread into, naming the count and not the keys', () => {
+    const big = Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`k${i}`, 'v']));
+    expect(() => valueToMap(new TextEncoder().encode(JSON.stringify(big)), 'apps/db')).toThrow('remote secret "apps/db" has 10001 keys, more than the 10000 one value may spread into');
   });
 });

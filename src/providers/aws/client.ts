@@ -17,6 +17,7 @@ import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.
 import { MAX_FIND_RESULTS, underPath } from '../find.js';
 import { extractProperty, valueToMap } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
 
 const BATCH_SIZE = 20;
 const DESCRIBE_TTL_MS = 60 * 60_000;
@@ -30,6 +31,7 @@ interface RawSecret {
 
 /** Maps an SDK failure to a typed error; AWS messages name secrets, not values. */
 export function awsError(err: unknown, key: string): Error {
+  if (err instanceof RemoteTooLargeError) return tooLargeAnswer(key);
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
   const name = e.name ?? '';
   const message = (e.message ?? '').split('\n')[0] ?? '';

@@ -4,6 +4,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { Provider } from '../provider.js';
 import { AwsClient } from './client.js';
 import { storeCredentials } from './credentials.js';
+import { limitResponses } from './response-limit.js';
 
 export const awsProvider: Provider = {
   name: 'aws',
@@ -17,6 +18,8 @@ export const awsProvider: Provider = {
     const credentials = storeCredentials(spec, kube, namespace, `secretsync-${store.metadata.name}`.slice(0, 64));
     // One attempt per call: retries go through the controller's backoff and the store's call budget.
     const common = { region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 1 };
-    return Promise.resolve(new AwsClient(new SecretsManagerClient(common), new STSClient(common)));
+    const sm = new SecretsManagerClient(common);
+    limitResponses(sm);
+    return Promise.resolve(new AwsClient(sm, new STSClient(common)));
   },
 };

@@ -17,6 +17,7 @@ import type { FindRef, RemoteRef } from '../../api/types.js';
 import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError } from '../errors.js';
 import { MAX_FIND_RESULTS } from '../find.js';
+import { readLimited } from '../response-limit.js';
 import { mapFor, valueFor } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { isKnownVaultHost } from './cloud.js';
@@ -52,10 +53,21 @@ export class AzureKvClient implements ProviderClient {
 
   constructor(private readonly vaultUrl: string, private readonly credential: TokenCredential) {
     const http = createDefaultHttpClient();
+    // Counts each request against its call, and reads answers as a stream cut off at
+    // MAX_RESPONSE_BYTES (the SDK's client would buffer a hostile answer of any size).
     const counting: HttpClient = {
       sendRequest: async (request) => {
         await this.current.getStore()?.request();
-        return http.sendRequest(request);
+        if (request.streamResponseStatusCodes) return http.sendRequest(request);
+        request.streamResponseStatusCodes = new Set([Number.POSITIVE_INFINITY]);
+        const response = await http.sendRequest(request).finally(() => {
+          // The SDK's deserialization reads this too: to it, the answer is text as usual.
+          request.streamResponseStatusCodes = undefined;
+        });
+        const stream = response.readableStreamBody;
+        response.readableStreamBody = undefined;
+        if (stream) response.bodyAsText = (await readLimited(stream, 'Azure Key Vault')).toString('utf8');
+        return response;
       },
     };
     this.options = { httpClient: counting, retryOptions: { maxRetries: 0 }, disableChallengeResourceVerification: !isKnownVaultHost(vaultUrl) };

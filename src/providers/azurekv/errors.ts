@@ -1,6 +1,7 @@
 // Key Vault and Entra ID failures as typed provider errors. Key Vault's
 // messages name objects and applications, never values.
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
 
 interface Headers {
   get(name: string): string | undefined;
@@ -28,6 +29,7 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
 }
 
 export function azureError(err: unknown, key: string, version?: string): Error {
+  if (err instanceof RemoteTooLargeError) return tooLargeAnswer(key);
   const e = err as AzureFailure;
   const message = (e.message ?? String(err)).split('\n')[0]!;
   const inner = e.details?.error?.innererror?.code;

@@ -1,6 +1,7 @@
 // Secret Manager (gRPC) and Google token service failures as typed provider
 // errors. The service's messages name resources and permissions, never payloads.
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { tooLargeAnswer } from '../response-limit.js';
 
 /** gRPC status codes the map below uses. */
 const Code = { NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAUTHENTICATED: 16 } as const;
@@ -37,6 +38,8 @@ export function googleError(err: unknown, key: string): Error {
     case Code.UNAUTHENTICATED:
       return new PermissionDeniedError(`Secret Manager refused "${key}": ${message}`);
     case Code.RESOURCE_EXHAUSTED:
+      // gRPC's own limit on what the channel receives (grpc.max_receive_message_length), not the service.
+      if (/larger than max/i.test(message)) return tooLargeAnswer(key);
       return new ThrottledError(`Secret Manager is throttling requests (RESOURCE_EXHAUSTED) reading "${key}"`, retryDelayMs(e));
     default:
       break;

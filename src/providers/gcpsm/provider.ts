@@ -2,6 +2,7 @@
 // @google-cloud/secret-manager (gRPC), global or regional secrets.
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { Provider } from '../provider.js';
+import { MAX_RESPONSE_BYTES } from '../response-limit.js';
 import { GcpSmClient } from './client.js';
 import { storeAuth, workloadAudiences } from './credentials.js';
 
@@ -32,7 +33,13 @@ export const gcpsmProvider: Provider = {
   async newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.gcpsm!;
     const authClient = await storeAuth(spec, kube, namespace);
-    const sm = new SecretManagerServiceClient({ ...endpointOf(spec.endpoint, spec.location), projectId: spec.projectID, ...(authClient ? { authClient } : {}) });
+    const sm = new SecretManagerServiceClient({
+      ...endpointOf(spec.endpoint, spec.location),
+      projectId: spec.projectID,
+      ...(authClient ? { authClient } : {}),
+      // gRPC refuses a larger message from its length prefix, before buffering it.
+      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+    });
     const parent = spec.location ? `projects/${spec.projectID}/locations/${spec.location}` : `projects/${spec.projectID}`;
     return new GcpSmClient(sm, parent);
   },

@@ -6,6 +6,7 @@
 import type { client as VaultApi } from 'node-vault';
 import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, ThrottledError } from '../errors.js';
 import type { CallContext } from '../provider.js';
+import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
 
 export interface VaultResponse {
   data?: Record<string, unknown> & { data?: Record<string, unknown>; metadata?: Record<string, unknown>; keys?: string[] };
@@ -36,7 +37,8 @@ export class VaultHttp {
     await ctx.request();
     const options = {
       headers: token ? { 'X-Vault-Token': token } : {},
-      // node-vault cannot take an AbortSignal; its timeout ends the socket at the deadline instead.
+      // Both reach our transport (transport.ts): the call's cancellation and its deadline.
+      signal: ctx.signal,
       timeout: Math.max(1, ctx.deadlineAt - Date.now()),
     };
     try {
@@ -50,14 +52,18 @@ export class VaultHttp {
 
   /** Maps a node-vault failure to a typed error. */
   error(err: unknown, what: string): Error {
-    const e = err as { response?: { statusCode?: number }; code?: string; message?: string };
+    if (err instanceof RemoteTooLargeError) return tooLargeAnswer(what);
+    const e = err as { response?: { statusCode?: number }; code?: string; name?: string; message?: string; cause?: { code?: string } };
     const status = e.response?.statusCode;
+    const code = e.code ?? e.cause?.code;
     if (status === 404) return new NotFoundError(what);
     if (status === 403) return new PermissionDeniedError(`permission denied reading "${what}"`);
     if (status === 429) return new ThrottledError(`vault at ${this.server} is rate limiting requests (HTTP 429)`);
     if (status === 503) return new VaultRequestError(`vault at ${this.server} is sealed or unavailable`, status);
-    if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') return new ProviderTimeoutError(`vault at ${this.server} did not answer for "${what}" (${e.code})`);
-    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'ECONNRESET') return new VaultRequestError(`cannot reach vault at ${this.server} (${e.code})`);
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ETIMEDOUT') {
+      return new ProviderTimeoutError(`vault at ${this.server} did not answer for "${what}" in time`);
+    }
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return new VaultRequestError(`cannot reach vault at ${this.server} (${code})`);
     return new VaultRequestError(`vault request for "${what}" failed${status ? ` with HTTP ${status}` : ''}: ${(e.message ?? '').split('\n')[0]}`, status);
   }
 }

@@ -5,6 +5,7 @@ import type { Provider } from '../provider.js';
 import { VaultToken, trimSlashes } from './auth.js';
 import { VaultClient } from './client.js';
 import { VaultHttp } from './http.js';
+import { vaultTransport } from './transport.js';
 
 /** caBundle may be PEM, or PEM encoded in base64. */
 export function caBundlePem(caBundle: string): string {
@@ -35,8 +36,7 @@ export const vaultProvider: Provider = {
       endpoint: spec.server.replace(/\/+$/, ''),
       namespace: spec.namespace,
       noCustomHTTPVerbs: false,
-      // Each request also carries the time left before its call's deadline (see http.ts).
-      requestOptions: spec.caBundle ? { ca: caBundlePem(spec.caBundle) } : {},
+      'request-promise': vaultTransport(spec.caBundle ? caBundlePem(spec.caBundle) : undefined),
     });
     const http = new VaultHttp(api, spec.server);
     const token = new VaultToken(http, spec, kube, namespace);
