@@ -10,3 +10,11 @@ export const HASH_ANNOTATION = 'secretsync.dev/data-hash';
 export const FORCE_SYNC_ANNOTATION = 'secretsync.dev/force-sync';
 /** On the installation key Secret. */
 export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
+/**
+ * On a managed Secret whose data came from dynamic secrets: the lease ids
+ * behind it (never the credentials), so a restarted operator can renew them
+ * and revoke them when the ExternalSecret goes.
+ */
+export const LEASES_ANNOTATION = 'secretsync.dev/leases';
+/** On an ExternalSecret holding leases: its deletion waits until they are revoked. */
+export const LEASES_FINALIZER = 'secretsync.dev/revoke-leases';

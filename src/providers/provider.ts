@@ -19,6 +19,8 @@ export interface SourceInfo {
    * one (a Vault lease, a short-lived token): refresh before it.
    */
   leaseEndsAt?: Date;
+  /** The lease behind the value (its id is no credential) and the TTL a renewal asks for. */
+  lease?: { id: string; ttlSeconds: number };
   /**
    * The stored value carries this expiry date, but fetching again yields the
    * same value until someone replaces it (Azure `exp`, Google `expire_time`):
@@ -67,6 +69,13 @@ export interface ProviderClient {
   isShareable?(ref: RemoteRef): boolean;
   /** The reader is gone: give back what it held (revoke leases). */
   release?(consumer: string, ctx: CallContext): Promise<void>;
+  /**
+   * Renews leases by id (recorded on a Secret, perhaps by an earlier process):
+   * each one's new end, or undefined when it cannot be renewed for about its TTL.
+   */
+  renewLeases?(leases: Array<{ id: string; ttlSeconds: number }>, ctx: CallContext): Promise<Array<Date | undefined>>;
+  /** Revokes leases by id; a lease already gone counts as revoked. */
+  revokeLeases?(ids: string[], ctx: CallContext): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -117,6 +117,19 @@ export class StoreClient {
     return this.call('release', opts, 'leases', (ctx) => release(opts.consumer, ctx));
   }
 
+  /** Renews recorded leases; undefined for each one (or all, when the provider has no leases) that cannot be renewed. */
+  renewLeases(leases: Array<{ id: string; ttlSeconds: number }>, opts: CallOptions): Promise<Array<Date | undefined>> {
+    const renew = this.client.renewLeases?.bind(this.client);
+    if (!renew) return Promise.resolve(leases.map(() => undefined));
+    return this.call('renewLeases', opts, 'leases', (ctx) => renew(leases, ctx));
+  }
+
+  revokeLeases(ids: string[], opts: CallOptions): Promise<void> {
+    const revoke = this.client.revokeLeases?.bind(this.client);
+    if (!revoke || ids.length === 0) return Promise.resolve();
+    return this.call('revokeLeases', opts, 'leases', (ctx) => revoke(ids, ctx));
+  }
+
   close(): Promise<void> {
     this.reads.clear();
     return this.client.close();

@@ -9,7 +9,7 @@
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FORCE_SYNC_ANNOTATION, OWNER_ANNOTATION } from '../../api/names.js';
+import { FORCE_SYNC_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
 import { Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
@@ -18,13 +18,14 @@ import { clean, findReady, readyCondition, stalledCondition, statusChanged } fro
 import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { SourceInfo } from '../../providers/provider.js';
-import type { StoreClients } from '../../providers/store-clients.js';
+import type { StoreClient, StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
 import { decodeSecretData, type HmacKey } from './data-hash.js';
 import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret.js';
 import { kubeStep, toSyncError } from './errors.js';
+import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData } from './fetch-data.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
@@ -103,7 +104,8 @@ export class ExternalSecretReconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const es = this.current(key);
-    if (!es || es.metadata.deletionTimestamp) return;
+    if (!es) return;
+    if (es.metadata.deletionTimestamp) return holdsLeaseFinalizer(es) ? this.finalize(es, ctx) : undefined;
     const now = Date.now();
     try {
       return await this.sync(es, now, ctx);
@@ -122,7 +124,8 @@ export class ExternalSecretReconciler {
     }
   }
 
-  private async sync(es: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+  private async sync(current: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    let es = current;
     const { deps } = this;
     const policy = creationPolicy(es);
     const name = targetName(es);
@@ -149,12 +152,23 @@ export class ExternalSecretReconciler {
     ctx.log.debug({ why }, 'syncing');
 
     const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
+    if (why === 'refresh due' && !forced) {
+      const renewed = await this.renewInPlace(es, cached, client, intervalMs, now, ctx);
+      if (renewed) return renewed;
+    }
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
     const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log });
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
+    const leases = leasesOf(fetched.sources);
+    if (leases.length > 0 && policy !== 'None') {
+      desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
+      // Before the Secret records them: from now on deleting the ExternalSecret waits for their revocation.
+      if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
+    }
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
+    await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
       deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
@@ -186,6 +200,98 @@ export class ExternalSecretReconciler {
       deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
     }
     return this.schedule({ ...es, status }, now);
+  }
+
+  /**
+   * A due refresh of an ExternalSecret whose every source is a lease recorded
+   * on its Secret (by this process or an earlier one): renew the leases and
+   * keep the Secret as it is, instead of minting new credentials. Undefined
+   * when that does not apply or a lease cannot be renewed (a full sync follows).
+   */
+  private async renewInPlace(es: ExternalSecret, cached: KubeObject | undefined, client: StoreClient, intervalMs: number, now: number, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const recorded = cached?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name ? recordedLeases(cached) : [];
+    const sources = es.status?.sources ?? [];
+    const onlyLeases = sources.length > 0 && sources.every((s) => recorded.some((l) => l.key === s.key));
+    // Templates may read ConfigMaps and Secrets that changed since: those ExternalSecrets render again.
+    if (!onlyLeases || (es.spec.target?.template?.templateFrom?.length ?? 0) > 0) return undefined;
+    const key = `${es.metadata.namespace}/${es.metadata.name}`;
+    const ends = await client.renewLeases(recorded, { signal: ctx.signal, log: ctx.log, consumer: key });
+    if (ends.some((end) => end === undefined)) return undefined;
+    const endOf = new Map(recorded.map((l, i) => [l.key, ends[i]!]));
+    const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key) }));
+    const schedule = nextRefresh(intervalMs, renewed, now);
+    const status: ExternalSecretStatus = {
+      ...es.status,
+      refreshTime: new Date(now).toISOString(),
+      nextRefreshTime: schedule.delayMs !== undefined ? new Date(now + schedule.delayMs).toISOString() : undefined,
+      sources: renewed.map((s) => ({ key: s.key, version: s.version, expiresAt: s.leaseEndsAt?.toISOString() })),
+      conditions: [this.syncedCondition(es, [], now)],
+    };
+    ctx.log.debug({ leases: recorded.length }, 'renewed the recorded leases; the Secret stays as it is');
+    await this.writeStatus(es, status);
+    this.deps.metrics.syncs.inc({ reason: Reason.Synced });
+    return this.schedule({ ...es, status }, now) ?? {};
+  }
+
+  /** Leases recorded on the Secret before this sync and not behind it now: revoked, not left to their TTL. */
+  private async revokeReplaced(client: StoreClient, before: RecordedLease[], now: RecordedLease[], consumer: string, ctx: ReconcileContext): Promise<void> {
+    const replaced = before.filter((l) => !now.some((n) => n.id === l.id)).map((l) => l.id);
+    if (replaced.length === 0) return;
+    try {
+      await client.revokeLeases(replaced, { signal: ctx.signal, log: ctx.log, consumer });
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, leases: replaced.length }, 'could not revoke replaced leases; they end at their TTL');
+    }
+  }
+
+  /**
+   * The ExternalSecret is being deleted and holds leases: revoke the ones this
+   * process holds and the ones recorded on its Secret, then let it go. When
+   * the store is gone there is nothing to revoke with: a Warning says so.
+   */
+  private async finalize(es: ExternalSecret, ctx: ReconcileContext): Promise<void> {
+    const { deps } = this;
+    const key = `${es.metadata.namespace}/${es.metadata.name}`;
+    const secret = deps.secrets.get(`${es.metadata.namespace}/${targetName(es)}`);
+    const recorded = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name ? recordedLeases(secret) : [];
+    let client: StoreClient | undefined;
+    try {
+      const resolved = deps.stores.resolve(es);
+      client = await deps.storeClients.get(resolved.store, resolved.id.kind);
+    } catch (err) {
+      const why = err instanceof SyncError ? err.message : 'its store cannot be used';
+      deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', `${recorded.length} recorded lease(s) cannot be revoked and end at their TTL: ${why}`);
+    }
+    if (client) {
+      const opts = { signal: ctx.signal, log: ctx.log, consumer: key };
+      try {
+        await client.release(opts);
+        await client.revokeLeases(recorded.map((l) => l.id), opts);
+      } catch (err) {
+        // Retried with backoff while a lease can still be in force; after that there is nothing left to revoke.
+        const lastEnd = Math.max(0, ...(es.status?.sources ?? []).map((s) => Date.parse(s.expiresAt ?? '') || 0));
+        if (Date.now() < lastEnd) throw toSyncError(err);
+        ctx.log.info({ err: (err as Error).message }, 'leases not revoked, but all have ended');
+      }
+      ctx.log.info({ leases: recorded.length }, 'leases revoked; releasing the ExternalSecret');
+    }
+    await this.setLeaseFinalizer(es, false);
+  }
+
+  /** Adds or removes our finalizer, conditional on the resourceVersion seen (a conflict is retried). */
+  private async setLeaseFinalizer(es: ExternalSecret, present: boolean): Promise<ExternalSecret> {
+    const others = (es.metadata.finalizers ?? []).filter((f) => f !== LEASES_FINALIZER);
+    const finalizers = present ? [...others, LEASES_FINALIZER] : others;
+    const patch = { metadata: { finalizers, resourceVersion: es.metadata.resourceVersion } };
+    try {
+      return await kubeStep(`${present ? 'adding' : 'removing'} the lease finalizer`, () =>
+        this.deps.kube.mergePatch<ExternalSecret>(Resources.ExternalSecret, es.metadata.namespace, es.metadata.name, patch),
+      );
+    } catch (err) {
+      // Already gone: nothing left to hold.
+      if (!present && err instanceof SyncError && (err.cause as KubeApiError | undefined)?.status === 404) return es;
+      throw err;
+    }
   }
 
   /** Ready=True; the reason says when a remote value's own expiry date has passed (fetching again will not help). */

@@ -86,6 +86,27 @@ export class VaultClient implements ProviderClient {
     }
   }
 
+  async renewLeases(leases: Array<{ id: string; ttlSeconds: number }>, ctx: CallContext): Promise<Array<Date | undefined>> {
+    const out: Array<Date | undefined> = [];
+    for (const { id, ttlSeconds } of leases) {
+      try {
+        const renewed = await this.call(ctx, 'write', 'sys/leases/renew', id, { lease_id: id, increment: ttlSeconds });
+        const seconds = renewed.lease_duration ?? 0;
+        // As in keepOrReplace: a renewal capped well short of the TTL (max_ttl reached) does not count.
+        out.push(seconds * 3 > ttlSeconds ? new Date(Date.now() + seconds * 1000) : undefined);
+      } catch (err) {
+        ctx.log.info({ err: (err as Error).message }, 'a recorded lease could not be renewed; new credentials follow');
+        out.push(undefined);
+      }
+    }
+    return out;
+  }
+
+  async revokeLeases(ids: string[], ctx: CallContext): Promise<void> {
+    // Vault answers 204 for a lease that is already gone, so a repeat is harmless.
+    for (const id of ids) await this.call(ctx, 'write', 'sys/leases/revoke', 'lease', { lease_id: id });
+  }
+
   close(): Promise<void> {
     this.latest.clear();
     return Promise.resolve();
@@ -94,7 +115,8 @@ export class VaultClient implements ProviderClient {
   private async read(ref: RemoteRef, ctx: CallContext): Promise<{ data: Record<string, unknown>; source: SourceInfo }> {
     if (ref.key.startsWith('/')) {
       const lease = await this.dynamic(ctx, ref.key);
-      return { data: lease.data, source: { key: ref.key, leaseEndsAt: new Date(lease.endsAt) } };
+      const recorded = lease.id ? { id: lease.id, ttlSeconds: Math.round(lease.ttlMs / 1000) } : undefined;
+      return { data: lease.data, source: { key: ref.key, leaseEndsAt: new Date(lease.endsAt), lease: recorded } };
     }
     const secret = await this.readKv(ctx, ref.key, ref.version);
     return { data: secret.data, source: { key: ref.key, version: secret.version } };
