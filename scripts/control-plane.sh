@@ -6,6 +6,7 @@
 #   control-plane.sh up                 start (idempotent), install CRDs, write kubeconfig + env
 #   control-plane.sh down               stop everything and remove the state
 #   control-plane.sh restart-apiserver  stop and start kube-apiserver only (fault tests)
+#   control-plane.sh stop-etcd | start-etcd   take etcd away and bring it back (fault tests)
 #   control-plane.sh status             exit 0 when the apiserver answers
 source "$(dirname "$0")/lib.sh"
 
@@ -115,6 +116,8 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   restart-apiserver) stop_one kube-apiserver; start_apiserver ;;
+  stop-etcd) stop_one etcd ;;
+  start-etcd) start_etcd ;;
   status) api_ready ;;
-  *) echo "usage: $0 up|down|restart-apiserver|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart-apiserver|stop-etcd|start-etcd|status" >&2; exit 2 ;;
 esac
