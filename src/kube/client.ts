@@ -10,6 +10,17 @@ export const FIELD_MANAGER = 'secretsync';
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
+/**
+ * The API server's field errors quote the value they refused ('metadata.labels:
+ * Invalid value: "..."'); in a Secret that can be a secret value a template
+ * put in a label or annotation. Those quotes are cut from every message.
+ */
+const ECHOED_VALUE = /\b(Invalid value|Unsupported value|Duplicate value|Not found): (?:"(?:[^"\\]|\\.)*"|[^:,\]]*)/g;
+
+export function hideEchoedValues(message: string): string {
+  return message.replace(ECHOED_VALUE, '$1: (value hidden)');
+}
+
 export class KubeApiError extends Error {
   override readonly name = 'KubeApiError';
   constructor(
@@ -17,7 +28,7 @@ export class KubeApiError extends Error {
     readonly reason: string,
     message: string,
   ) {
-    super(message);
+    super(hideEchoedValues(message));
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resourceOf } from '../../src/kube/client.js';
+import { KubeApiError, resourceOf } from '../../src/kube/client.js';
 
 describe('resourceOf', () => {
   it.each([
@@ -11,4 +11,17 @@ describe('resourceOf', () => {
     ['/apis/secretsync.dev/v1alpha1/clustersecretstores/c/status', 'clustersecretstores/status'],
     ['/api/v1/namespaces/ns/serviceaccounts/sa/token?x=1', 'serviceaccounts/token'],
   ])('%s -> %s', (path, resource) => expect(resourceOf(path)).toBe(resource));
+});
+
+describe('API server messages', () => {
+  it.each([
+    ['Secret "s" is invalid: metadata.labels: Invalid value: "canary \\"quoted\\" value!": a valid label must be an empty string or consist of alphanumeric characters',
+      'Secret "s" is invalid: metadata.labels: Invalid value: (value hidden): a valid label must be an empty string or consist of alphanumeric characters'],
+    ['Secret "s" is invalid: [metadata.annotations: Invalid value: "a b": name part must consist of alphanumeric characters, type: Unsupported value: "x y"]',
+      'Secret "s" is invalid: [metadata.annotations: Invalid value: (value hidden): name part must consist of alphanumeric characters, type: Unsupported value: (value hidden)]'],
+    ['spec.replicas: Invalid value: -1: must be greater than or equal to 0', 'spec.replicas: Invalid value: (value hidden): must be greater than or equal to 0'],
+    ['secrets "db" already exists', 'secrets "db" already exists'],
+  ])('hides the values the API server echoes: %s', (message, shown) => {
+    expect(new KubeApiError(422, 'Invalid', message).message).toBe(shown);
+  });
 });
