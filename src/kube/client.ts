@@ -83,6 +83,8 @@ export class KubeClient {
   path(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
     const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
     const ns = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    // encodeURIComponent leaves "." and "..", which URL resolution would turn into another path.
+    if (name === '.' || name === '..') throw new KubeApiError(400, 'BadRequest', `"${name}" is not a valid object name`);
     const obj = name ? `/${encodeURIComponent(name)}` : '';
     return `${base}${ns}/${type.plural}${obj}${subresource ? `/${subresource}` : ''}`;
   }
@@ -263,6 +265,13 @@ export class KubeClient {
     }
   }
 
+  /** Asks the API server whether it accepts a token (TokenReview, no audiences: its own). */
+  reviewToken(token: string): Promise<{ status?: { authenticated?: boolean } }> {
+    return this.request(HttpMethod.POST, '/apis/authentication.k8s.io/v1/tokenreviews', {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+    });
+  }
+
   /** Mints a ServiceAccount token with the TokenRequest API. */
   async createToken(namespace: string, serviceAccount: string, audiences: string[], expirationSeconds = 600): Promise<{ token: string; expiresAt: Date }> {
     const result = await this.request<{ status: { token: string; expirationTimestamp: string } }>(
@@ -272,6 +281,12 @@ export class KubeClient {
     );
     return { token: result.status.token, expiresAt: new Date(result.status.expirationTimestamp) };
   }
+}
+
+/** True when the API server itself accepts `token` (TokenReview with the API server's own audiences). */
+export async function acceptedByApiServer(kube: KubeClient, token: string): Promise<boolean> {
+  const review = await kube.reviewToken(token);
+  return review.status?.authenticated === true;
 }
 
 /** "secrets", "externalsecrets/status", ... from an API path. */

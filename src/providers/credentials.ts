@@ -3,7 +3,7 @@
 // here: a SecretStore uses its own namespace for every reference; a
 // ClusterSecretStore must name one.
 import type { AnyStore, ProviderSpec, SecretKeySelector } from '../api/types.js';
-import type { KubeClient } from '../kube/client.js';
+import { acceptedByApiServer, type KubeClient } from '../kube/client.js';
 import { Resources, type Secret } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
 import { StoreConfigError } from './errors.js';
@@ -106,9 +106,25 @@ export async function serviceAccountToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const namespace = refNamespace(storeNamespace, ref, what);
   const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
+  let minted: { token: string; expiresAt: Date };
   try {
-    return await kube.createToken(namespace, ref.name, audiences);
+    minted = await kube.createToken(namespace, ref.name, audiences);
   } catch (err) {
     throw new StoreConfigError(`${what}: could not get a token for ServiceAccount "${namespace}/${ref.name}": ${(err as Error).message}`);
   }
+  // Audiences chosen in the store could name the API server's own: the token would then let
+  // whoever runs the store's server act as this ServiceAccount in the cluster. Asked of the
+  // API server itself, so any --api-audiences setting is covered.
+  if (!ref.audiences?.length) return minted;
+  let accepted: boolean;
+  try {
+    accepted = await acceptedByApiServer(kube, minted.token);
+  } catch (err) {
+    // Unchecked is refused (a namespace-scoped install may not create TokenReviews).
+    throw new StoreConfigError(`${what}: audiences chosen in the store need a TokenReview to prove the API server refuses them, which failed: ${errorMessage(err)}`);
+  }
+  if (accepted) {
+    throw new StoreConfigError(`${what}: audiences ${JSON.stringify(ref.audiences)} include one the Kubernetes API server accepts; a token for it is never sent to a provider`);
+  }
+  return minted;
 }

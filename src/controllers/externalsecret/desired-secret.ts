@@ -10,6 +10,12 @@ import { SyncError } from './sync-error.js';
 export const MAX_SECRET_BYTES = 1024 * 1024;
 /** Types that would mint credentials for the cluster itself: never written. */
 const FORBIDDEN_TYPES = new Set(['kubernetes.io/service-account-token', 'bootstrap.kubernetes.io/token']);
+/** Existing Secrets never merged into: cluster credentials, and Helm releases (Helm trusts what it reads back). */
+const NEVER_MERGED_TYPES = new Set([...FORBIDDEN_TYPES, 'helm.sh/release.v1']);
+
+export function mergeRefusedFor(type: string | undefined): boolean {
+  return NEVER_MERGED_TYPES.has(type ?? 'Opaque');
+}
 
 export function targetName(es: ExternalSecret): string {
   return es.spec.target?.name ?? es.metadata.name;

@@ -18,7 +18,7 @@ import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/name
 import type { ExternalSecret } from '../../api/types.js';
 import { Resources, type KubeObject, type Secret } from '../../kube/types.js';
 import { dataHash, decodeSecretData, sameHash, type HmacKey } from './data-hash.js';
-import { creationPolicy, metadataMatches, type DesiredSecret } from './desired-secret.js';
+import { creationPolicy, mergeRefusedFor, metadataMatches, type DesiredSecret } from './desired-secret.js';
 import { kubeStep } from './errors.js';
 import { SyncError } from './sync-error.js';
 
@@ -86,6 +86,10 @@ export class TargetSecrets {
     const owner = current.metadata.annotations?.[OWNER_ANNOTATION];
     if (managed && owner !== es.metadata.name) {
       throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" is managed by ExternalSecret "${owner ?? 'unknown'}"`, false);
+    }
+    const type = (current as Secret).type;
+    if (policy === 'Merge' && mergeRefusedFor(type)) {
+      throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" is of type ${type}, which secretsync never merges keys into`, false);
     }
     if (!managed && policy !== 'Merge') {
       throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);

@@ -36,6 +36,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: [configmaps]
   verbs: [get]
 {{- if not .Values.watchNamespace }}
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [list, watch]
