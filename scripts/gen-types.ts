@@ -54,6 +54,7 @@ export function generateTypes(): string {
     '',
   ];
   const files = crdFiles();
+  const schemas: Record<string, unknown> = {};
   for (const file of files) {
     for (const doc of parseAllDocuments(readFileSync(join(root, 'config/crd', file), 'utf8'))) {
       const crd = doc.toJS() as {
@@ -61,6 +62,7 @@ export function generateTypes(): string {
       };
       const kind = crd.spec.names.kind;
       for (const version of crd.spec.versions) {
+        schemas[kind] = version.schema.openAPIV3Schema;
         const props = version.schema.openAPIV3Schema.properties ?? {};
         for (const part of ['spec', 'status'] as const) {
           const schema = props[part];
@@ -69,6 +71,8 @@ export function generateTypes(): string {
       }
     }
   }
+  // The schemas themselves (with their CEL rules), for offline validation (secretsync validate).
+  out.push('/** Each kind\'s openAPIV3Schema, as served by the API server. */', `export const crdSchemas: Record<string, unknown> = ${JSON.stringify(schemas)};`, '');
   return out.join('\n');
 }
 

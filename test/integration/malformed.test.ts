@@ -11,6 +11,7 @@ import type { ExternalSecret } from '../../src/api/types.js';
 import { KubeApiError } from '../../src/kube/client.js';
 import { API_VERSION, Resources, type Condition, type KubeObject, type ResourceType } from '../../src/kube/types.js';
 import type { Case } from '../corpus/generate.js';
+import { schemaProblems } from '../../src/validation/schema.js';
 import { createCredentialSecret, createExternalSecret, createStore, fakeStoreSpec, getSecret, kube, newNamespace, ready, startOperator, waitFor, waitForReady } from './harness.js';
 
 const cases = JSON.parse(readFileSync(join(import.meta.dirname, '../corpus/malformed.json'), 'utf8')) as Case[];
@@ -28,6 +29,7 @@ describe('malformed-input corpus', () => {
       await createCredentialSecret(ns, 'token', { token: 'x' });
       await createStore(ns, 'fake', fakeStoreSpec([{ key: 'json', value: '{"password":"p","user":"u"}' }, { key: 'plain', value: 'v' }]));
       const refused: Array<[string, string]> = [];
+      const disagreements: string[] = [];
       const accepted: Array<{ c: Case; type: ResourceType; name: string; namespace?: string }> = [];
       for (const [i, c] of cases.entries()) {
         const type = Resources[c.kind];
@@ -37,15 +39,21 @@ describe('malformed-input corpus', () => {
         // Each ExternalSecret writes a Secret of its own, so they do not fight over one.
         if (c.kind === 'ExternalSecret' && spec && typeof spec === 'object' && spec.target && typeof spec.target === 'object' && spec.target.name === 'out') spec.target.name = `out-${i}`;
         const body = { apiVersion: API_VERSION, kind: c.kind, metadata: { name, ...(cluster ? {} : { namespace: ns }) }, spec };
+        // `secretsync validate` judges it offline first, from the same schemas and CEL rules.
+        const offline = schemaProblems(body);
         try {
           await kube().request('POST', kube().path(type, cluster ? undefined : ns), { body, query: { fieldValidation: 'Strict' } });
           if (cluster) clusterStores.push(name);
           accepted.push({ c, type, name, namespace: cluster ? undefined : ns });
+          if (offline.length > 0) disagreements.push(`${c.name}: accepted by the API server, refused offline: ${offline.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
         } catch (err) {
           if (!(err instanceof KubeApiError)) throw err;
           refused.push([c.name, err.message]);
+          if (offline.length === 0) disagreements.push(`${c.name}: refused by the API server (${err.message}), accepted offline`);
         }
       }
+      // Offline validation and the API server agree on every manifest.
+      expect(disagreements).toEqual([]);
       // A refusal says what is wrong: the field, the rule's message, or the unknown field.
       for (const [name, message] of refused) expect(message, name).toMatch(/spec|Unsupported value|Required value|Invalid value|unknown field|must|needs|exactly one|should/i);
 
