@@ -22,6 +22,7 @@ import type { StoreClient, StoreClients } from '../../providers/store-clients.js
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
+import { externalSecretProblems } from '../../validation/semantic.js';
 import { decodeSecretData, type HmacKey } from './data-hash.js';
 import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret.js';
 import { kubeStep, toSyncError } from './errors.js';
@@ -150,6 +151,11 @@ export class ExternalSecretReconciler {
       return this.schedule(es, now);
     }
     ctx.log.debug({ why }, 'syncing');
+    if (why === 'spec changed') {
+      // What no provider answer can fix is refused before any call (the checks `secretsync validate` runs).
+      const problems = await externalSecretProblems(es.spec);
+      if (problems.length > 0) throw new SyncError(problems[0]!.reason, problems.map((p) => p.message).join('; '), false);
+    }
 
     const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
     if (why === 'refresh due' && !forced) {

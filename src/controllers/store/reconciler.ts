@@ -11,16 +11,16 @@ import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, statusChanged } from '../../kube/status.js';
 import { API_VERSION, Resources } from '../../kube/types.js';
-import { credentialSecrets, referenceProblems } from '../../providers/credentials.js';
+import { credentialSecrets } from '../../providers/credentials.js';
 import { providerName } from '../../providers/registry.js';
 import type { StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
+import { storeProblems } from '../../validation/semantic.js';
 import { errorMessage, shortMessage } from '../../util/errors.js';
 import { withJitter } from '../../runtime/backoff.js';
 import type { CredentialWatch } from './credential-watch.js';
 import { isStoreReady } from './store-ready.js';
-import { conditionProblems } from './namespace-conditions.js';
 
 /** Stores are checked again this often while Ready, so an outage shows up. */
 const REVALIDATE_MS = 5 * 60_000;
@@ -57,20 +57,8 @@ export class StoreReconciler {
       await this.deps.storeClients.drop(key);
       return;
     }
-    const name = providerName(store.spec.provider);
-    const problems: string[] = [];
-    if (!name) problems.push('spec.provider needs exactly one provider');
-    problems.push(...referenceProblems(store), ...conditionProblems(store.spec.conditions));
-    let capabilities: StoreStatus['capabilities'];
-    if (name && problems.length === 0) {
-      try {
-        const provider = await this.deps.storeClients.provider(name);
-        capabilities = provider.capabilities;
-        problems.push(...provider.validateStore(store));
-      } catch (err) {
-        problems.push(errorMessage(err));
-      }
-    }
+    const { problems, provider } = await storeProblems(store, (name) => this.deps.storeClients.provider(name));
+    const capabilities: StoreStatus['capabilities'] = provider?.capabilities;
     if (problems.length > 0) {
       await this.deps.credentials.untrack(key);
       await this.setReady(store, id, false, StoreReason.InvalidConfig, shortMessage(problems.join('; ')), capabilities);

@@ -152,3 +152,13 @@ export async function render(source: string, scope: Record<string, unknown>, wha
     throw describe(err, what);
   }
 }
+
+/** Parses a template without rendering it (the checks `secretsync validate` and a spec change run). */
+export async function checkTemplate(source: string, what: string): Promise<void> {
+  const engine = await (engineLoading ??= createEngine());
+  try {
+    compile(engine, source);
+  } catch (err) {
+    throw describe(err, what);
+  }
+}
