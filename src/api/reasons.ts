@@ -32,3 +32,96 @@ export const StoreReason = {
   InvalidConfig: 'InvalidProviderConfig',
   ValidationFailed: 'ValidationFailed',
 } as const;
+
+/**
+ * What each reason means and what to do about it: `secretsync explain <reason>`
+ * prints it, and the operator's "sync failed" log line carries the `todo` as its hint.
+ */
+export const REASON_HELP: Record<string, { means: string; todo: string }> = {
+  [Reason.Synced]: { means: 'The Secret holds what the provider has, shaped as the ExternalSecret asks.', todo: 'Nothing.' },
+  [Reason.SourceExpired]: {
+    means: 'The Secret is in sync, but a remote value carries an expiry date that has passed and nobody has stored a replacement (Azure exp, Google expire_time).',
+    todo: 'Store a new version of the remote secret; secretsync picks it up at the next refresh.',
+  },
+  [Reason.SyncedError]: {
+    means: 'Writing the Secret failed (the API server refused it, or it disappeared while being written). The existing Secret is unchanged.',
+    todo: 'Read the message: it quotes the API server. Check admission webhooks and quotas in the namespace; the write is retried with backoff.',
+  },
+  [Reason.StoreNotFound]: {
+    means: 'The SecretStore or ClusterSecretStore named in secretStoreRef does not exist (a SecretStore is looked up in the ExternalSecret\'s own namespace only).',
+    todo: 'Create the store, or fix spec.secretStoreRef (name and kind). The ExternalSecret syncs as soon as the store appears.',
+  },
+  [Reason.StoreNotAllowed]: {
+    means: 'The ClusterSecretStore exists but its spec.conditions do not admit this namespace, so nothing is read and the Secret is no longer refreshed.',
+    todo: 'Ask the cluster admin to admit the namespace (conditions: namespaces, namespaceSelector labels, namespaceRegexes), or use another store.',
+  },
+  [Reason.StoreNotReady]: {
+    means: 'The store exists but is not Ready: its configuration is invalid or its credentials were refused.',
+    todo: 'Run `kubectl get secretstore <name> -o yaml` and read its Ready condition; fix the store, and its ExternalSecrets follow.',
+  },
+  [Reason.ProviderError]: {
+    means: 'The provider call failed for another reason (unreachable, TLS, an unexpected answer). The existing Secret is unchanged.',
+    todo: 'Read the message for the provider\'s own words; check network policies and the store\'s server/endpoint. Retried with backoff.',
+  },
+  [Reason.ProviderTimeout]: {
+    means: 'The provider did not answer within the call deadline (--provider-timeout, 30 s by default).',
+    todo: 'Check the provider\'s health and the network path; a slow provider holds no worker beyond the deadline. Retried with backoff.',
+  },
+  [Reason.RemoteNotFound]: {
+    means: 'A remote secret, version or JSON property the ExternalSecret names does not exist (or is disabled, destroyed or scheduled for deletion).',
+    todo: 'Check remoteRef.key, version and property against the provider. With deletionPolicy Delete, a source that is entirely gone deletes the Secret.',
+  },
+  [Reason.PermissionDenied]: {
+    means: 'The provider refused the store\'s credentials for this secret (policy, IAM role, access policy).',
+    todo: 'Grant the store\'s identity read access to the secret (for Vault: read on the data path; metadata read is optional).',
+  },
+  [Reason.Throttled]: {
+    means: 'The provider asked secretsync to slow down (HTTP 429, ThrottlingException, RESOURCE_EXHAUSTED); the store holds its calls for the time the provider asked.',
+    todo: 'Usually nothing: it clears by itself. If it persists, raise the provider quota or set the store\'s rateLimit lower.',
+  },
+  [Reason.SecretNotOwned]: {
+    means: 'The target Secret exists and belongs to someone else (another ExternalSecret, or no ExternalSecret at all), or is a kind secretsync never writes into.',
+    todo: 'Pick another spec.target.name, delete the other Secret, or use creationPolicy Merge to add keys to a Secret you own.',
+  },
+  [Reason.SecretMissing]: {
+    means: 'creationPolicy Merge adds keys to an existing Secret, and that Secret does not exist.',
+    todo: 'Create the Secret first, or use creationPolicy Owner.',
+  },
+  [Reason.SecretTooLarge]: {
+    means: 'The Secret would exceed 1 MiB, or a provider answered with more than secretsync reads (4 MiB, or a value of more than 10,000 keys). Nothing was written.',
+    todo: 'Read fewer keys (narrow dataFrom.find), or split the remote secret.',
+  },
+  [Reason.SecretImmutable]: {
+    means: 'The target Secret is immutable and the data changed.',
+    todo: 'Delete the Secret; secretsync recreates it with the new data.',
+  },
+  [Reason.InvalidData]: {
+    means: 'The data cannot become a Secret: a value is not the base64 or JSON its decodingStrategy or property says, a key is not a valid Secret key, two sources produce one key, or a regexp is not valid RE2.',
+    todo: 'Fix the remote value or the ExternalSecret; `secretsync validate` finds the spec problems offline.',
+  },
+  [Reason.TemplateError]: {
+    means: 'A template failed to parse or render (the message names the template key and the line), or a templateFrom source is missing.',
+    todo: 'Fix the template; `secretsync render --values <file>` renders it locally without a provider.',
+  },
+  [Reason.KubernetesError]: {
+    means: 'A request to the Kubernetes API server failed (not the Secret write itself).',
+    todo: 'Check the API server and the operator\'s RBAC; retried with backoff.',
+  },
+  [Reason.Deleted]: {
+    means: 'All remote secrets are gone and deletionPolicy is Delete, so the Secret was deleted.',
+    todo: 'Recreate the remote secret if it was deleted by mistake; the Secret comes back at the next refresh.',
+  },
+  [StoreReason.Valid]: { means: 'The store\'s configuration is valid and its credentials work.', todo: 'Nothing.' },
+  [StoreReason.InvalidConfig]: {
+    means: 'The store\'s spec is wrong: a reference to another namespace from a SecretStore, an invalid admission condition, or a provider field the provider refuses.',
+    todo: 'Fix the store spec; `secretsync validate` finds these offline.',
+  },
+  [StoreReason.ValidationFailed]: {
+    means: 'The store\'s configuration is valid but the provider refused its credentials, or could not be reached, when secretsync checked them.',
+    todo: 'Check the credential Secret, the provider\'s address and its policies; the check is retried, and a change to the credential Secret retries at once.',
+  },
+  LeasesNotRevoked: {
+    means: 'An ExternalSecret holding dynamic-secret leases was deleted while its store could not be used, so its leases were not revoked; they end at their TTL.',
+    todo: 'Revoke them in the provider if they must end sooner (the lease ids were on the managed Secret\'s secretsync.dev/leases annotation).',
+  },
+};

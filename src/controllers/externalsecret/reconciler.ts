@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FORCE_SYNC_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
-import { Reason } from '../../api/reasons.js';
+import { REASON_HELP, Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -367,7 +367,7 @@ export class ExternalSecretReconciler {
     if (previous?.reason !== reason || previous.message !== message || previous.status !== 'False') {
       deps.events.emit(withKind(es), 'Warning', reason, message);
     }
-    log.info({ reason, message }, 'sync failed');
+    log.info({ reason, message, hint: REASON_HELP[reason]?.todo }, 'sync failed');
     try {
       await this.writeStatus(es, status);
     } catch (err) {

@@ -1,0 +1,102 @@
+// The Secret an ExternalSecret would produce, computed outside the operator
+// with the operator's own code: the store's provider (its SDK loads only
+// then) and credentials, or given values for template work, then fetchData,
+// shapeSecret and buildDesiredSecret as a reconcile runs them.
+import { randomBytes } from 'node:crypto';
+import { Reason } from '../api/reasons.js';
+import { storeIdOf, storeKey } from '../api/store-id.js';
+import type { AnyStore, ExternalSecret, StoreKind } from '../api/types.js';
+import { buildDesiredSecret } from '../controllers/externalsecret/desired-secret.js';
+import { fetchData } from '../controllers/externalsecret/fetch-data.js';
+import { shapeSecret } from '../controllers/externalsecret/shape.js';
+import { SyncError } from '../controllers/externalsecret/sync-error.js';
+import { toSyncError } from '../controllers/externalsecret/errors.js';
+import { decodeSecretData } from '../controllers/externalsecret/data-hash.js';
+import type { KubeClient } from '../kube/client.js';
+import { Resources, type KubeObject, type ResourceType, type Secret } from '../kube/types.js';
+import { createLogger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { loadProvider, providerName } from '../providers/registry.js';
+import { StoreClient } from '../providers/store-clients.js';
+import { storeProblems } from '../validation/semantic.js';
+
+/** Where credential Secrets and templateFrom sources come from: manifests given on the command line, else a cluster. */
+export class ObjectSource {
+  constructor(
+    private readonly local: KubeObject[],
+    private readonly cluster?: KubeClient,
+  ) {}
+
+  async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    const found = this.local.find((o) => o.kind === type.kind && o.metadata.name === name && (o.metadata.namespace ?? namespace) === namespace);
+    if (found) return found as T;
+    return this.cluster?.getOrUndefined<T>(type, namespace, name);
+  }
+
+  /** A KubeClient for the providers: reads as above; minting tokens needs a cluster. */
+  asKubeClient(): KubeClient {
+    const noCluster = () => Promise.reject(new Error('this store mints ServiceAccount tokens: run with a kubeconfig (--kubeconfig or the current context)'));
+    return {
+      getOrUndefined: (type: ResourceType, ns: string | undefined, name: string) => this.get(type, ns, name),
+      get: async (type: ResourceType, ns: string | undefined, name: string) => {
+        const obj = await this.get(type, ns, name);
+        if (!obj) throw new Error(`${type.kind} "${ns}/${name}" not found in the given files${this.cluster ? ' or the cluster' : ''}`);
+        return obj;
+      },
+      createToken: (...args: Parameters<KubeClient['createToken']>) => (this.cluster ? this.cluster.createToken(...args) : noCluster()),
+      reviewToken: (token: string) => (this.cluster ? this.cluster.reviewToken(token) : noCluster()),
+    } as unknown as KubeClient;
+  }
+}
+
+export interface DesiredResult {
+  secret: Secret;
+  /** Decoded data, for masking or diffing (never printed unless asked). */
+  data: Record<string, Uint8Array>;
+}
+
+/** Values for `--values`: a YAML/JSON map of key to string. */
+export type GivenValues = Record<string, string>;
+
+export async function desiredSecret(es: ExternalSecret, store: AnyStore | undefined, sources: ObjectSource, values?: GivenValues): Promise<DesiredResult> {
+  const namespace = es.metadata.namespace ?? 'default';
+  const withNs: ExternalSecret = { ...es, metadata: { ...es.metadata, namespace, uid: es.metadata.uid ?? '00000000-0000-0000-0000-000000000000' } };
+  let data: Record<string, Uint8Array>;
+  if (values) {
+    data = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(String(v), 'utf8')]));
+  } else {
+    if (!store) throw new SyncError(Reason.StoreNotFound, 'no store given: pass --store <file> (or --values <file> to render without a provider)', false);
+    data = (await fetchThroughStore(withNs, store, sources)).data;
+  }
+  const shaped = await shapeSecret(withNs, data, {
+    readSource: async (kind, name) => {
+      const type = kind === 'ConfigMap' ? Resources.ConfigMap : Resources.Secret;
+      const obj = await sources.get<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name);
+      if (!obj) throw new SyncError(Reason.TemplateError, `templateFrom: ${kind} "${name}" not found in the given files or the cluster`, false);
+      if (kind === 'Secret') return decodeSecretData(obj.data);
+      const out: Record<string, Uint8Array> = {};
+      for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(v, 'utf8');
+      for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
+      return out;
+    },
+  });
+  const desired = buildDesiredSecret(withNs, shaped, randomBytes(32));
+  return { secret: desired.body, data: shaped.data };
+}
+
+async function fetchThroughStore(es: ExternalSecret, store: AnyStore, sources: ObjectSource): Promise<{ data: Record<string, Uint8Array> }> {
+  const kind: StoreKind = store.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
+  const name = providerName(store.spec.provider);
+  const { problems, provider } = await storeProblems(store, loadProvider);
+  if (!name || !provider || problems.length > 0) throw new SyncError(Reason.StoreNotReady, `store "${store.metadata.name}" is invalid: ${problems.join('; ')}`, false);
+  const namespace = kind === 'SecretStore' ? (store.metadata.namespace ?? es.metadata.namespace!) : (es.metadata.namespace ?? 'default');
+  const client = await provider.newClient({ store: { ...store, metadata: { ...store.metadata, namespace: kind === 'SecretStore' ? namespace : undefined } }, namespace, kube: sources.asKubeClient() });
+  const wrapped = new StoreClient(name, storeKey(storeIdOf(store, kind)), client, new Metrics(), store.spec.rateLimit, 30_000);
+  try {
+    return await fetchData(wrapped, es.spec, { maxAgeMs: 0, consumer: `${es.metadata.namespace}/${es.metadata.name}`, signal: AbortSignal.timeout(60_000), log: createLogger('silent') });
+  } catch (err) {
+    throw toSyncError(err);
+  } finally {
+    await wrapped.close();
+  }
+}

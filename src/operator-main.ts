@@ -1,0 +1,152 @@
+// The operator: reads flags and environment, then runs the controllers with a
+// metrics and health endpoint until SIGINT/SIGTERM (`secretsync run`, or
+// `secretsync` with flags only, as the Deployment starts it).
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from './log.js';
+import { Metrics } from './metrics.js';
+import { Operator } from './operator.js';
+import { parseHostPolicy } from './providers/host-policy.js';
+import { parseDuration } from './util/duration.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+const duration = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+const program = new Command()
+  .name('secretsync run')
+  .description('Runs the operator: keeps Kubernetes Secrets in sync with external vaults. (`secretsync help` lists the other commands.)')
+  .option('--namespace <ns>', "the operator's own namespace", process.env.POD_NAMESPACE ?? 'secretsync-system')
+  .option('--watch-namespace <ns>', 'only reconcile ExternalSecrets and SecretStores in this namespace')
+  .option('--workers <n>', 'concurrent ExternalSecret reconciles', positiveInt, 16)
+  .option('--shared-read-max-age <duration>', 'how long one provider read may serve other ExternalSecrets', duration, 30_000)
+  .option('--provider-timeout <duration>', 'deadline of one provider call; a provider that has not answered by then fails with ProviderTimeout', duration, 30_000)
+  .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', (v) => Number(v), 8080)
+  .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')
+  .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
+  .option('--leader-elect', 'reconcile only while holding a Lease in --namespace (run several replicas)', false)
+  .option('--leader-elect-id <name>', 'name of the leader Lease', 'secretsync-leader')
+  .option('--leader-elect-lease-duration <duration>', 'how long followers wait for a silent leader before taking over', duration, 15_000)
+  .option('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', duration, 10_000)
+  .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
+  .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
+  .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
+  .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000);
+
+program.parse();
+const opts = program.opts<{
+  namespace: string;
+  watchNamespace?: string;
+  workers: number;
+  sharedReadMaxAge: number;
+  providerTimeout: number;
+  metricsPort: number;
+  metricsBindAddress: string;
+  logLevel: string;
+  leaderElect: boolean;
+  leaderElectId: string;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
+  shutdownTimeout: number;
+  clusterSecretStores: boolean;
+  denyStoreHosts: string;
+}>();
+if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
+  program.error('leader election needs retry period < renew deadline < lease duration');
+}
+
+let storeHostPolicy;
+try {
+  storeHostPolicy = opts.denyStoreHosts ? parseHostPolicy(opts.denyStoreHosts) : undefined;
+} catch (err) {
+  program.error(`--deny-store-hosts: ${(err as Error).message}`);
+}
+
+const log = createLogger(opts.logLevel);
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromDefault();
+const metrics = new Metrics();
+metrics.enableProcessMetrics();
+const operator = new Operator({
+  kubeConfig,
+  namespace: opts.namespace,
+  watchNamespace: opts.watchNamespace,
+  clusterSecretStores: opts.clusterSecretStores,
+  storeHostPolicy,
+  workers: opts.workers,
+  sharedReadMaxAgeMs: opts.sharedReadMaxAge,
+  providerTimeoutMs: opts.providerTimeout,
+  log,
+  metrics,
+  leaderElection: opts.leaderElect
+    ? {
+        namespace: opts.namespace,
+        name: opts.leaderElectId,
+        // The Pod name when the Deployment passes it; unique per process either way.
+        identity: `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`,
+        leaseDurationMs: opts.leaderElectLeaseDuration,
+        renewDeadlineMs: opts.leaderElectRenewDeadline,
+        retryPeriodMs: opts.leaderElectRetryPeriod,
+      }
+    : undefined,
+  // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.
+  onLeadershipLost: () => {
+    log.error('exiting after losing the leader Lease');
+    process.exit(1);
+  },
+});
+
+const server = createServer((req, res) => {
+  if (req.url === '/metrics') {
+    metrics.registry
+      .metrics()
+      .then((body) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body))
+      .catch(() => res.writeHead(500).end());
+    return;
+  }
+  if (req.url === '/healthz') return void res.writeHead(200).end('ok');
+  if (req.url === '/readyz') return void res.writeHead(operator.isReady ? 200 : 503).end(operator.isReady ? 'ok' : 'starting');
+  res.writeHead(404).end();
+});
+if (opts.metricsPort > 0) server.listen(opts.metricsPort, opts.metricsBindAddress);
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) {
+    // A second signal: the operator asked for it twice, so do not wait for the drain.
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const force = setTimeout(() => {
+    log.error({ timeoutMs: opts.shutdownTimeout }, 'shutdown took too long: exiting');
+    process.exit(1);
+  }, opts.shutdownTimeout);
+  force.unref();
+  operator
+    .stop()
+    .then(() => server.close())
+    .then(() => process.exit(0))
+    .catch(() => process.exit(1));
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+operator.start().catch((err: unknown) => {
+  log.fatal({ err: (err as Error).message }, 'operator failed to start');
+  process.exit(1);
+});
