@@ -250,6 +250,15 @@ spec:
       await waitForReady(ns, 'db');
       expect(decoded(await getSecret(ns, 'db'))).toEqual({ dsn: 'postgres://app:migrated-canary-v1@db/app' });
 
+      // render through the real provider: the store from the file, its token Secret from the cluster.
+      const rendered = await cli(['render', converted, '--kubeconfig', join(stateDir(), 'kubeconfig')]);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      expect(rendered.stdout).toMatch(/dsn: "<masked: 40 bytes, sha256:[0-9a-f]{12}>"/);
+      // Without a cluster, the token Secret is nowhere: a clear error.
+      const offline = await cli(['render', converted], undefined, { KUBECONFIG: '/nonexistent' });
+      expect(offline.code).toBe(1);
+      expect(offline.stderr).toContain('Secret "vault-token" not found');
+
       // The files match the cluster: nothing to show.
       const same = await cli(['diff', converted]);
       expect(same.code, same.stderr).toBe(0);
