@@ -42,8 +42,22 @@ interface CachedRead {
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
 
 /** One store's client, wrapped with deadline, budget, metrics and read sharing. */
+/** Reads that arrive this close together share one batch call. */
+const BATCH_WINDOW_MS = 10;
+/** A batch goes out at once when it holds this many reads (the provider splits it into its own request size). */
+const BATCH_MAX = 100;
+
+interface PendingBatch {
+  refs: RemoteRef[];
+  flushed: boolean;
+  start: () => void;
+  results: Promise<Array<RemoteValue | Error>>;
+  timer?: NodeJS.Timeout;
+}
+
 export class StoreClient {
   private readonly reads = new Map<string, CachedRead>();
+  private pendingBatch?: PendingBatch;
   private readonly bucket: TokenBucket;
   private throttledInARow = 0;
   private lastPrune = 0;
@@ -61,6 +75,7 @@ export class StoreClient {
   }
 
   getSecret(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
+    if (this.batchable(ref)) return this.batchedRead(ref, opts);
     const { key, readOpts } = this.perReader(ref, opts);
     return this.shared('getSecret', key, readOpts, ref.key, (ctx) => this.client.getSecret(ref, ctx));
   }
@@ -76,29 +91,69 @@ export class StoreClient {
     return { key: { ...ref, consumer: opts.consumer }, readOpts: { ...opts, maxAgeMs: 0 } };
   }
 
-  /** Reads several refs; uses the provider's batch call where it has one. */
-  async getSecrets(refs: RemoteRef[], opts: ReadOptions): Promise<Array<RemoteValue | Error>> {
-    const batch = this.client.getSecrets?.bind(this.client);
-    if (!batch || refs.length < 2 || refs.some((r) => this.client.isShareable?.(r) === false)) {
-      return Promise.all(refs.map((ref) => this.getSecret(ref, opts).catch((err: unknown) => toError(err))));
-    }
+  /** Reads several refs; plain reads join the store's next batch call (batchedRead). */
+  getSecrets(refs: RemoteRef[], opts: ReadOptions): Promise<Array<RemoteValue | Error>> {
+    return Promise.all(refs.map((ref) => this.getSecret(ref, opts).catch((err: unknown) => toError(err))));
+  }
+
+  /** A plain read (no version, the same for every reader) a provider can batch. */
+  private batchable(ref: RemoteRef): boolean {
+    return this.client.getSecrets !== undefined && ref.version === undefined && this.client.isShareable?.(ref) !== false;
+  }
+
+  /**
+   * Plain reads of any ExternalSecret that arrive within BATCH_WINDOW_MS of
+   * each other go out as one batch call (AWS: BatchGetSecretValue, 20 secrets
+   * a request), so refreshes that fall due together cost the distinct
+   * secrets / 20. Each read is shared as a single read would be.
+   */
+  private batchedRead(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
     const now = Date.now();
-    const missing = refs.filter((ref) => !this.recent('getSecret', ref, opts.maxAgeMs, now));
-    if (missing.length > 0) {
-      const results = this.call('getSecrets', opts, `${missing.length} secrets`, (ctx) => batch(missing, ctx));
-      missing.forEach((ref, i) => {
-        const one = results.then((all) => {
-          const r = all[i];
-          if (r instanceof Error || r === undefined) throw r ?? new NotFoundError(ref.key);
-          return r;
-        });
-        one.catch(() => undefined);
-        this.remember('getSecret', ref, one, now);
-      });
+    const hit = this.recent('getSecret', ref, opts.maxAgeMs, now);
+    if (hit) {
+      this.metrics.providerCacheHits.inc({ provider: this.provider });
+      return hit as Promise<RemoteValue>;
     }
-    return Promise.all(
-      refs.map((ref) => (this.recent('getSecret', ref, Infinity, now) as Promise<RemoteValue>).catch((err: unknown) => toError(err))),
+    if (!this.pendingBatch || this.pendingBatch.refs.length >= BATCH_MAX) this.pendingBatch = this.openBatch(opts);
+    const batch = this.pendingBatch;
+    const index = batch.refs.push(ref) - 1;
+    if (batch.refs.length >= BATCH_MAX) this.flush(batch);
+    const one = batch.results.then((all) => {
+      const r = all[index];
+      if (r instanceof Error || r === undefined) throw r ?? new NotFoundError(ref.key);
+      return r;
+    });
+    one.catch(() => undefined);
+    this.remember('getSecret', ref, one, now);
+    return one;
+  }
+
+  private openBatch(opts: ReadOptions): PendingBatch {
+    const getSecrets = this.client.getSecrets!.bind(this.client);
+    let start!: () => void;
+    const started = new Promise<void>((resolve) => (start = resolve));
+    const batch: PendingBatch = { refs: [], flushed: false, start, results: Promise.resolve([]) };
+    // The first reader's signal and logger stand for the batch (all readers stop together).
+    batch.results = started.then(() =>
+      this.call('getSecrets', opts, `${batch.refs.length} secrets`, async (ctx) => {
+        const results = await getSecrets(batch.refs, ctx);
+        // Throttling is the store's, not one secret's: the whole call fails, so the store holds its calls.
+        const throttled = results.find((r) => r instanceof ThrottledError);
+        if (throttled) throw throttled;
+        return results;
+      }),
     );
+    batch.results.catch(() => undefined);
+    batch.timer = setTimeout(() => this.flush(batch), BATCH_WINDOW_MS);
+    return batch;
+  }
+
+  private flush(batch: PendingBatch): void {
+    if (batch.flushed) return;
+    batch.flushed = true;
+    clearTimeout(batch.timer);
+    if (this.pendingBatch === batch) this.pendingBatch = undefined;
+    batch.start();
   }
 
   findSecrets(find: FindRef, opts: ReadOptions): Promise<RemoteValues> {

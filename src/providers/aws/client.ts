@@ -48,6 +48,11 @@ export function awsError(err: unknown, key: string): Error {
 
 export class AwsClient implements ProviderClient {
   private readonly described = new Map<string, { rotatesAt?: Date; until: number }>();
+  /**
+   * The store's policy grants GetSecretValue but not BatchGetSecretValue (the
+   * least-privilege policy most guides give): read one secret a request from then on.
+   */
+  private batchDenied = false;
 
   constructor(
     private readonly sm: SecretsManagerClient,
@@ -82,11 +87,20 @@ export class AwsClient implements ProviderClient {
     const fetched = new Map<string, RawSecret | Error>();
     for (let start = 0; start < ids.length; start += BATCH_SIZE) {
       const chunk = ids.slice(start, start + BATCH_SIZE);
-      if (chunk.length === 1) {
-        fetched.set(chunk[0]!, await this.fetch(ctx, { key: chunk[0]! }).catch((err: unknown) => err as Error));
+      if (chunk.length === 1 || this.batchDenied) {
+        for (const id of chunk) fetched.set(id, await this.fetch(ctx, { key: id }).catch((err: unknown) => err as Error));
         continue;
       }
-      const out = await this.send(ctx, chunk.join(', '), (sm, o) => sm.send(new BatchGetSecretValueCommand({ SecretIdList: chunk }), o));
+      let out;
+      try {
+        out = await this.send(ctx, chunk.join(', '), (sm, o) => sm.send(new BatchGetSecretValueCommand({ SecretIdList: chunk }), o));
+      } catch (err) {
+        if (!(err instanceof PermissionDeniedError)) throw err;
+        this.batchDenied = true;
+        ctx.log.info('the store may not call BatchGetSecretValue; reading one secret a request from now on');
+        start -= BATCH_SIZE; // this chunk again, one by one
+        continue;
+      }
       for (const v of out.SecretValues ?? []) {
         const raw = { name: v.Name!, value: bytesOf(v.SecretString, v.SecretBinary), versionId: v.VersionId };
         for (const id of chunk) if (id === v.Name || id === v.ARN) fetched.set(id, raw);

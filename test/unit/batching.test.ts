@@ -1,0 +1,88 @@
+// Plain reads of different ExternalSecrets that fall due together go out as
+// one batch call, and AWS falls back to one read a request when the store's
+// policy does not allow BatchGetSecretValue.
+import { BatchGetSecretValueCommand, DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/metrics.js';
+import { AwsClient } from '../../src/providers/aws/client.js';
+import { NotFoundError, ThrottledError } from '../../src/providers/errors.js';
+import type { CallContext, ProviderClient, RemoteValue } from '../../src/providers/provider.js';
+import { StoreClient } from '../../src/providers/store-clients.js';
+import type { RemoteRef } from '../../src/api/types.js';
+import { callContext } from '../support/call-context.js';
+
+const opts = (consumer: string) => ({ signal: new AbortController().signal, log: pino({ level: 'silent' }), consumer, maxAgeMs: 30_000 });
+
+describe('batched reads across ExternalSecrets', () => {
+  it('reads arriving together share one batch call; each reader gets its own answer, a missing one its own error', async () => {
+    const batches: string[][] = [];
+    const provider: ProviderClient = {
+      getSecret: () => Promise.reject(new Error('single reads are not expected')),
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
+        await ctx.request();
+        batches.push(refs.map((r) => r.key));
+        return refs.map((r): RemoteValue | Error => (r.key === 'gone' ? new NotFoundError(r.key) : { value: Buffer.from(`v-${r.key}`), source: { key: r.key } }));
+      },
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const store = new StoreClient('aws', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
+    // 30 ExternalSecrets reading 10 distinct keys, plus one missing key, all due at once.
+    const reads = Array.from({ length: 30 }, (_, i) => store.getSecret({ key: `k${i % 10}` }, opts(`ns/es-${i}`)));
+    const missing = store.getSecret({ key: 'gone' }, opts('ns/other'));
+    const values = await Promise.all(reads);
+    await expect(missing).rejects.toBeInstanceOf(NotFoundError);
+    expect(values.map((v) => Buffer.from(v.value).toString())).toEqual(Array.from({ length: 30 }, (_, i) => `v-k${i % 10}`));
+    expect(batches).toEqual([['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'gone']]);
+    // A read within maxAge afterwards is shared, not fetched.
+    await store.getSecret({ key: 'k3' }, opts('ns/late'));
+    expect(batches).toHaveLength(1);
+    // Versioned reads are not batched.
+    await expect(store.getSecret({ key: 'k1', version: '2' }, opts('ns/v'))).rejects.toThrow('single reads are not expected');
+  });
+});
+
+describe('throttling inside a batch', () => {
+  it('fails the whole call, so every reader sees ProviderThrottled and the store holds its calls', async () => {
+    const provider: ProviderClient = {
+      getSecret: () => Promise.reject(new Error('unused')),
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
+        await ctx.request();
+        return refs.map((r, i): RemoteValue | Error => (i === 0 ? new ThrottledError('slow down', 60_000) : { value: Buffer.from('v'), source: { key: r.key } }));
+      },
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const metrics = new Metrics();
+    const store = new StoreClient('aws', 'SecretStore/ns/s', provider, metrics, undefined, 5_000);
+    const reads = ['a', 'b'].map((key) => store.getSecret({ key }, opts(`ns/${key}`)));
+    for (const read of reads) await expect(read).rejects.toBeInstanceOf(ThrottledError);
+    expect(await metrics.total(metrics.providerCalls, { provider: 'aws', status: 'throttled' })).toBe(1);
+  });
+});
+
+describe('AWS without BatchGetSecretValue permission', () => {
+  it('falls back to GetSecretValue, once told, and keeps doing so', async () => {
+    const sent: string[] = [];
+    const sm = {
+      send: (command: object) => {
+        sent.push(command.constructor.name);
+        if (command instanceof BatchGetSecretValueCommand) return Promise.reject(Object.assign(new Error('not authorized to perform: secretsmanager:BatchGetSecretValue'), { name: 'AccessDeniedException' }));
+        if (command instanceof GetSecretValueCommand) return Promise.resolve({ Name: command.input.SecretId, SecretString: `v-${command.input.SecretId}`, VersionId: '1' });
+        if (command instanceof DescribeSecretCommand) return Promise.resolve({});
+        return Promise.reject(new Error(`unexpected ${command.constructor.name}`));
+      },
+    } as unknown as SecretsManagerClient;
+    const client = new AwsClient(sm, {} as STSClient);
+    const first = await client.getSecrets([{ key: 'a' }, { key: 'b' }, { key: 'c' }], callContext());
+    expect(first.map((r) => (r instanceof Error ? r.message : Buffer.from(r.value).toString()))).toEqual(['v-a', 'v-b', 'v-c']);
+    expect(sent.filter((n) => n === 'BatchGetSecretValueCommand')).toHaveLength(1);
+    sent.length = 0;
+    await client.getSecrets([{ key: 'd' }, { key: 'e' }], callContext());
+    expect(sent.filter((n) => n !== 'DescribeSecretCommand')).toEqual(['GetSecretValueCommand', 'GetSecretValueCommand']);
+  });
+});
