@@ -29,6 +29,12 @@ export interface CallOptions {
 export interface ReadOptions extends CallOptions {
   /** Accept a shared answer at most this old (0: always call). */
   maxAgeMs: number;
+  /**
+   * How long a batchable read may wait for others to join its batch call:
+   * short for a first sync (someone waits for it), longer for a scheduled
+   * refresh (nobody does, and refreshes are spread over time by jitter).
+   */
+  batchWindowMs?: number;
 }
 
 interface CachedRead {
@@ -42,16 +48,17 @@ interface CachedRead {
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
 
 /** One store's client, wrapped with deadline, budget, metrics and read sharing. */
-/** Reads that arrive this close together share one batch call. */
+/** Reads that arrive this close together share one batch call (unless the read asks for another window). */
 const BATCH_WINDOW_MS = 10;
-/** A batch goes out at once when it holds this many reads (the provider splits it into its own request size). */
-const BATCH_MAX = 100;
+/** A batch goes out at once when it holds this many reads (AWS's batch request size). */
+const BATCH_MAX = 20;
 
 interface PendingBatch {
   refs: RemoteRef[];
   flushed: boolean;
   start: () => void;
   results: Promise<Array<RemoteValue | Error>>;
+  flushAt: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -116,6 +123,13 @@ export class StoreClient {
     }
     if (!this.pendingBatch || this.pendingBatch.refs.length >= BATCH_MAX) this.pendingBatch = this.openBatch(opts);
     const batch = this.pendingBatch;
+    // A read that cannot wait as long as the batch would shortens it.
+    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
+    if (Date.now() + window < batch.flushAt) {
+      batch.flushAt = Date.now() + window;
+      clearTimeout(batch.timer);
+      batch.timer = setTimeout(() => this.flush(batch), window);
+    }
     const index = batch.refs.push(ref) - 1;
     if (batch.refs.length >= BATCH_MAX) this.flush(batch);
     const one = batch.results.then((all) => {
@@ -132,7 +146,8 @@ export class StoreClient {
     const getSecrets = this.client.getSecrets!.bind(this.client);
     let start!: () => void;
     const started = new Promise<void>((resolve) => (start = resolve));
-    const batch: PendingBatch = { refs: [], flushed: false, start, results: Promise.resolve([]) };
+    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
+    const batch: PendingBatch = { refs: [], flushed: false, start, results: Promise.resolve([]), flushAt: Date.now() + window };
     // The first reader's signal and logger stand for the batch (all readers stop together).
     batch.results = started.then(() =>
       this.call('getSecrets', opts, `${batch.refs.length} secrets`, async (ctx) => {
@@ -144,7 +159,7 @@ export class StoreClient {
       }),
     );
     batch.results.catch(() => undefined);
-    batch.timer = setTimeout(() => this.flush(batch), BATCH_WINDOW_MS);
+    batch.timer = setTimeout(() => this.flush(batch), window);
     return batch;
   }
 

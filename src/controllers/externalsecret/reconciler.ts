@@ -36,6 +36,8 @@ import { SyncError } from './sync-error.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
+/** How long a refresh's batchable reads wait for others (refreshes are spread by jitter). */
+const REFRESH_BATCH_WINDOW_MS = 1000;
 
 export interface ExternalSecretDeps {
   kube: KubeClient;
@@ -164,7 +166,9 @@ export class ExternalSecretReconciler {
     }
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
-    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log });
+    // A scheduled refresh has nobody waiting on it: its plain reads may wait to share a batch call.
+    const batchWindowMs = why === 'refresh due' ? REFRESH_BATCH_WINDOW_MS : undefined;
+    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log, batchWindowMs });
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const leases = leasesOf(fetched.sources);
