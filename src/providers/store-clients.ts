@@ -64,7 +64,10 @@ interface PendingBatch {
 
 export class StoreClient {
   private readonly reads = new Map<string, CachedRead>();
-  private pendingBatch?: PendingBatch;
+  /** The batch still collecting reads, per kind of reader. */
+  private readonly pendingBatches = new Map<'waited' | 'refresh', PendingBatch>();
+  /** Reads waiting in a batch that has not gone out yet, by read key. */
+  private readonly batchOf = new Map<string, PendingBatch>();
   private readonly bucket: TokenBucket;
   private throttledInARow = 0;
   private lastPrune = 0;
@@ -109,29 +112,32 @@ export class StoreClient {
   }
 
   /**
-   * Plain reads of any ExternalSecret that arrive within BATCH_WINDOW_MS of
-   * each other go out as one batch call (AWS: BatchGetSecretValue, 20 secrets
-   * a request), so refreshes that fall due together cost the distinct
-   * secrets / 20. Each read is shared as a single read would be.
+   * Plain reads of any ExternalSecret that arrive within a window of each
+   * other go out as one batch call (AWS: BatchGetSecretValue, 20 secrets a
+   * request), so refreshes that fall due together cost the distinct
+   * secrets / 20. Reads someone waits for (first syncs, 10 ms) and scheduled
+   * refreshes (up to 1 s) fill separate batches, so the first do not cut the
+   * second short; a waited-for read of a key already in a refresh batch sends
+   * that batch at once. Each read is shared as a single read would be.
    */
   private batchedRead(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
     const now = Date.now();
+    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
     const hit = this.recent('getSecret', ref, opts.maxAgeMs, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
+      const waiting = this.batchOf.get(this.readKey('getSecret', ref));
+      if (waiting && now + window < waiting.flushAt) this.flush(waiting);
       return hit as Promise<RemoteValue>;
     }
-    if (!this.pendingBatch || this.pendingBatch.refs.length >= BATCH_MAX) this.pendingBatch = this.openBatch(opts);
-    const batch = this.pendingBatch;
-    // A read that cannot wait as long as the batch would shortens it.
-    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
-    if (Date.now() + window < batch.flushAt) {
-      batch.flushAt = Date.now() + window;
-      clearTimeout(batch.timer);
-      batch.timer = setTimeout(() => this.flush(batch), window);
+    const kind = window > BATCH_WINDOW_MS ? 'refresh' : 'waited';
+    let batch = this.pendingBatches.get(kind);
+    if (!batch) {
+      batch = this.openBatch(opts, window);
+      this.pendingBatches.set(kind, batch);
     }
     const index = batch.refs.push(ref) - 1;
-    if (batch.refs.length >= BATCH_MAX) this.flush(batch);
+    this.batchOf.set(this.readKey('getSecret', ref), batch);
     const one = batch.results.then((all) => {
       const r = all[index];
       if (r instanceof Error || r === undefined) throw r ?? new NotFoundError(ref.key);
@@ -139,14 +145,14 @@ export class StoreClient {
     });
     one.catch(() => undefined);
     this.remember('getSecret', ref, one, now);
+    if (batch.refs.length >= BATCH_MAX) this.flush(batch);
     return one;
   }
 
-  private openBatch(opts: ReadOptions): PendingBatch {
+  private openBatch(opts: ReadOptions, window: number): PendingBatch {
     const getSecrets = this.client.getSecrets!.bind(this.client);
     let start!: () => void;
     const started = new Promise<void>((resolve) => (start = resolve));
-    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
     const batch: PendingBatch = { refs: [], flushed: false, start, results: Promise.resolve([]), flushAt: Date.now() + window };
     // The first reader's signal and logger stand for the batch (all readers stop together).
     batch.results = started.then(() =>
@@ -167,7 +173,11 @@ export class StoreClient {
     if (batch.flushed) return;
     batch.flushed = true;
     clearTimeout(batch.timer);
-    if (this.pendingBatch === batch) this.pendingBatch = undefined;
+    for (const [kind, pending] of this.pendingBatches) if (pending === batch) this.pendingBatches.delete(kind);
+    for (const ref of batch.refs) {
+      const key = this.readKey('getSecret', ref);
+      if (this.batchOf.get(key) === batch) this.batchOf.delete(key);
+    }
     batch.start();
   }
 

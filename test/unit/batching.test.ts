@@ -45,6 +45,47 @@ describe('batched reads across ExternalSecrets', () => {
   });
 });
 
+describe('refresh batches and reads someone waits for', () => {
+  function recording() {
+    const batches: Array<{ keys: string[]; at: number }> = [];
+    const provider: ProviderClient = {
+      getSecret: () => Promise.reject(new Error('unused')),
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
+        await ctx.request();
+        batches.push({ keys: refs.map((r) => r.key), at: Date.now() });
+        return refs.map((r): RemoteValue => ({ value: Buffer.from(r.key), source: { key: r.key } }));
+      },
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    return { batches, store: new StoreClient('aws', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000) };
+  }
+  const refresh = (consumer: string) => ({ ...opts(consumer), batchWindowMs: 300 });
+
+  it('a first sync goes out in its own short batch and leaves the refresh batch to fill', async () => {
+    const { batches, store } = recording();
+    const start = Date.now();
+    const refreshes = ['r1', 'r2'].map((key) => store.getSecret({ key }, refresh(`ns/${key}`)));
+    await store.getSecret({ key: 'new' }, opts('ns/new'));
+    expect(Date.now() - start).toBeLessThan(200);
+    const late = store.getSecret({ key: 'r3' }, refresh('ns/r3'));
+    await Promise.all([...refreshes, late]);
+    expect(batches.map((b) => b.keys)).toEqual([['new'], ['r1', 'r2', 'r3']]);
+    expect(batches[1]!.at - start).toBeGreaterThanOrEqual(250);
+  });
+
+  it('a first sync of a key already waiting in a refresh batch sends that batch at once', async () => {
+    const { batches, store } = recording();
+    const start = Date.now();
+    const refreshing = store.getSecret({ key: 'k' }, refresh('ns/old'));
+    await store.getSecret({ key: 'k' }, opts('ns/new'));
+    expect(Date.now() - start).toBeLessThan(200);
+    await refreshing;
+    expect(batches.map((b) => b.keys)).toEqual([['k']]);
+  });
+});
+
 describe('throttling inside a batch', () => {
   it('fails the whole call, so every reader sees ProviderThrottled and the store holds its calls', async () => {
     const provider: ProviderClient = {
