@@ -61,6 +61,8 @@ export interface ProviderClient {
   getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues>;
   /** Several values in as few requests as the provider allows (optional). */
   getSecrets?(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>>;
+  /** How many values one of getSecrets' requests carries. */
+  readonly batchSize?: number;
   /** Every secret matching a path, name pattern or tags. */
   findSecrets?(find: FindRef, ctx: CallContext): Promise<RemoteValues>;
   /** Checks the client can reach the provider with its credentials. */

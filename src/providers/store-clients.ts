@@ -47,11 +47,8 @@ interface CachedRead {
 
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
 
-/** One store's client, wrapped with deadline, budget, metrics and read sharing. */
 /** Reads that arrive this close together share one batch call (unless the read asks for another window). */
 const BATCH_WINDOW_MS = 10;
-/** A batch goes out at once when it holds this many reads (AWS's batch request size). */
-const BATCH_MAX = 20;
 
 interface PendingBatch {
   refs: RemoteRef[];
@@ -62,6 +59,7 @@ interface PendingBatch {
   timer?: NodeJS.Timeout;
 }
 
+/** One store's client, wrapped with deadline, budget, metrics and read sharing. */
 export class StoreClient {
   private readonly reads = new Map<string, CachedRead>();
   /** The batch still collecting reads, per kind of reader. */
@@ -145,7 +143,8 @@ export class StoreClient {
     });
     one.catch(() => undefined);
     this.remember('getSecret', ref, one, now);
-    if (batch.refs.length >= BATCH_MAX) this.flush(batch);
+    // Full at the provider's own request size: waiting longer would only start a second request.
+    if (batch.refs.length >= (this.client.batchSize ?? 1)) this.flush(batch);
     return one;
   }
 

@@ -21,6 +21,7 @@ describe('batched reads across ExternalSecrets', () => {
     const provider: ProviderClient = {
       getSecret: () => Promise.reject(new Error('single reads are not expected')),
       getSecretMap: () => Promise.reject(new Error('unused')),
+      batchSize: 20,
       getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
         await ctx.request();
         batches.push(refs.map((r) => r.key));
@@ -51,6 +52,7 @@ describe('refresh batches and reads someone waits for', () => {
     const provider: ProviderClient = {
       getSecret: () => Promise.reject(new Error('unused')),
       getSecretMap: () => Promise.reject(new Error('unused')),
+      batchSize: 20,
       getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
         await ctx.request();
         batches.push({ keys: refs.map((r) => r.key), at: Date.now() });
@@ -91,6 +93,7 @@ describe('throttling inside a batch', () => {
     const provider: ProviderClient = {
       getSecret: () => Promise.reject(new Error('unused')),
       getSecretMap: () => Promise.reject(new Error('unused')),
+      batchSize: 20,
       getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
         await ctx.request();
         return refs.map((r, i): RemoteValue | Error => (i === 0 ? new ThrottledError('slow down', 60_000) : { value: Buffer.from('v'), source: { key: r.key } }));

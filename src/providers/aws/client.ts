@@ -47,6 +47,7 @@ export function awsError(err: unknown, key: string): Error {
 }
 
 export class AwsClient implements ProviderClient {
+  readonly batchSize = BATCH_SIZE;
   private readonly described = new Map<string, { rotatesAt?: Date; until: number }>();
   /**
    * The store's policy grants GetSecretValue but not BatchGetSecretValue (the
