@@ -109,7 +109,7 @@ export class VaultClient implements ProviderClient {
 
   close(): Promise<void> {
     this.latest.clear();
-    return Promise.resolve();
+    return this.http.close();
   }
 
   private async read(ref: RemoteRef, ctx: CallContext): Promise<{ data: Record<string, unknown>; source: SourceInfo }> {

@@ -30,6 +30,8 @@ export class VaultHttp {
   constructor(
     readonly api: VaultApi,
     readonly server: string,
+    /** Closes the connection pool behind `api`. */
+    readonly close: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** Sends one request; `token` undefined for logins; `what` names the secret in errors (default: the path). */
@@ -37,9 +39,8 @@ export class VaultHttp {
     await ctx.request();
     const options = {
       headers: token ? { 'X-Vault-Token': token } : {},
-      // Both reach our transport (transport.ts): the call's cancellation and its deadline.
+      // Reaches our transport (transport.ts): aborted at the call's deadline or on shutdown.
       signal: ctx.signal,
-      timeout: Math.max(1, ctx.deadlineAt - Date.now()),
     };
     try {
       if (method === 'write') return (await this.api.write(path, body ?? {}, options)) as VaultResponse;

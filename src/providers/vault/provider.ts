@@ -32,13 +32,14 @@ export const vaultProvider: Provider = {
   },
   newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.vault!;
+    const transport = vaultTransport(spec.caBundle ? caBundlePem(spec.caBundle) : undefined);
     const api = NodeVault({
       endpoint: spec.server.replace(/\/+$/, ''),
       namespace: spec.namespace,
       noCustomHTTPVerbs: false,
-      'request-promise': vaultTransport(spec.caBundle ? caBundlePem(spec.caBundle) : undefined),
+      'request-promise': transport,
     });
-    const http = new VaultHttp(api, spec.server);
+    const http = new VaultHttp(api, spec.server, transport.close);
     const token = new VaultToken(http, spec, kube, namespace);
     return Promise.resolve(new VaultClient(http, token, trimSlashes(spec.path ?? 'secret'), spec.version ?? 'v2'));
   },
