@@ -44,7 +44,7 @@ export class ObjectSource {
         return obj;
       },
       createToken: (...args: Parameters<KubeClient['createToken']>) => (this.cluster ? this.cluster.createToken(...args) : noCluster()),
-      reviewToken: (token: string) => (this.cluster ? this.cluster.reviewToken(token) : noCluster()),
+      acceptsToken: (token: string) => (this.cluster ? this.cluster.acceptsToken(token) : noCluster()),
     } as unknown as KubeClient;
   }
 }

@@ -265,11 +265,12 @@ export class KubeClient {
     }
   }
 
-  /** Asks the API server whether it accepts a token (TokenReview, no audiences: its own). */
-  reviewToken(token: string): Promise<{ status?: { authenticated?: boolean } }> {
-    return this.request(HttpMethod.POST, '/apis/authentication.k8s.io/v1/tokenreviews', {
+  /** True when the API server itself accepts `token` (a TokenReview with no audiences: its own). */
+  async acceptsToken(token: string): Promise<boolean> {
+    const review = await this.request<{ status?: { authenticated?: boolean } }>(HttpMethod.POST, '/apis/authentication.k8s.io/v1/tokenreviews', {
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
     });
+    return review.status?.authenticated === true;
   }
 
   /** Mints a ServiceAccount token with the TokenRequest API. */
@@ -281,12 +282,6 @@ export class KubeClient {
     );
     return { token: result.status.token, expiresAt: new Date(result.status.expirationTimestamp) };
   }
-}
-
-/** True when the API server itself accepts `token` (TokenReview with the API server's own audiences). */
-export async function acceptedByApiServer(kube: KubeClient, token: string): Promise<boolean> {
-  const review = await kube.reviewToken(token);
-  return review.status?.authenticated === true;
 }
 
 /** "secrets", "externalsecrets/status", ... from an API path. */

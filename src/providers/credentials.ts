@@ -3,7 +3,7 @@
 // here: a SecretStore uses its own namespace for every reference; a
 // ClusterSecretStore must name one.
 import type { AnyStore, ProviderSpec, SecretKeySelector } from '../api/types.js';
-import { acceptedByApiServer, type KubeClient } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 import { Resources, type Secret } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
 import { StoreConfigError } from './errors.js';
@@ -118,7 +118,7 @@ export async function serviceAccountToken(
   if (!ref.audiences?.length) return minted;
   let accepted: boolean;
   try {
-    accepted = await acceptedByApiServer(kube, minted.token);
+    accepted = await kube.acceptsToken(minted.token);
   } catch (err) {
     // Unchecked is refused (a namespace-scoped install may not create TokenReviews).
     throw new StoreConfigError(`${what}: audiences chosen in the store need a TokenReview to prove the API server refuses them, which failed: ${errorMessage(err)}`);
