@@ -9,11 +9,11 @@ import type { AnyStore, ExternalSecret, StoreKind } from '../api/types.js';
 import { buildDesiredSecret } from '../controllers/externalsecret/desired-secret.js';
 import { fetchData } from '../controllers/externalsecret/fetch-data.js';
 import { shapeSecret } from '../controllers/externalsecret/shape.js';
+import { readTemplateSource } from '../controllers/externalsecret/template-source.js';
 import { SyncError } from '../controllers/externalsecret/sync-error.js';
 import { toSyncError } from '../controllers/externalsecret/errors.js';
-import { decodeSecretData } from '../controllers/externalsecret/data-hash.js';
 import type { KubeClient } from '../kube/client.js';
-import { Resources, type KubeObject, type ResourceType, type Secret } from '../kube/types.js';
+import type { KubeObject, ResourceType, Secret } from '../kube/types.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { loadProvider, providerName } from '../providers/registry.js';
@@ -68,18 +68,7 @@ export async function desiredSecret(es: ExternalSecret, store: AnyStore | undefi
     if (!store) throw new SyncError(Reason.StoreNotFound, 'no store given: pass --store <file> (or --values <file> to render without a provider)', false);
     data = (await fetchThroughStore(withNs, store, sources)).data;
   }
-  const shaped = await shapeSecret(withNs, data, {
-    readSource: async (kind, name) => {
-      const type = kind === 'ConfigMap' ? Resources.ConfigMap : Resources.Secret;
-      const obj = await sources.get<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name);
-      if (!obj) throw new SyncError(Reason.TemplateError, `templateFrom: ${kind} "${name}" not found in the given files or the cluster`, false);
-      if (kind === 'Secret') return decodeSecretData(obj.data);
-      const out: Record<string, Uint8Array> = {};
-      for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(v, 'utf8');
-      for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
-      return out;
-    },
-  });
+  const shaped = await shapeSecret(withNs, data, { readSource: (kind, name) => readTemplateSource((type, ns, n) => sources.get(type, ns, n), namespace, kind, name) });
   const desired = buildDesiredSecret(withNs, shaped, randomBytes(32));
   return { secret: desired.body, data: shaped.data };
 }

@@ -23,13 +23,14 @@ import { TerminalError, type ReconcileContext, type ReconcileResult } from '../.
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
 import { externalSecretProblems } from '../../validation/semantic.js';
-import { decodeSecretData, type HmacKey } from './data-hash.js';
+import type { HmacKey } from './data-hash.js';
 import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret.js';
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData } from './fetch-data.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
+import { readTemplateSource } from './template-source.js';
 import { TargetSecrets } from './target-secret.js';
 import { StorePending, type StoreResolver } from './store-resolver.js';
 import { SyncError } from './sync-error.js';
@@ -330,17 +331,8 @@ export class ExternalSecretReconciler {
   }
 
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
-  private async readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
-    const type = kind === 'ConfigMap' ? Resources.ConfigMap : Resources.Secret;
-    const obj = await kubeStep(`reading templateFrom ${kind} "${name}"`, () =>
-      this.deps.kube.getOrUndefined<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(type, namespace, name),
-    );
-    if (!obj) throw new SyncError(Reason.TemplateError, `templateFrom: ${kind} "${name}" not found in namespace "${namespace}"`, true);
-    const out: Record<string, Uint8Array> = {};
-    if (kind === 'Secret') return decodeSecretData(obj.data);
-    for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = Buffer.from(v, 'utf8');
-    for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
-    return out;
+  private readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
+    return readTemplateSource((type, ns, n) => kubeStep(`reading templateFrom ${kind} "${name}"`, () => this.deps.kube.getOrUndefined(type, ns, n)), namespace, kind, name);
   }
 
   /** Requeue at the next refresh time recorded in status. */
