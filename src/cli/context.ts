@@ -17,16 +17,20 @@ export interface CliContext {
 
 let client: KubeClient | undefined;
 
+/** The kubeconfig of --kubeconfig, or the default one; undefined when the command uses no cluster. */
+function kubeConfig(ctx: CliContext): KubeConfig | undefined {
+  if (!ctx.useCluster && !ctx.kubeconfig) return undefined;
+  if (client) return client.config;
+  const kc = new KubeConfig();
+  if (ctx.kubeconfig) kc.loadFromFile(ctx.kubeconfig);
+  else kc.loadFromDefault();
+  client = new KubeClient(kc);
+  return kc;
+}
+
 /** The cluster of --kubeconfig, or of the current kubeconfig context. */
 export function clusterClient(ctx: CliContext): KubeClient | undefined {
-  if (!ctx.useCluster && !ctx.kubeconfig) return undefined;
-  if (!client) {
-    const kc = new KubeConfig();
-    if (ctx.kubeconfig) kc.loadFromFile(ctx.kubeconfig);
-    else kc.loadFromDefault();
-    client = new KubeClient(kc);
-  }
-  return client;
+  return kubeConfig(ctx) && client;
 }
 
 export async function closeCluster(): Promise<void> {
@@ -37,14 +41,8 @@ export async function closeCluster(): Promise<void> {
 /** The namespace an object without one would be applied into. */
 export function defaultNamespace(ctx: CliContext): string {
   if (ctx.namespace) return ctx.namespace;
-  if (ctx.useCluster || ctx.kubeconfig) {
-    const kc = new KubeConfig();
-    if (ctx.kubeconfig) kc.loadFromFile(ctx.kubeconfig);
-    else kc.loadFromDefault();
-    const current = kc.getContextObject(kc.getCurrentContext());
-    if (current?.namespace) return current.namespace;
-  }
-  return 'default';
+  const kc = kubeConfig(ctx);
+  return kc?.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 }
 
 export async function desiredFor(files: string[], opts: { store?: string }, ctx: CliContext, values?: GivenValues): Promise<Array<{ es: ExternalSecret; result: DesiredResult }>> {
