@@ -136,6 +136,43 @@ describe('aws provider', () => {
     expect(proxy.calls.get('GetSecretValue') ?? 0).toBe(0);
   });
 
+  it('plain reads of different ExternalSecrets that refresh together share BatchGetSecretValue calls', async () => {
+    const ns = await namespaceWithCreds();
+    const names = Array.from({ length: 20 }, (_, i) => `${ns}/shared-${i}`);
+    for (const n of names) await put(n, `v-${n}`);
+    await createStore(ns, 'aws', staticStore());
+    // 20 ExternalSecrets, one key each, refreshing every 5 s (jitter spreads them over 0.5 s).
+    await Promise.all(names.map((n, i) => createExternalSecret(ns, `es-${i}`, { secretStoreRef: { name: 'aws' }, refreshInterval: '5s', data: [{ secretKey: 'v', remoteRef: { key: n } }] })));
+    const synced = await Promise.all(names.map((_, i) => waitForReady(ns, `es-${i}`)));
+    proxy.calls.clear();
+    // Every one refreshed once more: its refreshTime moved.
+    await waitFor('a refresh of all 20', async () => {
+      const now = await Promise.all(names.map((_, i) => getES(ns, `es-${i}`)));
+      return now.every((es, i) => es.status!.refreshTime !== synced[i]!.status!.refreshTime);
+    }, 30_000, 250);
+    // One call per ExternalSecret without batching; a refresh waits up to 1 s for the others.
+    expect(proxy.calls.get('GetSecretValue') ?? 0).toBe(0);
+    expect(proxy.calls.get('BatchGetSecretValue')).toBeLessThanOrEqual(4);
+  });
+
+  it('a policy without BatchGetSecretValue: one refusal, then GetSecretValue for each secret', async () => {
+    const ns = await namespaceWithCreds();
+    const names = Array.from({ length: 3 }, (_, i) => `${ns}/nobatch-${i}`);
+    for (const [k, n] of names.entries()) await put(n, `v-${k}`);
+    await createStore(ns, 'aws', staticStore());
+    proxy.denyOperation('BatchGetSecretValue');
+    try {
+      proxy.calls.clear();
+      await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'aws' }, data: names.map((n, k) => ({ secretKey: `k${k}`, remoteRef: { key: n } })) });
+      await waitForReady(ns, 'es');
+      expect(decoded(await getSecret(ns, 'es'))).toEqual({ k0: 'v-0', k1: 'v-1', k2: 'v-2' });
+      expect(proxy.calls.get('BatchGetSecretValue')).toBe(1);
+      expect(proxy.calls.get('GetSecretValue')).toBe(3);
+    } finally {
+      proxy.denyOperation(undefined);
+    }
+  });
+
   it('dataFrom.find by name regexp, path prefix and tags', async () => {
     const ns = await namespaceWithCreds();
     await put(`${ns}/team/feature-a`, 'A', { env: 'prod' });

@@ -13,6 +13,8 @@ export interface AwsProxy {
   throttle(n: number, how?: 'ThrottlingException' | '429'): void;
   /** Requests signed with this access key id get AccessDeniedException. */
   deny(accessKeyId: string): void;
+  /** Calls of this operation get AccessDeniedException, as with a policy that does not grant it (undefined: none). */
+  denyOperation(op: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   let throttleLeft = 0;
   let throttleHow: 'ThrottlingException' | '429' = 'ThrottlingException';
   const denied = new Set<string>();
+  let deniedOperation: string | undefined;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -31,7 +34,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       const op = amzTarget ? amzTarget.split('.').pop()! : (new URLSearchParams(body.toString()).get('Action') ?? 'other');
       calls.set(op, (calls.get(op) ?? 0) + 1);
       const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
-      if (keyId && denied.has(keyId)) {
+      if ((keyId && denied.has(keyId)) || (amzTarget && op === deniedOperation)) {
         // Secrets Manager speaks JSON; STS speaks the query protocol and answers in XML.
         if (amzTarget) {
           res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: `User ${keyId} is not authorized to perform: secretsmanager:${op}` }));
@@ -74,6 +77,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     },
     deny(accessKeyId) {
       denied.add(accessKeyId);
+    },
+    denyOperation(op) {
+      deniedOperation = op;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
