@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { RefreshBeats } from '../../src/controllers/externalsecret/refresh-beat.js';
 import { FLOOR_MS, nextRefresh, ROTATION_GRACE_MS } from '../../src/controllers/externalsecret/refresh-schedule.js';
 import { expiryMargin, reusableUntil } from '../../src/providers/freshness.js';
 
@@ -69,5 +71,46 @@ describe('nextRefresh', () => {
   it('margin is bounded', () => {
     expect(expiryMargin(1000)).toBe(5000);
     expect(expiryMargin(30 * 24 * 3_600_000)).toBe(600_000);
+  });
+});
+
+describe('RefreshBeats', () => {
+  const I = 90_000;
+
+  it('ExternalSecrets synced within three quarters of an interval of the first share their first refresh', () => {
+    const beats = new RefreshBeats();
+    const due = [0, 1, 20_000, 55_000, 67_500].map((t) => beats.dueAt('ns/store', I, now + t));
+    expect(new Set(due)).toEqual(new Set([now + I]));
+  });
+
+  it('a refresh is due between a quarter and a whole interval after the sync, and on a tick from the second refresh on', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 10 * I }), { minLength: 1, maxLength: 50 }), (offsets) => {
+      const beats = new RefreshBeats();
+      const start = now + offsets[0]!;
+      for (const offset of offsets) {
+        const synced = now + offset;
+        const first = beats.dueAt('s', I, synced);
+        expect(first - synced).toBeGreaterThanOrEqual(I / 4);
+        expect(first - synced).toBeLessThanOrEqual(I);
+        const second = beats.dueAt('s', I, first);
+        expect(Math.abs((second - start) % I)).toBe(0);
+        expect(second - first).toBeGreaterThanOrEqual(I / 4);
+        expect(second - first).toBeLessThanOrEqual(I);
+      }
+    }));
+  });
+
+  it('each store and interval has its own beat', () => {
+    const beats = new RefreshBeats();
+    expect(beats.dueAt('a', I, now)).toBe(now + I);
+    expect(beats.dueAt('b', I, now + 30_000)).toBe(now + 30_000 + I);
+    expect(beats.dueAt('a', 60_000, now + 30_000)).toBe(now + 90_000);
+  });
+
+  it('nextRefresh takes the beat as it is: no jitter, and a quarter interval is not cut to the floor', () => {
+    expect(nextRefresh(I, [{ key: 'a' }], now, maxJitter, now + I)).toEqual({ delayMs: I, cause: 'interval', expired: [] });
+    expect(nextRefresh(8_000, [], now, maxJitter, now + 2_000).delayMs).toBe(2_000);
+    // A lease ending before the beat still wins.
+    expect(nextRefresh(I, [{ key: 'a', leaseEndsAt: new Date(now + 30_000) }], now, noJitter, now + I).cause).toBe('lease');
   });
 });

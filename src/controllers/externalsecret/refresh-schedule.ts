@@ -7,9 +7,12 @@
 //   same stale value, so it no longer schedules anything and is reported
 //   (`expired`) instead;
 // - shortly after a scheduled rotation that is still ahead.
-// Jitter spreads refreshes that were set together and never pushes a refresh
-// past a lease end. No computed refresh comes sooner than a floor (5 s, or the
-// refresh interval when that is shorter), so no date can cause a hot loop.
+// The interval's refresh goes to the store's beat when the caller gives one
+// (refresh-beat.ts), so that ExternalSecrets of one store refresh together.
+// Jitter spreads the other refreshes that were set together and never pushes
+// a refresh past a lease end. No date-driven refresh comes sooner than a floor
+// (5 s, or the refresh interval when that is shorter), so no date can cause a
+// hot loop; a beat is at least a quarter interval away by construction.
 import { expiryMargin } from '../../providers/freshness.js';
 import type { SourceInfo } from '../../providers/provider.js';
 
@@ -29,10 +32,16 @@ export function nextRefresh(
   sources: SourceInfo[],
   now: number,
   random: () => number = Math.random,
+  /** When the interval's refresh is due on the store's beat (instead of the interval from now, jittered). */
+  intervalDueAt?: number,
 ): Schedule {
   const candidates: Array<{ at: number; cause: NonNullable<Schedule['cause']>; jitterRoom: number }> = [];
   const expired: SourceInfo[] = [];
-  if (intervalMs > 0) candidates.push({ at: now + intervalMs, cause: 'interval', jitterRoom: Math.min(intervalMs * 0.1, 5 * 60_000) });
+  if (intervalMs > 0) {
+    candidates.push(intervalDueAt !== undefined
+      ? { at: intervalDueAt, cause: 'interval', jitterRoom: 0 }
+      : { at: now + intervalMs, cause: 'interval', jitterRoom: Math.min(intervalMs * 0.1, 5 * 60_000) });
+  }
   for (const s of sources) {
     if (s.leaseEndsAt) {
       const margin = expiryMargin(s.leaseEndsAt.getTime() - now);
@@ -53,6 +62,8 @@ export function nextRefresh(
   if (candidates.length === 0) return { expired };
   const first = candidates.reduce((a, b) => (b.at < a.at ? b : a));
   const delay = first.at - now + Math.floor(first.jitterRoom * random());
-  const floor = intervalMs > 0 ? Math.min(FLOOR_MS, intervalMs) : FLOOR_MS;
+  const floor = first.cause === 'interval' && intervalDueAt !== undefined
+    ? Math.min(FLOOR_MS, intervalMs / 4)
+    : intervalMs > 0 ? Math.min(FLOOR_MS, intervalMs) : FLOOR_MS;
   return { delayMs: Math.max(floor, delay), cause: first.cause, expired };
 }

@@ -1,0 +1,32 @@
+// ExternalSecrets that read one store on the same refresh interval refresh
+// together, on the store's beat, instead of each on its own clock: their reads
+// then fall due at one moment and share provider calls (one read per distinct
+// remote secret; AWS batches of 20), however long the first sync took.
+//
+// A beat ticks every interval from the moment this process first schedules a
+// refresh for that store and interval (different stores start apart). A
+// refresh goes to the latest tick that keeps the data no older than the
+// interval, if that tick is at least a quarter interval away; otherwise to
+// the half-way point between ticks. So ExternalSecrets synced within three
+// quarters of an interval of each other share their first refresh, and every
+// ExternalSecret is on the ticks from its second refresh on.
+export class RefreshBeats {
+  /** Store key and interval -> when the beat started. */
+  private readonly starts = new Map<string, number>();
+
+  /** When the refresh of data read at `now` is due, for the store's beat at this interval. */
+  dueAt(store: string, intervalMs: number, now: number): number {
+    const key = `${store}\0${intervalMs}`;
+    let start = this.starts.get(key);
+    if (start === undefined) {
+      start = now;
+      this.starts.set(key, start);
+    }
+    const latest = now + intervalMs;
+    const tick = start + Math.floor((latest - start) / intervalMs) * intervalMs;
+    if (tick >= now + intervalMs / 4) return tick;
+    // The tick is too close: the half-way point after it lies between a half and three quarters of an interval away.
+    return tick + intervalMs / 2;
+  }
+
+}
