@@ -137,6 +137,7 @@ export class Operator {
       events,
       metrics: this.metrics,
       sharedReadMaxAgeMs: this.opts.sharedReadMaxAgeMs ?? 30_000,
+      dependentsOf: (store) => this.byStore.ownersOf(store),
     });
     this.esReconciler = esReconciler;
     const storeReconciler = new StoreReconciler({

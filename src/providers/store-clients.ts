@@ -32,12 +32,20 @@ export interface ReadOptions extends CallOptions {
   /**
    * How long a batchable read may wait for others to join its batch call:
    * short for a first sync (someone waits for it), longer for a scheduled
-   * refresh (nobody does, and refreshes are spread over time by jitter).
+   * refresh (nobody does, and a beat's refreshes are processed over time).
    */
   batchWindowMs?: number;
+  /**
+   * A refresh due at this time (epoch ms) also accepts any answer to a call
+   * made since then, however long ago: it is as fresh as the refresh asks.
+   */
+  fetchedSince?: number;
 }
 
 interface CachedRead {
+  /** When the call was made. */
+  calledAt: number;
+  /** When it was answered (until then, when it was made). */
   at: number;
   result: Promise<unknown>;
   pending: boolean;
@@ -96,7 +104,7 @@ export class StoreClient {
   /** Per-reader reads (dynamic credentials) are keyed by reader and only joined while in flight. */
   private perReader(ref: RemoteRef, opts: ReadOptions) {
     if (this.client.isShareable?.(ref) !== false) return { key: ref, readOpts: opts };
-    return { key: { ...ref, consumer: opts.consumer }, readOpts: { ...opts, maxAgeMs: 0 } };
+    return { key: { ...ref, consumer: opts.consumer }, readOpts: { ...opts, maxAgeMs: 0, fetchedSince: undefined } };
   }
 
   /** Reads several refs; plain reads join the store's next batch call (batchedRead). */
@@ -121,7 +129,7 @@ export class StoreClient {
   private batchedRead(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
     const now = Date.now();
     const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
-    const hit = this.recent('getSecret', ref, opts.maxAgeMs, now);
+    const hit = this.recent('getSecret', ref, opts, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
       const waiting = this.batchOf.get(this.readKey('getSecret', ref));
@@ -146,6 +154,24 @@ export class StoreClient {
     // Full at the provider's own request size: waiting longer would only start a second request.
     if (batch.refs.length >= (this.client.batchSize ?? 1)) this.flush(batch);
     return one;
+  }
+
+  /** True when plain reads go out in batch calls. */
+  get batches(): boolean {
+    return this.client.getSecrets !== undefined;
+  }
+
+  /**
+   * Starts the plain reads of refreshes that fall due together, in full
+   * batches sent at once; their readers then join them. A read that is
+   * already fresh enough or on its way is not asked for again.
+   */
+  prefetch(refs: RemoteRef[], opts: ReadOptions): void {
+    if (!this.batches) return;
+    const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
+    for (const ref of refs) if (this.batchable(ref)) this.batchedRead(ref, { ...opts, batchWindowMs: window }).catch(() => undefined);
+    const rest = this.pendingBatches.get(window > BATCH_WINDOW_MS ? 'refresh' : 'waited');
+    if (rest) this.flush(rest);
   }
 
   private openBatch(opts: ReadOptions, window: number): PendingBatch {
@@ -218,16 +244,18 @@ export class StoreClient {
     return `${call}\0${JSON.stringify(ref)}`;
   }
 
-  private recent(call: string, ref: object, maxAgeMs: number, now: number): Promise<unknown> | undefined {
+  private recent(call: string, ref: object, opts: ReadOptions, now: number): Promise<unknown> | undefined {
     const hit = this.reads.get(this.readKey(call, ref));
     if (!hit) return undefined;
     // A call still in flight is always joined; a finished one only while fresh enough.
-    return hit.pending || (now - hit.at <= maxAgeMs && now < hit.until) ? hit.result : undefined;
+    if (hit.pending) return hit.result;
+    const fresh = now - hit.at <= opts.maxAgeMs || (opts.fetchedSince !== undefined && hit.calledAt >= opts.fetchedSince);
+    return fresh && now < hit.until ? hit.result : undefined;
   }
 
   private remember(call: string, ref: object, result: Promise<unknown>, at: number): void {
     const key = this.readKey(call, ref);
-    const entry: CachedRead = { at, result, pending: true, until: Infinity };
+    const entry: CachedRead = { calledAt: at, at, result, pending: true, until: Infinity };
     this.reads.set(key, entry);
     // Freshness counts from the answer; failed reads are not shared beyond the ones already waiting.
     result.then(
@@ -245,7 +273,7 @@ export class StoreClient {
 
   private shared<T>(call: string, ref: object, opts: ReadOptions, what: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
     const now = Date.now();
-    const hit = this.recent(call, ref, opts.maxAgeMs, now);
+    const hit = this.recent(call, ref, opts, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
       return hit as Promise<T>;

@@ -130,3 +130,60 @@ describe('AWS without BatchGetSecretValue permission', () => {
     expect(sent.filter((n) => n !== 'DescribeSecretCommand')).toEqual(['GetSecretValueCommand', 'GetSecretValueCommand']);
   });
 });
+
+describe('reads made since a refresh fell due', () => {
+  it('serve that refresh however old they are; older ones only within maxAge; per-reader ones never', async () => {
+    let calls = 0;
+    const provider: ProviderClient = {
+      getSecret: async (ref: RemoteRef, ctx: CallContext) => {
+        await ctx.request();
+        calls++;
+        return { value: Buffer.from(`v${calls}`), source: { key: ref.key } };
+      },
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      isShareable: (ref: RemoteRef) => ref.key !== 'dynamic',
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const store = new StoreClient('vault', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
+    const noAge = (consumer: string, fetchedSince?: number) => ({ ...opts(consumer), maxAgeMs: 0, fetchedSince });
+    const due = Date.now();
+    await store.getSecret({ key: 'a' }, noAge('ns/first'));
+    await new Promise((r) => setTimeout(r, 20));
+    // Called at or after the due time: shared, though older than maxAge (0 here).
+    expect(Buffer.from((await store.getSecret({ key: 'a' }, noAge('ns/second', due))).value).toString()).toBe('v1');
+    // Due after that call was made: fetched again.
+    expect(Buffer.from((await store.getSecret({ key: 'a' }, noAge('ns/third', Date.now()))).value).toString()).toBe('v2');
+    await store.getSecret({ key: 'dynamic' }, noAge('ns/one'));
+    await store.getSecret({ key: 'dynamic' }, noAge('ns/two', due));
+    expect(calls).toBe(4);
+  });
+});
+
+describe('prefetch for refreshes due together', () => {
+  it('asks for each distinct secret once, in full batches sent at once, and the readers join them', async () => {
+    const batches: string[][] = [];
+    const provider: ProviderClient = {
+      getSecret: () => Promise.reject(new Error('unused')),
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      batchSize: 20,
+      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
+        await ctx.request();
+        batches.push(refs.map((r) => r.key));
+        return refs.map((r): RemoteValue => ({ value: Buffer.from(r.key), source: { key: r.key } }));
+      },
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const store = new StoreClient('aws', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
+    const due = Date.now();
+    const refresh = { ...opts('ns/es-0'), maxAgeMs: 0, batchWindowMs: 1000, fetchedSince: due };
+    const started = Date.now();
+    // 100 ExternalSecrets over 37 keys, one of them versioned (never batched).
+    store.prefetch([...Array.from({ length: 100 }, (_, i) => ({ key: `k${i % 37}` })), { key: 'k1', version: '3' }], refresh);
+    const values = await Promise.all(Array.from({ length: 100 }, (_, i) => store.getSecret({ key: `k${i % 37}` }, { ...refresh, consumer: `ns/es-${i}` })));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(batches.map((b) => b.length)).toEqual([20, 17]);
+    expect(values.map((v) => Buffer.from(v.value).toString())).toEqual(Array.from({ length: 100 }, (_, i) => `k${i % 37}`));
+  });
+});

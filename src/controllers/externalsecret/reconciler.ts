@@ -28,6 +28,8 @@ import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData } from './fetch-data.js';
+import { RefreshBeats } from './refresh-beat.js';
+import { RefreshPrefetch } from './refresh-prefetch.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
 import { readTemplateSource } from './template-source.js';
@@ -37,7 +39,7 @@ import { SyncError } from './sync-error.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
-/** How long a refresh's batchable reads wait for others (refreshes are spread by jitter). */
+/** How long a refresh's batchable reads wait for others (refreshes of one beat are processed over time). */
 const REFRESH_BATCH_WINDOW_MS = 1000;
 
 export interface ExternalSecretDeps {
@@ -52,6 +54,8 @@ export interface ExternalSecretDeps {
   metrics: Metrics;
   /** How old a shared provider read may be and still serve another ExternalSecret. */
   sharedReadMaxAgeMs: number;
+  /** The ExternalSecret keys that use a store (by store key). */
+  dependentsOf: (store: string) => Iterable<string>;
 }
 
 /**
@@ -75,9 +79,12 @@ export class ExternalSecretReconciler {
   private readonly forced = new Map<string, string>();
   /** ExternalSecret key -> the object our last status write returned, until the cache catches up. */
   private readonly written = new Map<string, { staleVersion: string | undefined; fresh: ExternalSecret }>();
+  private readonly beats = new RefreshBeats();
+  private readonly prefetch: RefreshPrefetch;
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey);
+    this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.current(key));
   }
 
   forget(key: string): void {
@@ -167,9 +174,19 @@ export class ExternalSecretReconciler {
     }
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
-    // A scheduled refresh has nobody waiting on it: its plain reads may wait to share a batch call.
-    const batchWindowMs = why === 'refresh due' ? REFRESH_BATCH_WINDOW_MS : undefined;
-    const fetched = await fetchData(client, es.spec, { maxAgeMs, consumer: key, signal: ctx.signal, log: ctx.log, batchWindowMs });
+    const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
+    const readOptions = {
+      maxAgeMs,
+      consumer: key,
+      signal: ctx.signal,
+      log: ctx.log,
+      // A scheduled refresh has nobody waiting on it: its plain reads may wait to share a batch call,
+      // and any read made since it fell due is as fresh as it asks (the store's beat shares one read).
+      batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
+      fetchedSince: dueAt,
+    };
+    if (dueAt !== undefined) this.prefetch.start(client, dueAt, readOptions);
+    const fetched = await fetchData(client, es.spec, readOptions);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const leases = leasesOf(fetched.sources);
@@ -186,7 +203,9 @@ export class ExternalSecretReconciler {
     }
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
-    const schedule = nextRefresh(refreshPolicy === 'Periodic' ? intervalMs : 0, refreshPolicy === 'Periodic' ? fetched.sources : [], now);
+    const schedule = refreshPolicy === 'Periodic'
+      ? nextRefresh(intervalMs, fetched.sources, now, Math.random, this.beatOf(client, intervalMs, now))
+      : nextRefresh(0, [], now);
     // An immutable Secret, once written, can never change: no refresh is scheduled.
     const immutable = es.spec.target?.immutable === true;
     const status: ExternalSecretStatus = {
@@ -230,7 +249,7 @@ export class ExternalSecretReconciler {
     if (ends.some((end) => end === undefined)) return undefined;
     const endOf = new Map(recorded.map((l, i) => [l.key, ends[i]!]));
     const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key) }));
-    const schedule = nextRefresh(intervalMs, renewed, now);
+    const schedule = nextRefresh(intervalMs, renewed, now, Math.random, this.beatOf(client, intervalMs, now));
     const status: ExternalSecretStatus = {
       ...es.status,
       refreshTime: new Date(now).toISOString(),
@@ -333,6 +352,11 @@ export class ExternalSecretReconciler {
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
   private readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
     return readTemplateSource((type, ns, n) => kubeStep(`reading templateFrom ${kind} "${name}"`, () => this.deps.kube.getOrUndefined(type, ns, n)), namespace, kind, name);
+  }
+
+  /** When the interval's refresh is due on the store's beat. */
+  private beatOf(client: StoreClient, intervalMs: number, now: number): number | undefined {
+    return intervalMs > 0 ? this.beats.dueAt(client.key, intervalMs, now) : undefined;
   }
 
   /** Requeue at the next refresh time recorded in status. */
