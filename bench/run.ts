@@ -5,13 +5,15 @@
 //
 //   first sync      time until all Ready, operator CPU, API server CPU and
 //                   requests per new ExternalSecret by verb, provider calls;
-//   steady refresh  one full refresh where nothing changed: Secret writes,
-//                   provider calls, API server writes per ExternalSecret; and
-//                   new work under load: 50 ExternalSecrets created while the
-//                   refresh is due, their time to Ready (p50, p99);
 //   restart         the operator killed and started again with everything
 //                   synced: provider calls, Secret writes and per-object GETs
-//                   until the next refresh is due (at most 5 min).
+//                   until the next refresh is due (at most 5 min; the refresh
+//                   interval must exceed the first sync plus 5 min for all 5);
+//   steady refresh  the restarted operator's first full refresh, where nothing
+//                   changed: Secret writes, provider calls, API server writes
+//                   per ExternalSecret; and new work under load: 50
+//                   ExternalSecrets created while the refresh is due, their
+//                   time to Ready (p50, p99).
 //
 // `--unrelated N` first fills the cluster with N unrelated 100 KiB Secrets,
 // so memory that grows with Secrets the operator does not own shows.
@@ -291,8 +293,9 @@ async function scenario(kind: Kind): Promise<Scenario> {
     say(`[${label}] operator: ${opts.count} ExternalSecrets reading ${opts.keys} distinct keys (memory: ${operator.memory})`);
     // Where the memory is at its peak: V8 heap committed, ArrayBuffers/Buffers, RSS; sampled every 2 s.
     const memoryPeak = { heapTotal: 0, external: 0 };
+    let metricsPort = operator.metricsPort;
     const sampler = setInterval(() => {
-      void scrape(operator.metricsPort).then((m) => {
+      void scrape(metricsPort).then((m) => {
         memoryPeak.heapTotal = Math.max(memoryPeak.heapTotal, m.get('nodejs_heap_size_total_bytes') ?? 0);
         memoryPeak.external = Math.max(memoryPeak.external, m.get('nodejs_external_memory_bytes') ?? 0);
       }).catch(() => undefined);
@@ -341,9 +344,25 @@ async function scenario(kind: Kind): Promise<Scenario> {
       return { ...common, operatorPeakRssMiB: Number(peak.toFixed(1)), operatorHeapUsedMiB: 0, profile: file ? topCpu(join(profileDir, file), 10) : [] };
     }
 
+    // The restart comes first, while nothing is due: the refresh that follows is then the restarted
+    // operator's, and the wait for it is the restart's window (up to 5 min with a long enough interval).
+    say(`[${label}] restart: kill -9, start again, watch what it does until the next refresh is due`);
+    const firstPeakRss = operator.peakRssMiB();
+    await operator.stop('SIGKILL');
+    let earliestDue = Infinity;
+    for (const es of watcher.values()) earliestDue = Math.min(earliestDue, Date.parse(es.status?.nextRefreshTime ?? '') || Infinity);
+    const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
+    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
+    op = restarted;
+    metricsPort = restarted.metricsPort;
+    const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
+    await new Promise((r) => setTimeout(r, windowS * 1000));
+    const restartMetrics = await scrape(restarted.metricsPort);
+    const restartRequests = operatorRequests(diff(await apiserverRequests(kube), restartBefore.requests));
+
     say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
     const refreshStarted = performance.now();
-    const refreshBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
+    const refreshBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind), metrics: await scrape(restarted.metricsPort) };
     await waitUntil('the full refresh starts', () => refreshesSeen > 0, 900_000);
     const created = new Map<string, number>();
     await pool([...Array(opts.newUnderLoad).keys()], 8, async (j) => {
@@ -357,23 +376,11 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const refreshMs = performance.now() - refreshStarted;
     clearInterval(sampler);
     const newLatencies = [...created].map(([name, at]) => readyAt.get(name)! - at);
-    const afterRefresh = await scrape(operator.metricsPort);
+    const afterRefresh = await scrape(restarted.metricsPort);
     const refreshRequests = diff(await apiserverRequests(kube), refreshBefore.requests);
     const refreshServer = await serverRequests(kind);
-    const peakRss = operator.peakRssMiB();
+    const peakRss = Math.max(firstPeakRss, restarted.peakRssMiB());
     const heapUsed = afterRefresh.get('nodejs_heap_size_used_bytes') ?? 0;
-
-    say(`[${label}] restart: kill -9, start again, watch what it does until the next refresh is due`);
-    await operator.stop('SIGKILL');
-    let earliestDue = Infinity;
-    for (const es of watcher.values()) earliestDue = Math.min(earliestDue, Date.parse(es.status?.nextRefreshTime ?? '') || Infinity);
-    const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
-    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
-    op = restarted;
-    const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
-    await new Promise((r) => setTimeout(r, windowS * 1000));
-    const restartMetrics = await scrape(restarted.metricsPort);
-    const restartRequests = operatorRequests(diff(await apiserverRequests(kube), restartBefore.requests));
     await watcher.stop();
 
     const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
@@ -383,8 +390,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
       steadyRefresh: {
         waitedMs: Math.round(refreshMs),
         // The new ExternalSecrets' creates are not refresh writes.
-        secretUpdates: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(afterSync, 'secretsync_secret_writes_total') - opts.newUnderLoad,
-        providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(afterSync, 'secretsync_provider_calls_total'),
+        secretUpdates: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(refreshBefore.metrics, 'secretsync_secret_writes_total') - opts.newUnderLoad,
+        providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(refreshBefore.metrics, 'secretsync_provider_calls_total'),
         serverRequests: refreshServer === undefined ? undefined : refreshServer - refreshBefore.server!,
         apiserverWritesPerExternalSecret: Number(((sum(refreshRequests, isWrite) - 3 * opts.newUnderLoad) / opts.count).toFixed(2)),
       },
