@@ -3,13 +3,17 @@
 // then fall due at one moment and share provider calls (one read per distinct
 // remote secret; AWS batches of 20), however long the first sync took.
 //
-// A beat ticks every interval from the moment this process first schedules a
-// refresh for that store and interval (different stores start apart). A
+// A beat ticks every interval from shortly before the sync that first
+// schedules a refresh for that store and interval in this process (different
+// stores start apart). A
 // refresh goes to the latest tick that keeps the data no older than the
 // interval, if that tick is at least a quarter interval away; otherwise to
 // the half-way point between ticks. So ExternalSecrets synced within three
 // quarters of an interval of each other share their first refresh, and every
 // ExternalSecret is on the ticks from its second refresh on.
+/** How far before the first sync that asks a beat starts (a sync's own duration, at most). */
+const MAX_HEAD_START_MS = 60_000;
+
 export class RefreshBeats {
   /** Store key and interval -> when the beat started. */
   private readonly starts = new Map<string, number>();
@@ -19,7 +23,8 @@ export class RefreshBeats {
     const key = `${store}\0${intervalMs}`;
     let start = this.starts.get(key);
     if (start === undefined) {
-      start = now;
+      // Syncs that started a little earlier finish after this one: the beat starts before them all.
+      start = now - Math.min(intervalMs / 8, MAX_HEAD_START_MS);
       this.starts.set(key, start);
     }
     const latest = now + intervalMs;
