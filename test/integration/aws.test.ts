@@ -134,6 +134,9 @@ describe('aws provider', () => {
     expect(Object.keys(decoded(await getSecret(ns, 'es')))).toHaveLength(25);
     expect(proxy.calls.get('BatchGetSecretValue')).toBe(2);
     expect(proxy.calls.get('GetSecretValue') ?? 0).toBe(0);
+    // Their rotation dates: ListSecrets filtered by 10 names a request, not a DescribeSecret each.
+    expect(proxy.calls.get('ListSecrets')).toBe(3);
+    expect(proxy.calls.get('DescribeSecret') ?? 0).toBe(0);
   });
 
   it('plain reads of different ExternalSecrets that refresh together share BatchGetSecretValue calls', async () => {

@@ -1,7 +1,7 @@
 // Plain reads of different ExternalSecrets that fall due together go out as
 // one batch call, and AWS falls back to one read a request when the store's
 // policy does not allow BatchGetSecretValue.
-import { BatchGetSecretValueCommand, DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BatchGetSecretValueCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -127,7 +127,60 @@ describe('AWS without BatchGetSecretValue permission', () => {
     expect(sent.filter((n) => n === 'BatchGetSecretValueCommand')).toHaveLength(1);
     sent.length = 0;
     await client.getSecrets([{ key: 'd' }, { key: 'e' }], callContext());
-    expect(sent.filter((n) => n !== 'DescribeSecretCommand')).toEqual(['GetSecretValueCommand', 'GetSecretValueCommand']);
+    expect(sent.filter((n) => n.startsWith('Get') || n.startsWith('Batch'))).toEqual(['GetSecretValueCommand', 'GetSecretValueCommand']);
+  });
+});
+
+describe('AWS rotation dates of a batch', () => {
+  function sdk(opts: { listDenied?: boolean } = {}) {
+    const sent: Array<{ command: string; names?: string[] }> = [];
+    const rotatesAt = new Date(Date.now() + 86_400_000);
+    const sm = {
+      send: (command: object) => {
+        if (command instanceof BatchGetSecretValueCommand) {
+          sent.push({ command: 'BatchGet' });
+          return Promise.resolve({ SecretValues: command.input.SecretIdList!.map((id) => ({ Name: id, SecretString: `v-${id}`, VersionId: '1' })) });
+        }
+        if (command instanceof ListSecretsCommand) {
+          const names = command.input.Filters![0]!.Values!;
+          sent.push({ command: 'List', names });
+          if (opts.listDenied) return Promise.reject(Object.assign(new Error('not authorized to perform: secretsmanager:ListSecrets'), { name: 'AccessDeniedException' }));
+          // The name filter matches prefixes: "s1" also lists "s10"; "s7" is left out (as if listed on a later page).
+          const listed = names.filter((n) => n !== 's7').flatMap((n) => [n, `${n}0`]);
+          return Promise.resolve({ SecretList: listed.map((n) => ({ Name: n, RotationEnabled: n === 's3', NextRotationDate: rotatesAt })) });
+        }
+        if (command instanceof DescribeSecretCommand) {
+          sent.push({ command: 'Describe', names: [command.input.SecretId!] });
+          return Promise.resolve({});
+        }
+        return Promise.reject(new Error(`unexpected ${command.constructor.name}`));
+      },
+    } as unknown as SecretsManagerClient;
+    return { sent, rotatesAt, client: new AwsClient(sm, {} as STSClient) };
+  }
+  const keys = Array.from({ length: 20 }, (_, i) => ({ key: `s${i}` }));
+
+  it('come from ListSecrets, 10 names a request, and DescribeSecret only for a name it does not list; then from the cache', async () => {
+    const { sent, rotatesAt, client } = sdk();
+    const results = await client.getSecrets(keys, callContext());
+    const rotation = results.map((r) => (r instanceof Error ? r : r.source.rotatesAt));
+    expect(rotation[3]).toEqual(rotatesAt);
+    expect(rotation.filter((r) => r !== undefined)).toHaveLength(1);
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet', 'List', 'List', 'Describe']);
+    expect(sent[1]!.names).toHaveLength(10);
+    expect(sent[3]!.names).toEqual(['s7']);
+    sent.length = 0;
+    await client.getSecrets(keys, callContext());
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet']);
+  });
+
+  it('a policy without ListSecrets: DescribeSecret for each, once told', async () => {
+    const { sent, client } = sdk({ listDenied: true });
+    await client.getSecrets(keys.slice(0, 5), callContext());
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet', 'List', 'Describe', 'Describe', 'Describe', 'Describe', 'Describe']);
+    sent.length = 0;
+    await client.getSecrets(keys.slice(5, 10), callContext());
+    expect(sent.filter((s) => s.command === 'List')).toHaveLength(0);
   });
 });
 
