@@ -50,7 +50,7 @@ export class Metrics {
   });
   readonly kubeRequests = new Counter({
     name: 'secretsync_kube_requests_total',
-    help: 'Requests the operator made to the API server (watches aside), by verb, resource and HTTP status.',
+    help: 'Requests the operator made to the API server (watches aside), by verb (LIST for a GET of a collection), resource and HTTP status.',
     labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });

@@ -155,7 +155,7 @@ export class KubeClient {
       }
       throw err;
     }
-    this.onAnswer?.(method, resourceOf(path), status);
+    this.onAnswer?.(verbOf(method, path), resourceOf(path), status);
     if (status < 200 || status >= 300) throw apiError(status, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -286,13 +286,26 @@ export class KubeClient {
 
 /** "secrets", "externalsecrets/status", ... from an API path. */
 export function resourceOf(path: string): string {
+  const { parts, i } = splitPath(path);
+  const plural = parts[i] ?? '';
+  const sub = parts[i + 2];
+  return sub ? `${plural}/${sub}` : plural;
+}
+
+/** The verb as the API server counts it: a GET of a collection is a LIST. */
+export function verbOf(method: string, path: string): string {
+  if (method !== 'GET') return method;
+  const { parts, i } = splitPath(path);
+  return parts.length === i + 1 ? 'LIST' : 'GET';
+}
+
+/** The path's segments, and where the resource's plural is among them. */
+function splitPath(path: string): { parts: string[]; i: number } {
   const parts = path.split('?')[0]!.split('/').filter(Boolean);
   // /api/v1[/namespaces/ns]/plural[/name[/sub]] or /apis/group/version[/namespaces/ns]/plural[/name[/sub]]
   let i = parts[0] === 'api' ? 2 : 3;
   if (parts[i] === 'namespaces' && parts.length > i + 2) i += 2;
-  const plural = parts[i] ?? '';
-  const sub = parts[i + 2];
-  return sub ? `${plural}/${sub}` : plural;
+  return { parts, i };
 }
 
 function apiError(status: number, body: string, what: string): KubeApiError {

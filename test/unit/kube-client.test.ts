@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, resourceOf } from '../../src/kube/client.js';
+import { KubeApiError, resourceOf, verbOf } from '../../src/kube/client.js';
 
 describe('resourceOf', () => {
   it.each([
@@ -11,6 +11,18 @@ describe('resourceOf', () => {
     ['/apis/secretsync.dev/v1alpha1/clustersecretstores/c/status', 'clustersecretstores/status'],
     ['/api/v1/namespaces/ns/serviceaccounts/sa/token?x=1', 'serviceaccounts/token'],
   ])('%s -> %s', (path, resource) => expect(resourceOf(path)).toBe(resource));
+});
+
+describe('verbOf', () => {
+  it.each([
+    ['GET', '/api/v1/namespaces/ns/secrets/s', 'GET'],
+    ['GET', '/api/v1/namespaces/ns/secrets?limit=500', 'LIST'],
+    ['GET', '/api/v1/namespaces/ns', 'GET'],
+    ['GET', '/api/v1/namespaces', 'LIST'],
+    ['GET', '/apis/secretsync.dev/v1alpha1/clustersecretstores', 'LIST'],
+    ['GET', '/apis/secretsync.dev/v1alpha1/namespaces/ns/externalsecrets/es/status', 'GET'],
+    ['PATCH', '/apis/secretsync.dev/v1alpha1/namespaces/ns/externalsecrets/es/status', 'PATCH'],
+  ])('%s %s -> %s', (method, path, verb) => expect(verbOf(method, path)).toBe(verb));
 });
 
 describe('API server messages', () => {
