@@ -66,7 +66,7 @@ bench: build
 SCALE_SCENARIOS ?= fake vault
 bench-scale: build
 	@bash scripts/control-plane.sh up
-	for s in $(SCALE_SCENARIOS); do tsx bench/run.ts -n 10000 --unrelated 10000 --scenarios $$s --refresh 390s $(BENCH_ARGS) || exit 1; done
+	for s in $(SCALE_SCENARIOS); do tsx bench/run.ts -n 10000 --unrelated 10000 --scenarios $$s --refresh 420s $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf dist node_modules

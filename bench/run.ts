@@ -232,9 +232,9 @@ interface Scenario {
     sharedReads: number;
     eventsDropped: number;
   };
-  steadyRefresh?: { waitedMs: number; secretUpdates: number; providerCalls: number; serverRequests?: number; apiserverWritesPerExternalSecret: number };
+  steadyRefresh?: { dueMoments: number; waitedMs: number; secretUpdates: number; providerCalls: number; serverRequests?: number; apiserverWritesPerExternalSecret: number };
   newUnderLoad?: { count: number; p50Ms: number; p99Ms: number };
-  restart?: { windowS: number; providerCalls: number; serverRequests?: number; secretWrites: number; perObjectGets: number };
+  restart?: { windowS: number; providerCalls: number; serverRequests?: number; secretWrites: number; perObjectGets: number; apiserverGets: number };
   operatorPeakRssMiB: number;
   operatorHeapUsedMiB: number;
   /** Highest V8 heap committed and external (Buffer) memory seen, sampled every 2 s. */
@@ -350,7 +350,13 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const firstPeakRss = operator.peakRssMiB();
     await operator.stop('SIGKILL');
     let earliestDue = Infinity;
-    for (const es of watcher.values()) earliestDue = Math.min(earliestDue, Date.parse(es.status?.nextRefreshTime ?? '') || Infinity);
+    const dueTimes = new Map<string, number>();
+    for (const es of watcher.values()) {
+      const due = es.status?.nextRefreshTime ?? 'none';
+      dueTimes.set(due, (dueTimes.get(due) ?? 0) + 1);
+      earliestDue = Math.min(earliestDue, Date.parse(due) || Infinity);
+    }
+    say(`[${label}] refreshes due: ${[...dueTimes].sort().map(([at, n]) => `${n} at ${at}`).join(', ')}`);
     const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
     const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
     op = restarted;
@@ -358,7 +364,13 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
     await new Promise((r) => setTimeout(r, windowS * 1000));
     const restartMetrics = await scrape(restarted.metricsPort);
+    const restartServer = await serverRequests(kind);
     const restartRequests = operatorRequests(diff(await apiserverRequests(kube), restartBefore.requests));
+    // The API server counts every client's GETs (the control plane's own controllers among them);
+    // the operator's own count says which are its.
+    const restartOwn = await operatorKubeRequests(restarted.metricsPort);
+    const isGet = (k: string) => k.startsWith('GET ');
+    say(`[${label}] restart: the operator's own requests: ${[...restartOwn].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; GETs the API server saw: ${[...restartRequests].filter(([k]) => isGet(k)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
 
     say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
     const refreshStarted = performance.now();
@@ -388,6 +400,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
     return {
       ...common,
       steadyRefresh: {
+        // Distinct refresh times after the first sync: 1 when every ExternalSecret is on the store's beat.
+        dueMoments: dueTimes.size,
         waitedMs: Math.round(refreshMs),
         // The new ExternalSecrets' creates are not refresh writes.
         secretUpdates: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(refreshBefore.metrics, 'secretsync_secret_writes_total') - opts.newUnderLoad,
@@ -399,9 +413,10 @@ async function scenario(kind: Kind): Promise<Scenario> {
       restart: {
         windowS,
         providerCalls: metric(restartMetrics, 'secretsync_provider_calls_total'),
-        serverRequests: kind === 'fake' || kind === 'fake-templated' ? undefined : (await serverRequests(kind))! - restartBefore.server!,
+        serverRequests: restartServer === undefined ? undefined : restartServer - restartBefore.server!,
         secretWrites: sum(restartRequests, secretWriteVerbs),
-        perObjectGets: sum(restartRequests, (k) => k.startsWith('GET ')),
+        perObjectGets: sum(restartOwn, isGet),
+        apiserverGets: sum(restartRequests, isGet),
       },
       operatorPeakRssMiB: Number(peakRss.toFixed(1)),
       operatorHeapUsedMiB: Number((heapUsed / 2 ** 20).toFixed(1)),
@@ -446,7 +461,8 @@ function table(results: Scenario[]): string {
     ['Secret writes, first sync', ...col((r) => r.firstSync.secretWrites)],
     ['provider calls, first sync', ...col((r) => r.firstSync.providerCalls)],
     ['  reads shared instead of called', ...col((r) => r.firstSync.sharedReads)],
-    ['steady refresh: Secret writes (target 0)', ...col((r) => r.steadyRefresh?.secretUpdates)],
+    ['steady refresh: distinct due times (1: one beat)', ...col((r) => r.steadyRefresh?.dueMoments)],
+    ['  Secret writes (target 0)', ...col((r) => r.steadyRefresh?.secretUpdates)],
     ['  provider calls (target: distinct keys)', ...col((r) => r.steadyRefresh?.providerCalls)],
     ['  requests the provider server received', ...col((r) => r.steadyRefresh?.serverRequests)],
     ['  apiserver writes per ES', ...col((r) => r.steadyRefresh?.apiserverWritesPerExternalSecret)],
@@ -456,6 +472,7 @@ function table(results: Scenario[]): string {
     ['  provider calls (target 0)', ...col((r) => r.restart?.providerCalls)],
     ['  Secret writes (target 0)', ...col((r) => r.restart?.secretWrites)],
     ['  GETs (target 0 per object; 1 is the installation key)', ...col((r) => r.restart?.perObjectGets)],
+    ['  GETs the API server saw from all clients', ...col((r) => r.restart?.apiserverGets)],
     ['operator peak RSS (target <= 150 MiB)', ...col((r) => `${r.operatorPeakRssMiB} MiB`)],
     ['operator heap in use after the refresh', ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
     ['  peak V8 heap committed / external memory', ...col((r) => r.operatorPeakHeapTotalMiB !== undefined ? `${r.operatorPeakHeapTotalMiB} / ${r.operatorPeakExternalMiB} MiB` : undefined)],
