@@ -22,4 +22,8 @@ EXPOSE 8080
 # --optimize-for-size: V8 grows the heap more slowly and collects sooner. At
 # 10,000 ExternalSecrets it cut peak RSS 175 -> 149 MiB for 1.9 -> 2.4 s of CPU
 # per 1,000 synced (make bench-scale). make bench runs these same flags.
-ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "--optimize-for-size", "dist/bundle/main.mjs"]
+# No --enable-source-maps: Node would hold the bundle's decoded source maps,
+# 26 MiB of heap (heap snapshot at 3,000 ExternalSecrets: 58 -> 32 MiB). Stack
+# traces keep their function names (keepNames); the .map files ship beside the
+# bundle, and NODE_OPTIONS=--enable-source-maps maps traces to our sources.
+ENTRYPOINT ["/nodejs/bin/node", "--optimize-for-size", "dist/bundle/main.mjs"]

@@ -16,6 +16,8 @@ await build({
   platform: 'node',
   target: 'node24',
   minify: true,
+  // Stack traces name our functions without a source map loaded at run time (see the Dockerfile).
+  keepNames: true,
   sourcemap: true,
   legalComments: 'none',
   outExtension: { '.js': '.mjs' },
