@@ -181,9 +181,10 @@ export class ExternalSecretReconciler {
       signal: ctx.signal,
       log: ctx.log,
       // A scheduled refresh has nobody waiting on it: its plain reads may wait to share a batch call,
-      // and any read made since it fell due is as fresh as it asks (the store's beat shares one read).
+      // and any read made since it fell due is as fresh as it asks (the store's beat shares one read),
+      // though never one older than an interval (a refresh long overdue).
       batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
-      fetchedSince: dueAt,
+      fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : undefined,
     };
     if (dueAt !== undefined) this.prefetch.start(client, dueAt, readOptions);
     const fetched = await fetchData(client, es.spec, readOptions);
