@@ -15,21 +15,27 @@ import { callContext } from '../support/call-context.js';
 
 const opts = (consumer: string) => ({ signal: new AbortController().signal, log: pino({ level: 'silent' }), consumer, maxAgeMs: 30_000 });
 
+/** A provider that answers batch calls (20 secrets a request) and records the keys of each. */
+function batchingProvider(answer: (key: string) => RemoteValue | Error = (key) => ({ value: Buffer.from(key), source: { key } })) {
+  const batches: string[][] = [];
+  const provider: ProviderClient = {
+    getSecret: () => Promise.reject(new Error('single reads are not expected')),
+    getSecretMap: () => Promise.reject(new Error('unused')),
+    batchSize: 20,
+    getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
+      await ctx.request();
+      batches.push(refs.map((r) => r.key));
+      return refs.map((r) => answer(r.key));
+    },
+    validate: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return { batches, provider };
+}
+
 describe('batched reads across ExternalSecrets', () => {
   it('reads arriving together share one batch call; each reader gets its own answer, a missing one its own error', async () => {
-    const batches: string[][] = [];
-    const provider: ProviderClient = {
-      getSecret: () => Promise.reject(new Error('single reads are not expected')),
-      getSecretMap: () => Promise.reject(new Error('unused')),
-      batchSize: 20,
-      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
-        await ctx.request();
-        batches.push(refs.map((r) => r.key));
-        return refs.map((r): RemoteValue | Error => (r.key === 'gone' ? new NotFoundError(r.key) : { value: Buffer.from(`v-${r.key}`), source: { key: r.key } }));
-      },
-      validate: () => Promise.resolve(),
-      close: () => Promise.resolve(),
-    };
+    const { batches, provider } = batchingProvider((key) => (key === 'gone' ? new NotFoundError(key) : { value: Buffer.from(`v-${key}`), source: { key } }));
     const store = new StoreClient('aws', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
     // 30 ExternalSecrets reading 10 distinct keys, plus one missing key, all due at once.
     const reads = Array.from({ length: 30 }, (_, i) => store.getSecret({ key: `k${i % 10}` }, opts(`ns/es-${i}`)));
@@ -215,19 +221,7 @@ describe('reads made since a refresh fell due', () => {
 
 describe('prefetch for refreshes due together', () => {
   it('asks for each distinct secret once, in full batches sent at once, and the readers join them', async () => {
-    const batches: string[][] = [];
-    const provider: ProviderClient = {
-      getSecret: () => Promise.reject(new Error('unused')),
-      getSecretMap: () => Promise.reject(new Error('unused')),
-      batchSize: 20,
-      getSecrets: async (refs: RemoteRef[], ctx: CallContext) => {
-        await ctx.request();
-        batches.push(refs.map((r) => r.key));
-        return refs.map((r): RemoteValue => ({ value: Buffer.from(r.key), source: { key: r.key } }));
-      },
-      validate: () => Promise.resolve(),
-      close: () => Promise.resolve(),
-    };
+    const { batches, provider } = batchingProvider();
     const store = new StoreClient('aws', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
     const due = Date.now();
     const refresh = { ...opts('ns/es-0'), maxAgeMs: 0, batchWindowMs: 1000, fetchedSince: due };
