@@ -150,12 +150,37 @@ describe('controller paths, scripted provider', () => {
     expect(ready(synced)?.message).toContain(`"${key('old')}" (expired ${expiresAt.toISOString()})`);
     expect(decoded(await getSecret(ns, 'es')).v).toBe('stale');
     await expectWarning(ns, 'es', Reason.SourceExpired);
-    expect(Date.parse(synced.status!.nextRefreshTime!) - Date.parse(synced.status!.refreshTime!)).toBeGreaterThanOrEqual(3_600_000);
+    // The store's beat: between a quarter and a whole interval away, never a loop on the past date.
+    const next = Date.parse(synced.status!.nextRefreshTime!) - Date.parse(synced.status!.refreshTime!);
+    expect(next).toBeGreaterThanOrEqual(3_600_000 / 4);
+    expect(next).toBeLessThanOrEqual(3_600_000);
     // Replaced by its owner: the reason goes back to SecretSynced on the next sync.
     scripted.set(key('old'), { value: 'fresh', expiresAt: new Date(Date.now() + 86_400_000) });
     await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: 'replaced' } } });
     await waitForReady(ns, 'es', 'True', Reason.Synced);
     expect(scripted.callsFor(key('old'))).toHaveLength(2);
+  });
+
+  it('ExternalSecrets of one store refresh together on its beat, and the refresh reads each distinct key once', async () => {
+    const { ns, key } = await setup();
+    const keys = Array.from({ length: 4 }, (_, k) => key(`beat-${k}`));
+    for (const k of keys) scripted.set(k, { value: VALUE });
+    const names = Array.from({ length: 40 }, (_, i) => `beat-${i}`);
+    await Promise.all(names.map((name, i) => createExternalSecret(ns, name, es(keys[i % 4]!, { refreshInterval: '6s' }))));
+    const synced = await Promise.all(names.map((name) => waitForReady(ns, name)));
+    // Synced within three quarters of an interval of each other: one beat for all 40.
+    expect(new Set(synced.map((e) => e.status!.nextRefreshTime)).size).toBe(1);
+    const calls = () => keys.map((k) => scripted.callsFor(k).length);
+    const before = calls();
+    await waitFor('all 40 refreshed', async () => {
+      const now = await Promise.all(names.map((name) => getES(ns, name)));
+      return now.every((e, i) => e.status!.refreshTime !== synced[i]!.status!.refreshTime);
+    }, 20_000, 100);
+    // 4 distinct keys: one more read each, not 10 (nor one per worker or per shared-read window).
+    expect(calls().map((n, k) => n - before[k]!)).toEqual([1, 1, 1, 1]);
+    // And the next refresh is again one moment for all.
+    const refreshed = await Promise.all(names.map((name) => getES(ns, name)));
+    expect(new Set(refreshed.map((e) => e.status!.nextRefreshTime)).size).toBe(1);
   });
 
   it('a rotation date schedules the refresh just after it', async () => {
