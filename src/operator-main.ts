@@ -141,7 +141,10 @@ const shutdown = (signal: string) => {
     .stop()
     .then(() => server.close())
     .then(() => process.exit(0))
-    .catch(() => process.exit(1));
+    .catch((err: unknown) => {
+      log.error({ err: (err as Error).message }, 'shutdown failed');
+      process.exit(1);
+    });
 };
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
