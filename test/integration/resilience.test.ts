@@ -82,11 +82,11 @@ describe('resilience', () => {
       expect(await op.operator.metrics.total(op.operator.metrics.watchRestarts)).toBeGreaterThan(0);
       // A sync that failed while the API server was down may have left Ready=False; the Secret is
       // written before the status, so Ready follows the value just seen, a moment later.
-      await waitForReady(ns, 'existing');
+      await waitForReady(ns, 'existing', 'True', undefined, 40_000);
     } finally {
       await op.stop();
     }
-  }, 90_000);
+  }, 150_000);
 
   it('the watchdog restarts a watch stream that goes silent without closing', async () => {
     // A TCP proxy in front of the API server that can freeze its open connections.
