@@ -59,6 +59,12 @@ export interface ProviderClient {
   getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue>;
   /** A JSON object (or the value at `ref.property`) as a map of keys. */
   getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues>;
+  /**
+   * The version a plain read of `key` would return now, learned without
+   * reading the value (Vault KV v2 metadata); undefined when the provider
+   * cannot tell that way. Lets a refresh confirm nothing changed.
+   */
+  currentVersion?(key: string, ctx: CallContext): Promise<string | undefined>;
   /** Several values in as few requests as the provider allows (optional). */
   getSecrets?(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>>;
   /** How many values one of getSecrets' requests carries. */

@@ -59,6 +59,11 @@ export class VaultClient implements ProviderClient {
     return { values: valueToMap(toBytes(data), ref.key, ref.property), sources: [source] };
   }
 
+  async currentVersion(key: string, ctx: CallContext): Promise<string | undefined> {
+    if (this.kvVersion !== 'v2' || this.metadataDenied || !this.isShareable({ key })) return undefined;
+    return (await this.metadataVersion(ctx, key)) || undefined;
+  }
+
   async findSecrets(find: FindRef, ctx: CallContext): Promise<RemoteValues> {
     const pattern = find.name ? compileLinear(find.name.regexp, 'find.name.regexp') : undefined;
     const names = (await this.listRecursive(ctx, trimSlashes(find.path ?? ''))).filter((n) => !pattern || pattern.test(n));
@@ -135,7 +140,7 @@ export class VaultClient implements ProviderClient {
     let wanted = version;
     if (wanted === undefined && !this.metadataDenied) {
       // Cheap change detection: metadata first, values only when the version moved.
-      const current = await this.currentVersion(ctx, key);
+      const current = await this.metadataVersion(ctx, key);
       const cached = this.latest.get(key);
       if (current !== undefined && cached?.version === current) return cached;
       wanted = current;
@@ -156,11 +161,18 @@ export class VaultClient implements ProviderClient {
     return secret;
   }
 
-  /** The current version from metadata; undefined (and remembered) when the policy denies metadata. */
-  private async currentVersion(ctx: CallContext, key: string): Promise<string | undefined> {
+  /**
+   * The current version from metadata; undefined when that version is deleted
+   * or destroyed (a data read reports it), or when the policy denies metadata
+   * (remembered).
+   */
+  private async metadataVersion(ctx: CallContext, key: string): Promise<string | undefined> {
     try {
       const meta = await this.call(ctx, 'read', this.path('metadata', key), key);
-      return String((meta.data?.current_version as number | undefined) ?? '');
+      const current = String((meta.data?.current_version as number | undefined) ?? '');
+      const versions = meta.data?.versions as Record<string, { deletion_time?: string; destroyed?: boolean }> | undefined;
+      const state = versions?.[current];
+      return state?.destroyed || state?.deletion_time ? undefined : current;
     } catch (err) {
       if (!(err instanceof PermissionDeniedError)) throw err;
       this.metadataDenied = true;
