@@ -101,6 +101,19 @@ export class StoreClient {
     return this.shared('getSecretMap', key, readOpts, ref.key, (ctx) => this.client.getSecretMap(ref, ctx));
   }
 
+  /** True when the provider can tell a key's current version without reading its value. */
+  get knowsVersions(): boolean {
+    return this.client.currentVersion !== undefined;
+  }
+
+  /** A key's current version (undefined: the provider cannot tell), shared as reads are. */
+  async currentVersion(key: string, opts: ReadOptions): Promise<string | undefined> {
+    const currentVersion = this.client.currentVersion?.bind(this.client);
+    if (!currentVersion) return undefined;
+    const answer = await this.shared('currentVersion', { key }, opts, key, async (ctx) => ({ version: await currentVersion(key, ctx) }));
+    return answer.version;
+  }
+
   /** Per-reader reads (dynamic credentials) are keyed by reader and only joined while in flight. */
   private perReader(ref: RemoteRef, opts: ReadOptions) {
     if (this.client.isShareable?.(ref) !== false) return { key: ref, readOpts: opts };

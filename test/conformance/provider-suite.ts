@@ -37,6 +37,8 @@ export interface ConformanceAdapter {
   batchCost(n: number): number;
   supports: {
     versions: Support;
+    /** currentVersion(): the latest version's id in a request that leaves the value out. */
+    versionChecks: Support;
     findByName: Support;
     findByPath: Support;
     findByTags: Support;
@@ -134,6 +136,19 @@ export function providerConformance(adapter: ConformanceAdapter): void {
       expect(err).toBeInstanceOf(NotFoundError);
       expect((err as Error).message).toContain(`version "${missingVersion}"`);
       expect(await adapter.serverRequests()).toBeGreaterThan(before);
+    });
+
+    it.runIf(can(supports.versionChecks))('tells the current version in one request that leaves the value out', async () => {
+      const key = unique('check');
+      const v1 = await adapter.put(key, 'first');
+      const client = await adapter.client();
+      const before = await adapter.serverRequests();
+      expect(await client.currentVersion!(key, ctx())).toBe(v1);
+      expect(await adapter.serverRequests()).toBe(before + 1);
+      const v2 = await adapter.put(key, 'second');
+      expect(await client.currentVersion!(key, ctx())).toBe(v2);
+      expect((await client.getSecret(plain(key), ctx())).source.version).toBe(v2);
+      await expect(client.currentVersion!(unique('missing'), ctx())).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it.runIf(can(supports.findByName))('finds secrets by name pattern', async () => {

@@ -83,6 +83,7 @@ describe('aws conformance', () => {
     batchCost: (n) => Math.ceil(n / 20) + n,
     supports: {
       versions: true,
+      versionChecks: { no: 'DescribeSecret costs a request as a read does, and BatchGetSecretValue reads 20 values a request' },
       findByName: true,
       findByPath: true,
       findByTags: true,

@@ -71,6 +71,7 @@ describe('gcpsm conformance', () => {
     batchCost: (n) => 2 * n,
     supports: {
       versions: true,
+      versionChecks: { no: 'a refresh also needs the rotation date (GetSecret), which status does not record, so a check would save no request' },
       findByName: true,
       findByPath: { no: 'Secret Manager secret ids are flat (letters, digits, - and _): there is no path to find by' },
       findByTags: true,

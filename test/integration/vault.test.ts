@@ -11,10 +11,10 @@ import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { vaultProvider } from '../../src/providers/vault/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
-import { openbaoRequests } from '../support/openbao-audit.js';
+import { openbaoRequestPaths, openbaoRequests } from '../support/openbao-audit.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready, stateDir,
-  useNamespaceWithSecret, useOperator, waitFor, waitForReady, waitForStoreReady,
+  startOperator, useNamespaceWithSecret, useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
 const env = () => providerEnv();
@@ -87,6 +87,7 @@ describe('vault conformance', () => {
     batchCost: (n) => 2 * n,
     supports: {
       versions: true,
+      versionChecks: true,
       findByName: true,
       findByPath: true,
       findByTags: true,
@@ -135,6 +136,19 @@ describe('vault provider', () => {
     await putKv(key, { password: 'v2' });
     await waitFor('new version', async () => decoded(await getSecret(ns, 'es')).p === 'v2', 30_000);
     await waitFor('status names the new version', async () => (await getES(ns, 'es')).status?.sources?.[0]?.version === '2');
+  });
+
+  it('a deleted latest version is reported at the next refresh, not hidden by the cached value; the Secret stays', async () => {
+    const ns = await namespaceWithToken();
+    const key = `apps/${ns}/deleted`;
+    await putKv(key, { password: SECRET_VALUE });
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'vault' }, refreshInterval: '1s', data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    await waitForReady(ns, 'es');
+    await root().delete(`secret/data/${key}`);
+    const es = await waitForReady(ns, 'es', 'False', 'RemoteNotFound', 30_000);
+    expect(ready(es)?.message).toContain(key);
+    expect(decoded(await getSecret(ns, 'es')).p).toBe(SECRET_VALUE);
   });
 
   it('KV v1 and dataFrom.find', async () => {
@@ -378,5 +392,57 @@ describe('vault provider', () => {
     await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'sneaky' }, data: [{ secretKey: 'p', remoteRef: { key: 'x', property: 'p' } }] });
     await waitFor('cross-namespace reference refused', async () =>
       (ready(await getES(ns, 'es'))?.message ?? '').includes('spec.provider.vault.auth.tokenSecretRef may not point to namespace "kube-system"'));
+  });
+});
+
+// --- a restarted operator, whose caches are empty ---------------------------------------------
+describe('vault refresh after an operator restart', () => {
+  it('confirms unchanged values by their metadata version alone, and reads the values that moved', async () => {
+    const ns = await namespaceWithToken();
+    const still = `apps/${ns}/still`;
+    const moving = `apps/${ns}/moving`;
+    await putKv(still, { password: SECRET_VALUE });
+    await putKv(moving, { password: 'before' });
+    await createStore(ns, 'vault', tokenStore());
+    const readers = { s1: still, s2: still, s3: still, m1: moving, m2: moving };
+    for (const [name, key] of Object.entries(readers)) {
+      await createExternalSecret(ns, name, { secretStoreRef: { name: 'vault' }, refreshInterval: '6s', data: [{ secretKey: 'p', remoteRef: { key, property: 'password' } }] });
+    }
+    const scoped = { watchNamespace: ns, clusterSecretStores: false };
+    const first = await startOperator(scoped);
+    try {
+      for (const name of Object.keys(readers)) await waitForReady(ns, name);
+    } finally {
+      await first.stop();
+    }
+    const written = new Map<string, string | undefined>();
+    for (const name of ['s1', 's2', 's3']) written.set(name, (await getSecret(ns, name))?.metadata.resourceVersion);
+    await putKv(moving, { password: 'after' });
+
+    const before = openbaoRequestPaths(stateDir()).length;
+    const restartedAt = Date.now();
+    const second = await startOperator(scoped);
+    try {
+      await waitFor('every ExternalSecret refreshed by the restarted operator', async () => {
+        for (const name of Object.keys(readers)) {
+          const es = await getES(ns, name);
+          if (Date.parse(es.status?.refreshTime ?? '') < restartedAt - 1000 || ready(es)?.status !== 'True') return false;
+        }
+        return true;
+      }, 30_000);
+      await waitFor('the moved value', async () => decoded(await getSecret(ns, 'm1')).p === 'after' && decoded(await getSecret(ns, 'm2')).p === 'after');
+    } finally {
+      await second.stop();
+    }
+    const paths = openbaoRequestPaths(stateDir()).slice(before);
+    const count = (path: string) => paths.filter((p) => p === path).length;
+    // One metadata read serves the three readers of the unchanged key; its value is never read.
+    expect(count(`secret/metadata/${still}`)).toBe(1);
+    expect(count(`secret/data/${still}`)).toBe(0);
+    for (const name of ['s1', 's2', 's3']) expect((await getSecret(ns, name))?.metadata.resourceVersion).toBe(written.get(name));
+    // The moved key: its version check, then the read (metadata and data) both readers share.
+    expect(count(`secret/data/${moving}`)).toBe(1);
+    expect(count(`secret/metadata/${moving}`)).toBeLessThanOrEqual(2);
+    expect((await getES(ns, 'm1')).status?.sources).toEqual([{ key: moving, version: '2' }]);
   });
 });

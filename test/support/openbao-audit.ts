@@ -4,9 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function openbaoRequests(stateDir: string): number {
+  return openbaoRequestPaths(stateDir).length;
+}
+
+/** The API path of each request so far, in order (e.g. "secret/metadata/apps/db"). */
+export function openbaoRequestPaths(stateDir: string): string[] {
+  let log: string;
   try {
-    return readFileSync(join(stateDir, 'openbao-audit.log'), 'utf8').split('\n').filter((l) => l.includes('"type":"request"')).length;
+    log = readFileSync(join(stateDir, 'openbao-audit.log'), 'utf8');
   } catch {
-    return 0;
+    return [];
   }
+  return log.split('\n').flatMap((line) => {
+    if (!line.includes('"type":"request"')) return [];
+    const entry = JSON.parse(line) as { request?: { path?: string } };
+    return [entry.request?.path ?? ''];
+  });
 }

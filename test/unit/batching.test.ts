@@ -219,6 +219,34 @@ describe('reads made since a refresh fell due', () => {
   });
 });
 
+describe('version checks', () => {
+  it('are shared as reads are, and say undefined when the provider cannot tell', async () => {
+    const asked: string[] = [];
+    const provider: ProviderClient = {
+      getSecret: () => Promise.reject(new Error('values are not read')),
+      getSecretMap: () => Promise.reject(new Error('unused')),
+      currentVersion: async (key: string, ctx: CallContext) => {
+        await ctx.request();
+        asked.push(key);
+        return key === 'unversioned' ? undefined : '7';
+      },
+      validate: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const store = new StoreClient('vault', 'SecretStore/ns/s', provider, new Metrics(), undefined, 5_000);
+    expect(store.knowsVersions).toBe(true);
+    const due = Date.now();
+    const checks = ['ns/a', 'ns/b', 'ns/c'].map((c) => store.currentVersion('k', { ...opts(c), maxAgeMs: 0, fetchedSince: due }));
+    expect(await Promise.all(checks)).toEqual(['7', '7', '7']);
+    expect(await store.currentVersion('k', { ...opts('ns/d'), maxAgeMs: 0, fetchedSince: due })).toBe('7');
+    expect(await store.currentVersion('unversioned', opts('ns/e'))).toBeUndefined();
+    expect(asked).toEqual(['k', 'unversioned']);
+    const plain = new StoreClient('fake', 'SecretStore/ns/f', { ...provider, currentVersion: undefined }, new Metrics(), undefined, 5_000);
+    expect(plain.knowsVersions).toBe(false);
+    expect(await plain.currentVersion('k', opts('ns/a'))).toBeUndefined();
+  });
+});
+
 describe('prefetch for refreshes due together', () => {
   it('asks for each distinct secret once, in full batches sent at once, and the readers join them', async () => {
     const { batches, provider } = batchingProvider();

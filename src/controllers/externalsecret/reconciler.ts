@@ -18,7 +18,7 @@ import { clean, findReady, readyCondition, stalledCondition, statusChanged } fro
 import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
 import type { SourceInfo } from '../../providers/provider.js';
-import type { StoreClient, StoreClients } from '../../providers/store-clients.js';
+import type { ReadOptions, StoreClient, StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
@@ -30,6 +30,7 @@ import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type Recor
 import { RemoteMissing, fetchData } from './fetch-data.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
+import { recordedVersions } from './recorded-versions.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
 import { readTemplateSource } from './template-source.js';
@@ -168,10 +169,6 @@ export class ExternalSecretReconciler {
     }
 
     const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
-    if (why === 'refresh due' && !forced) {
-      const renewed = await this.renewInPlace(es, cached, client, intervalMs, now, ctx);
-      if (renewed) return renewed;
-    }
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
     const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
@@ -186,7 +183,11 @@ export class ExternalSecretReconciler {
       batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
       fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : undefined,
     };
-    if (dueAt !== undefined) this.prefetch.start(client, dueAt, readOptions);
+    if (dueAt !== undefined) {
+      const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
+      if (kept) return kept;
+      this.prefetch.start(client, dueAt, readOptions);
+    }
     const fetched = await fetchData(client, es.spec, readOptions);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
@@ -250,15 +251,39 @@ export class ExternalSecretReconciler {
     if (ends.some((end) => end === undefined)) return undefined;
     const endOf = new Map(recorded.map((l, i) => [l.key, ends[i]!]));
     const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key) }));
-    const schedule = nextRefresh(intervalMs, renewed, now, Math.random, this.beatOf(client, intervalMs, now));
+    ctx.log.debug({ leases: recorded.length }, 'renewed the recorded leases; the Secret stays as it is');
+    return this.keepSecret(es, renewed, client, intervalMs, now);
+  }
+
+  /**
+   * A due refresh whose remote secrets the provider confirms, without reading
+   * values, are still at the versions the last sync recorded, and whose
+   * Secret is as that sync left it: the Secret stays and only the schedule
+   * moves. Undefined when that cannot be confirmed (a full sync follows,
+   * which also reports any error the confirmation met).
+   */
+  private async confirmUnchanged(es: ExternalSecret, cached: KubeObject | undefined, client: StoreClient, intervalMs: number, now: number, readOptions: ReadOptions, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    if (!client.knowsVersions) return undefined;
+    const recorded = recordedVersions(es, cached);
+    if (!recorded) return undefined;
+    const checks = [...recorded].map(([key, version]) => client.currentVersion(key, readOptions).then((current) => current === version, () => false));
+    if (!(await Promise.all(checks)).every(Boolean)) return undefined;
+    ctx.log.debug({ sources: recorded.size }, 'remote versions unchanged; the Secret stays as it is');
+    // As recorded (recordedVersions allows no expiry dates).
+    const sources = (es.status?.sources ?? []).map((s) => ({ key: s.key, version: s.version }));
+    return this.keepSecret(es, sources, client, intervalMs, now);
+  }
+
+  /** The refresh keeps the Secret as it is: status records the refresh and the next one. */
+  private async keepSecret(es: ExternalSecret, sources: SourceInfo[], client: StoreClient, intervalMs: number, now: number): Promise<ReconcileResult> {
+    const schedule = nextRefresh(intervalMs, sources, now, Math.random, this.beatOf(client, intervalMs, now));
     const status: ExternalSecretStatus = {
       ...es.status,
       refreshTime: new Date(now).toISOString(),
       nextRefreshTime: schedule.delayMs !== undefined ? new Date(now + schedule.delayMs).toISOString() : undefined,
-      sources: renewed.map((s) => ({ key: s.key, version: s.version, expiresAt: s.leaseEndsAt?.toISOString() })),
+      sources: sources.map((s) => ({ key: s.key, version: s.version, expiresAt: s.leaseEndsAt?.toISOString() })),
       conditions: [this.syncedCondition(es, [], now)],
     };
-    ctx.log.debug({ leases: recorded.length }, 'renewed the recorded leases; the Secret stays as it is');
     await this.writeStatus(es, status);
     this.deps.metrics.syncs.inc({ reason: Reason.Synced });
     return this.schedule({ ...es, status }, now) ?? {};
