@@ -138,8 +138,9 @@ export class VaultClient implements ProviderClient {
       return { data: response.data ?? {} };
     }
     let wanted = version;
-    if (wanted === undefined && !this.metadataDenied) {
+    if (wanted === undefined && !this.metadataDenied && this.latest.has(key)) {
       // Cheap change detection: metadata first, values only when the version moved.
+      // With nothing cached there is nothing to compare: the data read alone says its version.
       const current = await this.metadataVersion(ctx, key);
       const cached = this.latest.get(key);
       if (current !== undefined && cached?.version === current) return cached;
