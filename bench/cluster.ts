@@ -18,6 +18,13 @@ export function peakRssMiB(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }
 
+/** Resident memory now: anonymous (heap, native) and file-backed (the node binary's pages, reclaimable). */
+export function rssNowMiB(pid: number): { anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { anon: Number(kb('RssAnon').toFixed(1)), file: Number(kb('RssFile').toFixed(1)) };
+}
+
 export function pidFrom(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { cpuSeconds, peakRssMiB } from './cluster.js';
+import { cpuSeconds, peakRssMiB, rssNowMiB } from './cluster.js';
 
 const root = join(import.meta.dirname, '..');
 
@@ -67,6 +67,7 @@ export interface OperatorProcess {
   child: ChildProcess;
   cpuSeconds(): number;
   peakRssMiB(): number;
+  rssNowMiB(): { anon: number; file: number };
   exited: Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -128,6 +129,7 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
     exited,
     cpuSeconds: () => (child.exitCode === null && child.signalCode === null ? (lastCpu = cpuSeconds(pid)) : lastCpu),
     peakRssMiB: () => (child.exitCode === null && child.signalCode === null ? (lastRss = peakRssMiB(pid)) : lastRss),
+    rssNowMiB: () => rssNowMiB(pid),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -148,16 +150,25 @@ export async function scrape(port: number): Promise<Map<string, number>> {
   return totals;
 }
 
-/** The operator's own count of its API requests (secretsync_kube_requests_total), by "VERB resource[ CODE]". */
-export async function operatorKubeRequests(port: number): Promise<Map<string, number>> {
+/** A counter of the operator's /metrics, summed by a key made of its labels. */
+async function countsBy(port: number, metric: string, keyOf: (labels: Record<string, string>) => string): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const counts = new Map<string, number>();
   for (const line of text.split('\n')) {
-    if (!line.startsWith('secretsync_kube_requests_total{')) continue;
+    if (!line.startsWith(`${metric}{`)) continue;
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    const code = labels.code?.startsWith('2') ? '' : ` ${labels.code}`;
-    const key = `${labels.verb} ${labels.resource}${code}`;
+    const key = keyOf(labels);
     counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return counts;
+}
+
+/** The operator's own count of its API requests (secretsync_kube_requests_total), by "VERB resource[ CODE]". */
+export function operatorKubeRequests(port: number): Promise<Map<string, number>> {
+  return countsBy(port, 'secretsync_kube_requests_total', (l) => `${l.verb} ${l.resource}${l.code?.startsWith('2') ? '' : ` ${l.code}`}`);
+}
+
+/** The operator's provider requests (secretsync_provider_calls_total), by call ("getSecret", "currentVersion", ...). */
+export function providerCallsByCall(port: number): Promise<Map<string, number>> {
+  return countsBy(port, 'secretsync_provider_calls_total', (l) => l.call ?? '');
 }

@@ -35,7 +35,7 @@ import type { GcpTestEnv } from '../test/support/gcp.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
-import { operatorKubeRequests, scrape, startOperator, type OperatorProcess } from './operator-process.js';
+import { operatorKubeRequests, providerCallsByCall, scrape, startOperator, type OperatorProcess } from './operator-process.js';
 import { topCpu, type Hotspot } from './profile-summary.js';
 
 const root = join(import.meta.dirname, '..');
@@ -232,10 +232,14 @@ interface Scenario {
     sharedReads: number;
     eventsDropped: number;
   };
-  steadyRefresh?: { dueMoments: number; waitedMs: number; secretUpdates: number; providerCalls: number; serverRequests?: number; apiserverWritesPerExternalSecret: number };
+  steadyRefresh?: { dueMoments: number; waitedMs: number; secretUpdates: number; providerCalls: number; providerCallsByCall: Record<string, number>; serverRequests?: number; apiserverWritesPerExternalSecret: number };
   newUnderLoad?: { count: number; p50Ms: number; p99Ms: number };
   restart?: { windowS: number; providerCalls: number; serverRequests?: number; secretWrites: number; perObjectGets: number; apiserverGets: number };
   operatorPeakRssMiB: number;
+  /** Where the peak was: the first process (first sync) and the restarted one (start, refresh, new work). */
+  operatorPeakRssByProcessMiB?: { firstSync: number; restartWindow: number; restarted: number };
+  /** The restarted operator's resident memory after the refresh, by kind. */
+  operatorRssAfterRefreshMiB?: { anon: number; file: number };
   operatorHeapUsedMiB: number;
   /** Highest V8 heap committed and external (Buffer) memory seen, sampled every 2 s. */
   operatorPeakHeapTotalMiB?: number;
@@ -364,6 +368,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
     await new Promise((r) => setTimeout(r, windowS * 1000));
     const restartMetrics = await scrape(restarted.metricsPort);
+    const restartWindowPeakRss = restarted.peakRssMiB();
     const restartServer = await serverRequests(kind);
     const restartRequests = operatorRequests(diff(await apiserverRequests(kube), restartBefore.requests));
     // The API server counts every client's GETs (the control plane's own controllers among them);
@@ -374,7 +379,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
 
     say(`[${label}] steady refresh: one full refresh (refreshInterval ${opts.refresh}), ${opts.newUnderLoad} new ExternalSecrets created while it is due`);
     const refreshStarted = performance.now();
-    const refreshBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind), metrics: await scrape(restarted.metricsPort) };
+    const refreshBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind), metrics: await scrape(restarted.metricsPort), calls: await providerCallsByCall(restarted.metricsPort) };
     await waitUntil('the full refresh starts', () => refreshesSeen > 0, 900_000);
     const created = new Map<string, number>();
     await pool([...Array(opts.newUnderLoad).keys()], 8, async (j) => {
@@ -389,9 +394,11 @@ async function scenario(kind: Kind): Promise<Scenario> {
     clearInterval(sampler);
     const newLatencies = [...created].map(([name, at]) => readyAt.get(name)! - at);
     const afterRefresh = await scrape(restarted.metricsPort);
+    const refreshCalls = diff(await providerCallsByCall(restarted.metricsPort), refreshBefore.calls);
     const refreshRequests = diff(await apiserverRequests(kube), refreshBefore.requests);
     const refreshServer = await serverRequests(kind);
     const peakRss = Math.max(firstPeakRss, restarted.peakRssMiB());
+    const rssAfterRefresh = restarted.rssNowMiB();
     const heapUsed = afterRefresh.get('nodejs_heap_size_used_bytes') ?? 0;
     await watcher.stop();
 
@@ -406,6 +413,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
         // The new ExternalSecrets' creates are not refresh writes.
         secretUpdates: metric(afterRefresh, 'secretsync_secret_writes_total') - metric(refreshBefore.metrics, 'secretsync_secret_writes_total') - opts.newUnderLoad,
         providerCalls: metric(afterRefresh, 'secretsync_provider_calls_total') - metric(refreshBefore.metrics, 'secretsync_provider_calls_total'),
+        // The new ExternalSecrets' first reads are in here too: they need values.
+        providerCallsByCall: Object.fromEntries(refreshCalls),
         serverRequests: refreshServer === undefined ? undefined : refreshServer - refreshBefore.server!,
         apiserverWritesPerExternalSecret: Number(((sum(refreshRequests, isWrite) - 3 * opts.newUnderLoad) / opts.count).toFixed(2)),
       },
@@ -419,6 +428,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
         apiserverGets: sum(restartRequests, isGet),
       },
       operatorPeakRssMiB: Number(peakRss.toFixed(1)),
+      operatorPeakRssByProcessMiB: { firstSync: Number(firstPeakRss.toFixed(1)), restartWindow: Number(restartWindowPeakRss.toFixed(1)), restarted: Number(restarted.peakRssMiB().toFixed(1)) },
+      operatorRssAfterRefreshMiB: rssAfterRefresh,
       operatorHeapUsedMiB: Number((heapUsed / 2 ** 20).toFixed(1)),
       operatorPeakHeapTotalMiB: Number((memoryPeak.heapTotal / 2 ** 20).toFixed(1)),
       operatorPeakExternalMiB: Number((memoryPeak.external / 2 ** 20).toFixed(1)),
@@ -464,6 +475,7 @@ function table(results: Scenario[]): string {
     ['steady refresh: distinct due times (1: one beat)', ...col((r) => r.steadyRefresh?.dueMoments)],
     ['  Secret writes (target 0)', ...col((r) => r.steadyRefresh?.secretUpdates)],
     ['  provider calls (target: distinct keys)', ...col((r) => r.steadyRefresh?.providerCalls)],
+    ['  by call (incl. the new ExternalSecrets\' reads)', ...col((r) => r.steadyRefresh && Object.entries(r.steadyRefresh.providerCallsByCall).map(([k, v]) => `${k} ${v}`).join(', '))],
     ['  requests the provider server received', ...col((r) => r.steadyRefresh?.serverRequests)],
     ['  apiserver writes per ES', ...col((r) => r.steadyRefresh?.apiserverWritesPerExternalSecret)],
     ['new under load: time to Ready p50', ...col((r) => r.newUnderLoad && `${r.newUnderLoad.p50Ms} ms`)],
@@ -474,6 +486,8 @@ function table(results: Scenario[]): string {
     ['  GETs (target 0 per object; 1 is the installation key)', ...col((r) => r.restart?.perObjectGets)],
     ['  GETs the API server saw from all clients', ...col((r) => r.restart?.apiserverGets)],
     ['operator peak RSS (target <= 150 MiB)', ...col((r) => `${r.operatorPeakRssMiB} MiB`)],
+    ['  first sync / restart window / restarted, to the end', ...col((r) => r.operatorPeakRssByProcessMiB && `${r.operatorPeakRssByProcessMiB.firstSync} / ${r.operatorPeakRssByProcessMiB.restartWindow} / ${r.operatorPeakRssByProcessMiB.restarted} MiB`)],
+    ['  RSS after the refresh: anonymous / file-backed', ...col((r) => r.operatorRssAfterRefreshMiB && `${r.operatorRssAfterRefreshMiB.anon} / ${r.operatorRssAfterRefreshMiB.file} MiB`)],
     ['operator heap in use after the refresh', ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
     ['  peak V8 heap committed / external memory', ...col((r) => r.operatorPeakHeapTotalMiB !== undefined ? `${r.operatorPeakHeapTotalMiB} / ${r.operatorPeakExternalMiB} MiB` : undefined)],
     ['memory limit applied as', ...col((r) => r.memory)],
