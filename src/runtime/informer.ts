@@ -142,8 +142,10 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.client.list<T>(this.type, { ...this.listOptions(), limit: 500, continue: cont });
       for (const item of page.items ?? []) {
-        const obj = this.normalize(item);
-        fresh.set(objectKey(obj), obj);
+        const key = objectKey(item);
+        const cached = this.cache.get(key);
+        // An unchanged object keeps its cached copy: during a relist the cache is held once, not twice.
+        fresh.set(key, cached && cached.metadata.resourceVersion === item.metadata.resourceVersion ? cached : this.normalize(item));
       }
       cont = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
