@@ -7,9 +7,9 @@
 // schedules a refresh for that store and interval in this process (different
 // stores start apart). A refresh goes to the latest tick that keeps the data
 // no older than the interval, if that tick is at least a quarter interval
-// away; otherwise to the half-way point between ticks. So ExternalSecrets synced within three
-// quarters of an interval of each other share their first refresh, and every
-// ExternalSecret is on the ticks from its second refresh on.
+// away; otherwise to the half-way point between ticks. So ExternalSecrets
+// synced within three quarters of an interval of each other share their first
+// refresh, and every ExternalSecret is on the ticks from its second refresh on.
 /** How far before the first sync that asks a beat starts (a sync's own duration, at most). */
 const MAX_HEAD_START_MS = 60_000;
 
