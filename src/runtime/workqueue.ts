@@ -3,6 +3,7 @@
 // is being processed runs again once it is done. Two lanes: `urgent` (a new
 // or changed object) always goes before `routine` (a scheduled refresh), so
 // new ExternalSecrets do not wait behind thousands of refreshes.
+import { DelayedKeys } from './delayed-keys.js';
 
 export type Lane = 'urgent' | 'routine';
 
@@ -12,7 +13,7 @@ export class WorkQueue {
   /** Keys waiting to be processed, with the lane they wait in. */
   private readonly dirty = new Map<string, Lane>();
   private readonly processing = new Set<string>();
-  private readonly delayed = new Map<string, { at: number; lane: Lane; timer: NodeJS.Timeout }>();
+  private readonly delayed = new DelayedKeys<Lane>((key, lane) => this.add(key, lane));
   private waiters: Array<(key: string | undefined) => void> = [];
   private shuttingDown = false;
 
@@ -35,22 +36,14 @@ export class WorkQueue {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key, lane);
     const at = Date.now() + ms;
-    const existing = this.delayed.get(key);
-    if (existing && existing.at <= at) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key, lane);
-    }, ms);
-    timer.unref();
-    this.delayed.set(key, { at, lane, timer });
+    const existing = this.delayed.dueAt(key);
+    if (existing !== undefined && existing <= at) return;
+    this.delayed.schedule(key, at, lane);
   }
 
   /** Drops any scheduled add of key (the object is gone). */
   cancel(key: string): void {
-    const existing = this.delayed.get(key);
-    if (existing) clearTimeout(existing.timer);
-    this.delayed.delete(key);
+    this.delayed.cancel(key);
   }
 
   /** Next key to process, or undefined once the queue is shut down. */
@@ -69,7 +62,6 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shuttingDown = true;
-    for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
     const waiters = this.waiters;
     this.waiters = [];
