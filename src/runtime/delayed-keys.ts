@@ -32,7 +32,7 @@ export class DelayedKeys<T> {
 
   /** Schedules `key` at `at` (epoch ms), replacing its earlier schedule. */
   schedule(key: string, at: number, value: T): void {
-    const entry = { at, key: shared(key), value };
+    const entry = { at, key: this.live.get(key)?.key ?? shared(key), value };
     this.live.set(entry.key, entry);
     this.push(entry);
     if (this.heap.length > 1024 && this.heap.length > 2 * this.live.size) this.rebuild();

@@ -227,14 +227,15 @@ export class Informer<T extends KubeObject> {
     if (rv) this.resourceVersion = rv;
     if (event.type === 'BOOKMARK') return;
     const obj = this.normalize(event.object);
-    const key = shared(objectKey(obj));
+    const key = objectKey(obj);
     const before = this.cache.get(key);
     if (event.type === 'DELETED') {
       this.cache.delete(key);
       this.emit('delete', before ?? obj);
       return;
     }
-    this.cache.set(key, obj);
+    // A Map keeps the key it first stored; only a new key is made the shared instance.
+    this.cache.set(before ? key : shared(key), obj);
     if (before) this.emit('update', obj, before);
     else this.emit('add', obj);
   }
