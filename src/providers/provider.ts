@@ -31,6 +31,15 @@ export interface SourceInfo {
   rotatesAt?: Date;
 }
 
+/** What a sync recorded about one remote secret (status.sources), perhaps in an earlier process. */
+export interface RecordedSource {
+  key: string;
+  version: string;
+  rotatesAt?: Date;
+  /** When it was recorded (epoch ms). */
+  at: number;
+}
+
 export interface RemoteValue {
   value: Uint8Array;
   source: SourceInfo;
@@ -71,6 +80,13 @@ export interface ProviderClient {
   readonly batchSize?: number;
   /** Every secret matching a path, name pattern or tags. */
   findSecrets?(find: FindRef, ctx: CallContext): Promise<RemoteValues>;
+  /**
+   * What syncs recorded about remote secrets: a provider that looks up
+   * rotation dates apart from values (AWS DescribeSecret) may take the
+   * recorded one while a read returns the same version, so a restarted
+   * operator does not ask again for what status already says.
+   */
+  recall?(sources: RecordedSource[]): void;
   /** Checks the client can reach the provider with its credentials. */
   validate(ctx: CallContext): Promise<void>;
   /** False when a read must not be shared between readers (it issues per-reader credentials). */

@@ -13,7 +13,7 @@ import { TokenBucket } from '../runtime/backoff.js';
 import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, ThrottledError, providerFailure } from './errors.js';
 import { reusableUntil } from './freshness.js';
-import type { CallContext, Provider, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
+import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
 import { checkStoreHosts, type HostPolicy } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
 
@@ -104,6 +104,11 @@ export class StoreClient {
   /** True when the provider can tell a key's current version without reading its value. */
   get knowsVersions(): boolean {
     return this.client.currentVersion !== undefined;
+  }
+
+  /** Hands the provider what syncs recorded (ProviderClient.recall). */
+  recall(sources: RecordedSource[]): void {
+    if (sources.length > 0) this.client.recall?.(sources);
   }
 
   /** A key's current version (undefined: the provider cannot tell), shared as reads are. */

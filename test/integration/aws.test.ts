@@ -11,7 +11,7 @@ import { providerConformance } from '../conformance/provider-suite.js';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, getES, getSecret, kube, newNamespace, providerEnv, ready,
-  useNamespaceWithSecret, useOperator, waitFor, waitForReady,
+  startOperator, useNamespaceWithSecret, useOperator, waitFor, waitForReady,
 } from './harness.js';
 
 const SECRET_VALUE = 'aws-secret-value-5t6y7u';
@@ -294,4 +294,39 @@ describe('aws provider', () => {
     expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
     expect(await op().operator.metrics.total(op().operator.metrics.providerCalls, { provider: 'aws', status: 'throttled' })).toBeGreaterThanOrEqual(1);
   }, 90_000);
+});
+
+describe('aws across an operator restart', () => {
+  it('a restarted operator takes rotation dates from status while the versions are the same, instead of listing them again', async () => {
+    const ns = await namespaceWithCreds();
+    const names = ['a', 'b', 'rotated'].map((n) => `${ns}/${n}`);
+    for (const n of names) await put(n, `v-${n}`);
+    await sm().send(new RotateSecretCommand({ SecretId: names[2], RotationRules: { AutomaticallyAfterDays: 1 }, RotateImmediately: false }));
+    const spec = { secretStoreRef: { name: 'aws' }, refreshInterval: '720h', data: names.map((n, i) => ({ secretKey: `k${i}`, remoteRef: { key: n } })) };
+
+    const first = await startOperator({ watchNamespace: ns });
+    await createStore(ns, 'aws', staticStore());
+    proxy.calls.clear();
+    await createExternalSecret(ns, 'es', spec);
+    const synced = await waitForReady(ns, 'es').finally(() => first.stop());
+    expect(proxy.calls.get('ListSecrets')).toBe(1);
+    const rotatesAt = synced.status!.sources!.find((s) => s.key === names[2])!.rotatesAt!;
+    expect(Date.parse(rotatesAt) - Date.now()).toBeGreaterThan(20 * 3_600_000);
+    expect(synced.status!.sources!.filter((s) => s.rotatesAt !== undefined)).toHaveLength(1);
+
+    const second = await startOperator({ watchNamespace: ns });
+    onTestFinished(() => second.stop());
+    proxy.calls.clear();
+    await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { metadata: { annotations: { 'secretsync.dev/force-sync': '1' } } });
+    const again = await waitFor('the forced sync', async () => {
+      const es = await getES(ns, 'es');
+      return es.status!.refreshTime !== synced.status!.refreshTime && ready(es)?.status === 'True' ? es : undefined;
+    });
+    expect(proxy.calls.get('BatchGetSecretValue')).toBe(1);
+    expect(proxy.calls.get('ListSecrets') ?? 0).toBe(0);
+    expect(proxy.calls.get('DescribeSecret') ?? 0).toBe(0);
+    expect(again.status!.sources).toEqual(synced.status!.sources);
+    // The next refresh still follows the rotation, not the 30-day interval.
+    expect(Date.parse(again.status!.nextRefreshTime!) - Date.parse(again.status!.refreshTime!)).toBeLessThan(2 * 24 * 3_600_000);
+  });
 });

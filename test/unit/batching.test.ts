@@ -121,12 +121,13 @@ describe('AWS without BatchGetSecretValue permission', () => {
 describe('AWS rotation dates of a batch', () => {
   function sdk(opts: { listDenied?: boolean } = {}) {
     const sent: Array<{ command: string; names?: string[] }> = [];
+    const current = { version: '1' };
     const rotatesAt = new Date(Date.now() + 86_400_000);
     const sm = {
       send: (command: object) => {
         if (command instanceof BatchGetSecretValueCommand) {
           sent.push({ command: 'BatchGet' });
-          return Promise.resolve({ SecretValues: command.input.SecretIdList!.map((id) => ({ Name: id, SecretString: `v-${id}`, VersionId: '1' })) });
+          return Promise.resolve({ SecretValues: command.input.SecretIdList!.map((id) => ({ Name: id, SecretString: `v-${id}`, VersionId: current.version })) });
         }
         if (command instanceof ListSecretsCommand) {
           const names = command.input.Filters![0]!.Values!;
@@ -143,7 +144,7 @@ describe('AWS rotation dates of a batch', () => {
         return Promise.reject(new Error(`unexpected ${command.constructor.name}`));
       },
     } as unknown as SecretsManagerClient;
-    return { sent, rotatesAt, client: new AwsClient(sm, {} as STSClient) };
+    return { sent, rotatesAt, current, client: new AwsClient(sm, {} as STSClient) };
   }
   const keys = Array.from({ length: 20 }, (_, i) => ({ key: `s${i}` }));
 
@@ -159,6 +160,41 @@ describe('AWS rotation dates of a batch', () => {
     sent.length = 0;
     await client.getSecrets(keys, callContext());
     expect(sent.map((s) => s.command)).toEqual(['BatchGet']);
+  });
+
+  it('are looked up again when a read returns another version (a rotation happened)', async () => {
+    const { sent, current, client } = sdk();
+    await client.getSecrets(keys, callContext());
+    current.version = '2';
+    sent.length = 0;
+    await client.getSecrets(keys, callContext());
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet', 'List', 'List', 'Describe']);
+  });
+
+  it('recorded in status, serve a restarted operator while reads return the recorded version and the record is under a day old', async () => {
+    const { sent, client } = sdk();
+    const recorded = new Date(Date.now() + 3_600_000);
+    const record = (version: string, at = Date.now()) => keys.map(({ key }) => ({ key, version, rotatesAt: key === 's3' ? recorded : undefined, at }));
+    client.recall(record('1'));
+    const results = await client.getSecrets(keys, callContext());
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet']);
+    expect(results.map((r) => (r instanceof Error ? r : r.source.rotatesAt)).filter((r) => r !== undefined)).toEqual([recorded]);
+
+    // What the client already holds is not replaced by a later record.
+    client.recall(record('1', Date.now() - 25 * 3_600_000));
+    sent.length = 0;
+    await client.getSecrets(keys, callContext());
+    expect(sent.map((s) => s.command)).toEqual(['BatchGet']);
+
+    // Another version than recorded, or a record a day old: looked up again.
+    const moved = sdk();
+    moved.client.recall(record('0'));
+    await moved.client.getSecrets(keys, callContext());
+    expect(moved.sent.map((s) => s.command)).toEqual(['BatchGet', 'List', 'List', 'Describe']);
+    const old = sdk();
+    old.client.recall(record('1', Date.now() - 25 * 3_600_000));
+    await old.client.getSecrets(keys, callContext());
+    expect(old.sent.map((s) => s.command)).toEqual(['BatchGet', 'List', 'List', 'Describe']);
   });
 
   it('a policy without ListSecrets: DescribeSecret for each, once told', async () => {

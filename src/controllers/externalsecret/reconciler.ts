@@ -33,6 +33,7 @@ import { RefreshPrefetch } from './refresh-prefetch.js';
 import { recordedVersions } from './recorded-versions.js';
 import { nextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from './shape.js';
+import { dateOf, recordSource, recordedSources } from './status-sources.js';
 import { readTemplateSource } from './template-source.js';
 import { TargetSecrets } from './target-secret.js';
 import { StorePending, type StoreResolver } from './store-resolver.js';
@@ -188,6 +189,7 @@ export class ExternalSecretReconciler {
       if (kept) return kept;
       this.prefetch.start(client, dueAt, readOptions);
     }
+    client.recall(recordedSources(es.status));
     const fetched = await fetchData(client, es.spec, readOptions);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
@@ -216,7 +218,7 @@ export class ExternalSecretReconciler {
       nextRefreshTime: schedule.delayMs !== undefined && !immutable ? new Date(now + schedule.delayMs).toISOString() : undefined,
       syncedResourceVersion: version,
       binding: policy === 'None' ? undefined : { name, resourceVersion: written.resourceVersion },
-      sources: fetched.sources.map((s) => ({ key: s.key, version: s.version, expiresAt: (s.leaseEndsAt ?? s.expiresAt)?.toISOString() })),
+      sources: fetched.sources.map(recordSource),
       conditions: [this.syncedCondition(es, schedule.expired, now)],
     };
     const previous = findReady(es.status);
@@ -250,7 +252,7 @@ export class ExternalSecretReconciler {
     const ends = await client.renewLeases(recorded, { signal: ctx.signal, log: ctx.log, consumer: key });
     if (ends.some((end) => end === undefined)) return undefined;
     const endOf = new Map(recorded.map((l, i) => [l.key, ends[i]!]));
-    const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key) }));
+    const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key), rotatesAt: dateOf(s.rotatesAt) }));
     ctx.log.debug({ leases: recorded.length }, 'renewed the recorded leases; the Secret stays as it is');
     return this.keepSecret(es, renewed, client, intervalMs, now);
   }
@@ -270,7 +272,7 @@ export class ExternalSecretReconciler {
     if (!(await Promise.all(checks)).every(Boolean)) return undefined;
     ctx.log.debug({ sources: recorded.size }, 'remote versions unchanged; the Secret stays as it is');
     // As recorded (recordedVersions allows no expiry dates).
-    const sources = (es.status?.sources ?? []).map((s) => ({ key: s.key, version: s.version }));
+    const sources = (es.status?.sources ?? []).map((s) => ({ key: s.key, version: s.version, rotatesAt: dateOf(s.rotatesAt) }));
     return this.keepSecret(es, sources, client, intervalMs, now);
   }
 
@@ -281,7 +283,7 @@ export class ExternalSecretReconciler {
       ...es.status,
       refreshTime: new Date(now).toISOString(),
       nextRefreshTime: schedule.delayMs !== undefined ? new Date(now + schedule.delayMs).toISOString() : undefined,
-      sources: sources.map((s) => ({ key: s.key, version: s.version, expiresAt: s.leaseEndsAt?.toISOString() })),
+      sources: sources.map(recordSource),
       conditions: [this.syncedCondition(es, [], now)],
     };
     await this.writeStatus(es, status);

@@ -2,9 +2,13 @@
 // reads of every ExternalSecret of that store due with it are asked for at
 // once. A batching provider (AWS: 20 secrets a request) then reads each
 // distinct secret once, in full batches, instead of in the order the workers
-// happen to reach them (each of them waiting for a batch to fill).
+// happen to reach them (each of them waiting for a batch to fill). What their
+// last syncs recorded goes with them (rotation dates a restarted operator
+// need not look up again).
 import type { ExternalSecret, RemoteRef } from '../../api/types.js';
+import type { RecordedSource } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
+import { recordedSources } from './status-sources.js';
 
 export class RefreshPrefetch {
   /** Store key -> the due time already prefetched for. */
@@ -21,12 +25,15 @@ export class RefreshPrefetch {
     if (!client.batches || this.done.get(client.key) === dueAt) return;
     this.done.set(client.key, dueAt);
     const refs: RemoteRef[] = [];
+    const recorded: RecordedSource[] = [];
     for (const key of this.dependents(client.key)) {
       const es = this.lookup(key);
       const next = es?.status?.nextRefreshTime;
       if (!es || next === undefined || Date.parse(next) > dueAt) continue;
       for (const item of es.spec.data ?? []) refs.push(item.remoteRef);
+      recorded.push(...recordedSources(es.status));
     }
+    client.recall(recorded);
     client.prefetch(refs, opts);
   }
 }

@@ -1,8 +1,10 @@
 // Reads from AWS Secrets Manager. Several plain reads in one reconcile go out
-// as BatchGetSecretValue calls of up to 20; rotation dates (cached per secret
-// until the next rotation, at most an hour) come from ListSecrets filtered by
-// the names of a batch, 10 a request, or from DescribeSecret for one secret,
-// so the core refreshes just after a rotation.
+// as BatchGetSecretValue calls of up to 20; rotation dates come from
+// ListSecrets filtered by the names of a batch, 10 a request, or from
+// DescribeSecret for one secret, so the core refreshes just after a rotation.
+// A rotation date holds while reads return the version it was learned with,
+// until it passes, and is checked again once a day (a changed schedule); one
+// recorded in status serves a restarted operator the same way.
 import {
   BatchGetSecretValueCommand,
   DescribeSecretCommand,
@@ -17,16 +19,24 @@ import { compileLinear } from '../../util/linear-regexp.js';
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
 import { MAX_FIND_RESULTS, underPath } from '../find.js';
 import { extractProperty, valueToMap } from '../property.js';
-import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
+import type { CallContext, ProviderClient, RecordedSource, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
 
 const BATCH_SIZE = 20;
-const DESCRIBE_TTL_MS = 60 * 60_000;
+/** A rotation date still unpassed, at the same version, is looked up again after this (the schedule may have changed). */
+const ROTATION_RECHECK_MS = 24 * 60 * 60_000;
 /** ListSecrets takes at most 10 values per filter; the name filter matches prefixes. */
 const LIST_NAMES = 10;
 /** Pages of prefix matches to read before the names still missing fall back to DescribeSecret. */
 const LIST_PAGES = 2;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface KnownRotation {
+  rotatesAt?: Date;
+  /** The version read when the date was learned: a new one means a rotation happened. */
+  version?: string;
+  until: number;
+}
 
 interface RawSecret {
   name: string;
@@ -53,7 +63,7 @@ export function awsError(err: unknown, key: string): Error {
 
 export class AwsClient implements ProviderClient {
   readonly batchSize = BATCH_SIZE;
-  private readonly described = new Map<string, { rotatesAt?: Date; until: number }>();
+  private readonly described = new Map<string, KnownRotation>();
   /**
    * The store's policy grants GetSecretValue but not BatchGetSecretValue (the
    * least-privilege policy most guides give): read one secret a request from then on.
@@ -69,12 +79,12 @@ export class AwsClient implements ProviderClient {
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     const raw = await this.fetch(ctx, ref);
-    return this.toValue(ref, raw, await this.rotation(ctx, raw.name));
+    return this.toValue(ref, raw, await this.rotation(ctx, raw));
   }
 
   async getSecretMap(ref: RemoteRef, ctx: CallContext): Promise<RemoteValues> {
     const raw = await this.fetch(ctx, ref);
-    return { values: valueToMap(raw.value, ref.key, ref.property), sources: [{ key: ref.key, version: raw.versionId, rotatesAt: await this.rotation(ctx, raw.name) }] };
+    return { values: valueToMap(raw.value, ref.key, ref.property), sources: [{ key: ref.key, version: raw.versionId, rotatesAt: await this.rotation(ctx, raw) }] };
   }
 
   /** One SDK request: counted against the store's budget, cancelled by the call's signal. */
@@ -116,10 +126,10 @@ export class AwsClient implements ProviderClient {
       for (const e of out.Errors ?? []) fetched.set(e.SecretId!, awsError({ name: e.ErrorCode, message: e.Message }, e.SecretId!));
       for (const id of chunk) if (!fetched.has(id)) fetched.set(id, new NotFoundError(id));
     }
-    await this.listRotations(ctx, [...fetched.values()].flatMap((raw) => (raw instanceof Error ? [] : [raw.name])));
+    await this.listRotations(ctx, [...fetched.values()].filter((raw): raw is RawSecret => !(raw instanceof Error)));
     for (const { r, i } of batchable) {
       const raw = fetched.get(r.key)!;
-      results[i] = raw instanceof Error ? raw : await this.rotation(ctx, raw.name).then((rot) => this.toValue(r, raw, rot)).catch((err: unknown) => err as Error);
+      results[i] = raw instanceof Error ? raw : await this.rotation(ctx, raw).then((rot) => this.toValue(r, raw, rot)).catch((err: unknown) => err as Error);
     }
     await Promise.all(refs.map(async (r, i) => {
       if (results[i] === undefined) results[i] = await this.getSecret(r, ctx).catch((err: unknown) => err as Error);
@@ -164,6 +174,15 @@ export class AwsClient implements ProviderClient {
     });
   }
 
+  /** Rotation dates recorded by earlier syncs seed what this process has not looked up itself. */
+  recall(sources: RecordedSource[]): void {
+    for (const s of sources) {
+      // Looked up by the name a read returns; an ARN would never match.
+      if (s.key.startsWith('arn:') || this.described.has(s.key)) continue;
+      this.described.set(s.key, { rotatesAt: s.rotatesAt, version: s.version, until: rotationUntil(s.at, s.rotatesAt) });
+    }
+  }
+
   close(): Promise<void> {
     this.sm.destroy();
     this.sts.destroy();
@@ -187,13 +206,13 @@ export class AwsClient implements ProviderClient {
     return { value, source: { key: ref.key, version: raw.versionId, rotatesAt } };
   }
 
-  /** NextRotationDate when rotation is enabled, cached, else from DescribeSecret. */
-  private async rotation(ctx: CallContext, name: string): Promise<Date | undefined> {
-    const hit = this.knownRotation(name);
+  /** NextRotationDate when rotation is enabled, known, else from DescribeSecret. */
+  private async rotation(ctx: CallContext, raw: RawSecret): Promise<Date | undefined> {
+    const hit = this.knownRotation(raw);
     if (hit) return hit.rotatesAt;
     try {
-      const out = await this.send(ctx, name, (sm, o) => sm.send(new DescribeSecretCommand({ SecretId: name }), o));
-      return this.rememberRotation(name, out);
+      const out = await this.send(ctx, raw.name, (sm, o) => sm.send(new DescribeSecretCommand({ SecretId: raw.name }), o));
+      return this.rememberRotation(raw, out);
     } catch {
       // Rotation dates are a hint; reading the value already succeeded.
       return undefined;
@@ -206,19 +225,20 @@ export class AwsClient implements ProviderClient {
    * each (after a restart, a batch of 20 costs 2 requests, not 20). Names the
    * listing does not settle are left to rotation().
    */
-  private async listRotations(ctx: CallContext, names: string[]): Promise<void> {
-    const missing = [...new Set(names)].filter((n) => !this.knownRotation(n));
-    if (this.listDenied || missing.length < 2) return;
-    for (let start = 0; start < missing.length; start += LIST_NAMES) {
-      const chunk = missing.slice(start, start + LIST_NAMES);
+  private async listRotations(ctx: CallContext, read: RawSecret[]): Promise<void> {
+    const missing = new Map(read.filter((raw) => !this.knownRotation(raw)).map((raw) => [raw.name, raw]));
+    if (this.listDenied || missing.size < 2) return;
+    const names = [...missing.keys()];
+    for (let start = 0; start < names.length; start += LIST_NAMES) {
+      const chunk = names.slice(start, start + LIST_NAMES);
       let next: string | undefined;
       try {
         for (let page = 0; page < LIST_PAGES; page++) {
           const out = await this.send(ctx, chunk.join(', '), (sm, o) => sm.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: chunk }], NextToken: next, MaxResults: 100 }), o));
           // Prefix matches of other secrets are skipped.
-          for (const entry of out.SecretList ?? []) if (entry.Name && chunk.includes(entry.Name)) this.rememberRotation(entry.Name, entry);
+          for (const entry of out.SecretList ?? []) if (entry.Name && chunk.includes(entry.Name)) this.rememberRotation(missing.get(entry.Name)!, entry);
           next = out.NextToken;
-          if (!next || chunk.every((n) => this.knownRotation(n))) break;
+          if (!next || chunk.every((n) => this.knownRotation(missing.get(n)!))) break;
         }
       } catch (err) {
         if (err instanceof PermissionDeniedError) {
@@ -231,17 +251,23 @@ export class AwsClient implements ProviderClient {
     }
   }
 
-  private knownRotation(name: string): { rotatesAt?: Date } | undefined {
-    const hit = this.described.get(name);
-    return hit && Date.now() < hit.until ? hit : undefined;
+  /** The rotation date of a secret just read, while it still holds for the version read. */
+  private knownRotation(raw: RawSecret): KnownRotation | undefined {
+    const hit = this.described.get(raw.name);
+    if (!hit || Date.now() >= hit.until) return undefined;
+    return hit.version === undefined || raw.versionId === undefined || hit.version === raw.versionId ? hit : undefined;
   }
 
-  private rememberRotation(name: string, described: { RotationEnabled?: boolean; NextRotationDate?: Date }): Date | undefined {
+  private rememberRotation(raw: RawSecret, described: { RotationEnabled?: boolean; NextRotationDate?: Date }): Date | undefined {
     const rotatesAt = described.RotationEnabled && described.NextRotationDate ? described.NextRotationDate : undefined;
-    const until = Math.min(Date.now() + DESCRIBE_TTL_MS, rotatesAt ? rotatesAt.getTime() : Infinity);
-    this.described.set(name, { rotatesAt, until });
+    this.described.set(raw.name, { rotatesAt, version: raw.versionId, until: rotationUntil(Date.now(), rotatesAt) });
     return rotatesAt;
   }
+}
+
+/** A rotation date learned at `at` holds until it passes, and at most a day. */
+function rotationUntil(at: number, rotatesAt: Date | undefined): number {
+  return Math.min(at + ROTATION_RECHECK_MS, rotatesAt ? rotatesAt.getTime() : Infinity);
 }
 
 function bytesOf(text: string | undefined, binary: Uint8Array | undefined): Uint8Array {
