@@ -231,6 +231,7 @@ interface Scenario {
     providerCalls: number;
     sharedReads: number;
     eventsDropped: number;
+    reconcilesPerNewExternalSecret: number;
   };
   steadyRefresh?: { dueMoments: number; waitedMs: number; secretUpdates: number; providerCalls: number; providerCallsByCall: Record<string, number>; serverRequests?: number; apiserverWritesPerExternalSecret: number };
   newUnderLoad?: { count: number; p50Ms: number; p99Ms: number };
@@ -326,6 +327,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
       providerCalls: afterSync.get('secretsync_provider_calls_total') ?? 0,
       sharedReads: afterSync.get('secretsync_provider_cache_hits_total') ?? 0,
       eventsDropped: afterSync.get('secretsync_events_dropped_total') ?? 0,
+      // Both controllers: the store's few reconciles barely show.
+      reconcilesPerNewExternalSecret: Number(((afterSync.get('secretsync_reconcile_total') ?? 0) / opts.count).toFixed(2)),
     };
     const common = {
       label,
@@ -469,6 +472,7 @@ function table(results: Scenario[]): string {
     ...verbs.map((v): [string, ...string[]] => [`  ${v}`, ...col((r) => r.firstSync.requestsPerNewExternalSecret[v] ?? 0)]),
     ['  as the operator counts its own', ...col((r) => Object.entries(r.firstSync.operatorCountedRequestsPerNewExternalSecret).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v}`).join(', '))],
     ['Normal Events dropped over budget, first sync', ...col((r) => r.firstSync.eventsDropped)],
+    ['operator reconciles per new ES, first sync', ...col((r) => r.firstSync.reconcilesPerNewExternalSecret)],
     ['Secret writes, first sync', ...col((r) => r.firstSync.secretWrites)],
     ['provider calls, first sync', ...col((r) => r.firstSync.providerCalls)],
     ['  reads shared instead of called', ...col((r) => r.firstSync.sharedReads)],
