@@ -138,6 +138,7 @@ export class Operator {
       metrics: this.metrics,
       sharedReadMaxAgeMs: this.opts.sharedReadMaxAgeMs ?? 30_000,
       dependentsOf: (store) => this.byStore.ownersOf(store),
+      secretChanged: (secret) => this.enqueueDependents(this.bySecret, secret),
     });
     this.esReconciler = esReconciler;
     const storeReconciler = new StoreReconciler({
@@ -276,9 +277,16 @@ export class Operator {
     });
 
     const secretChanged = (secret: KubeObject) => this.enqueueDependents(this.bySecret, objectKey(secret));
+    // Our own write coming back through the watch: its one ExternalSecret has nothing left to do
+    // (a new ExternalSecret was reconciled twice, the second time only to find that out).
+    const secretWritten = (secret: KubeObject) => {
+      const key = objectKey(secret);
+      if (this.esReconciler?.isOurWrite(key, secret.metadata.resourceVersion) && this.bySecret.ownerCount(key) === 1) return;
+      this.enqueueDependents(this.bySecret, key);
+    };
     this.secrets.addHandlers({
-      onAdd: secretChanged,
-      onUpdate: (_, s) => secretChanged(s),
+      onAdd: secretWritten,
+      onUpdate: (_, s) => secretWritten(s),
       onDelete: (s) => {
         this.esReconciler?.forgetSecret(objectKey(s));
         secretChanged(s);

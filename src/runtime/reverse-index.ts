@@ -35,6 +35,11 @@ export class ReverseIndex {
     }
   }
 
+  ownerCount(target: string): number {
+    const owners = this.reverse.get(target);
+    return owners === undefined ? 0 : typeof owners === 'string' ? 1 : owners.size;
+  }
+
   ownersOf(target: string): Iterable<string> {
     const owners = this.reverse.get(target);
     return owners === undefined ? [] : typeof owners === 'string' ? [owners] : owners;

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ReverseIndex } from '../../src/runtime/reverse-index.js';
 
-const owners = (index: ReverseIndex, target: string) => [...index.ownersOf(target)].sort();
+/** The owners of `target`, sorted; ownerCount must agree with them. */
+function owners(index: ReverseIndex, target: string): string[] {
+  const list = [...index.ownersOf(target)].sort();
+  expect(index.ownerCount(target)).toBe(list.length);
+  return list;
+}
 
 describe('ReverseIndex', () => {
   it('finds the one owner, then both, then the one left', () => {

@@ -58,6 +58,8 @@ export interface ExternalSecretDeps {
   sharedReadMaxAgeMs: number;
   /** The ExternalSecret keys that use a store (by store key). */
   dependentsOf: (store: string) => Iterable<string>;
+  /** Queues the ExternalSecrets that write a Secret (a change to it that was not ours). */
+  secretChanged: (secretKey: string) => void;
 }
 
 /**
@@ -85,7 +87,7 @@ export class ExternalSecretReconciler {
   private readonly prefetch: RefreshPrefetch;
 
   constructor(private readonly deps: ExternalSecretDeps) {
-    this.targets = new TargetSecrets(deps.kube, deps.hmacKey);
+    this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
     this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.current(key));
   }
 
@@ -97,6 +99,11 @@ export class ExternalSecretReconciler {
   /** A managed Secret is gone: nothing about it needs remembering. */
   forgetSecret(secretKey: string): void {
     this.targets.forget(secretKey);
+  }
+
+  /** A Secret event that only brings back what we wrote or verified: there is nothing to reconcile. */
+  isOurWrite(secretKey: string, resourceVersion: string | undefined): boolean {
+    return this.targets.holdsOurs(secretKey, resourceVersion);
   }
 
   /** The cache has caught up with this ExternalSecret: our copy of a status write is no longer needed. */

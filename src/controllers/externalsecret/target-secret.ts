@@ -12,6 +12,8 @@
 // - Whether the data is intact is free when the Secret's resourceVersion is
 //   the one we last wrote or verified (remembered here, and in the
 //   ExternalSecret's status so a restart knows it too); otherwise one GET.
+// - The watch brings our own writes back, often before the write's answer:
+//   those need no reconcile; any other version seen meanwhile queues one.
 import { FIELD_MANAGER, isConflict, KubeApiError, type KubeClient } from '../../kube/client.js';
 import { Reason } from '../../api/reasons.js';
 import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
@@ -31,11 +33,29 @@ export interface WriteResult {
 export class TargetSecrets {
   /** Secret key -> the resourceVersion whose data we wrote or verified. */
   private readonly verified = new Map<string, string>();
+  /** Secret key -> the resourceVersions its events brought while our write to it was in flight. */
+  private readonly writing = new Map<string, Array<string | undefined>>();
 
   constructor(
     private readonly kube: KubeClient,
     private readonly hmacKey: HmacKey,
+    /** Queues a reconcile for a change to the Secret that was not ours. */
+    private readonly changedElsewhere: (secretKey: string) => void,
   ) {}
+
+  /**
+   * True when an event brings nothing to reconcile: the Secret is at a
+   * resourceVersion we wrote or verified, or our write to it is in flight
+   * (it decides when it returns: any other version queues a reconcile).
+   */
+  holdsOurs(secretKey: string, resourceVersion: string | undefined): boolean {
+    const seen = this.writing.get(secretKey);
+    if (seen) {
+      seen.push(resourceVersion);
+      return true;
+    }
+    return resourceVersion !== undefined && this.verified.get(secretKey) === resourceVersion;
+  }
 
   /** A managed Secret is gone: nothing about it needs remembering. */
   forget(secretKey: string): void {
@@ -68,9 +88,22 @@ export class TargetSecrets {
 
   /** Writes the Secret unless it already holds what is desired. */
   async write(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined): Promise<WriteResult> {
+    const secretKey = `${desired.body.metadata.namespace}/${desired.body.metadata.name}`;
+    const seen: Array<string | undefined> = [];
+    this.writing.set(secretKey, seen);
+    let written: WriteResult | undefined;
+    try {
+      written = await this.writeNow(es, desired, cached, secretKey);
+      return written;
+    } finally {
+      if (this.writing.get(secretKey) === seen) this.writing.delete(secretKey);
+      if (seen.some((rv) => rv === undefined || rv !== written?.resourceVersion)) this.changedElsewhere(secretKey);
+    }
+  }
+
+  private async writeNow(es: ExternalSecret, desired: DesiredSecret, cached: KubeObject | undefined, secretKey: string): Promise<WriteResult> {
     const policy = creationPolicy(es);
     const { name, namespace } = desired.body.metadata;
-    const secretKey = `${namespace}/${name}`;
     let current: KubeObject | undefined = cached;
     if (!current && policy !== 'Merge') {
       const created = await this.createIfAbsent(desired);
