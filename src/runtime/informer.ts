@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { KubeApiError, isGone, type KubeClient, type ListOptions } from '../kube/client.js';
 import { objectKey, type KubeObject, type ObjectMeta, type ResourceType } from '../kube/types.js';
 import { sleep, withJitter } from './backoff.js';
+import { LineSplitter } from './line-splitter.js';
 import { shareStrings, shared } from './shared-strings.js';
 
 export interface InformerHandlers<T> {
@@ -192,14 +193,10 @@ export class Informer<T extends KubeObject> {
       }
       if (!response.body) return;
       const decoder = new TextDecoder();
-      let buffered = '';
+      const lines = new LineSplitter();
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         lastActivity = Date.now();
-        buffered += decoder.decode(chunk, { stream: true });
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
+        for (const line of lines.push(decoder.decode(chunk, { stream: true }))) {
           if (line.trim()) this.apply(JSON.parse(line) as WatchEvent<T>);
         }
       }
