@@ -55,18 +55,17 @@ run: build
 demo: build
 	@bash scripts/demo.sh
 
+# Each run on a fresh control plane of its own (scripts/bench.sh).
 bench: build
-	@bash scripts/control-plane.sh up
-	tsx bench/run.ts $(BENCH_ARGS)
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 # 10,000 ExternalSecrets, with 10,000 unrelated 100 KiB Secrets in the cluster:
-# one run per scenario (fake provider, then OpenBao), about 10 minutes each on
-# 2 cores. The refresh interval leaves a full 5 minutes after the restart
-# before anything is due.
+# one run per scenario (fake provider, then OpenBao), each on a fresh control
+# plane, about 10 minutes each on 2 cores. The refresh interval leaves a full
+# 5 minutes after the restart before anything is due.
 SCALE_SCENARIOS ?= fake vault
 bench-scale: build
-	@bash scripts/control-plane.sh up
-	for s in $(SCALE_SCENARIOS); do tsx bench/run.ts -n 10000 --unrelated 10000 --scenarios $$s --refresh 420s $(BENCH_ARGS) || exit 1; done
+	for s in $(SCALE_SCENARIOS); do bash scripts/bench.sh -n 10000 --unrelated 10000 --scenarios $$s --refresh 420s $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf dist node_modules

@@ -49,12 +49,14 @@ const opts = new Command()
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
+  .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
-const kubeconfigPath = process.env.KUBECONFIG ?? join(STATE, 'kubeconfig');
+// The control plane whose processes are measured (their pids are in STATE), and its provider servers.
+const kubeconfigPath = join(STATE, 'kubeconfig');
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfigPath);
 const kube = new KubeClient(kc);
@@ -130,8 +132,8 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
   const b64 = (v: string) => Buffer.from(v).toString('base64');
   const prefix = `bench-${stamp}/`;
   if (kind === 'vault') {
-    const addr = process.env.VAULT_ADDR ?? `http://127.0.0.1:${16440 + 10}`;
-    const token = process.env.VAULT_TOKEN ?? 'root';
+    const { VAULT_ADDR: addr, VAULT_TOKEN: token } = stateEnv();
+    if (!addr || !token) throw new Error(`no VAULT_ADDR / VAULT_TOKEN in ${join(STATE, 'env')}`);
     await pool([...Array(opts.keys).keys()], 8, async (i) => {
       const res = await fetch(`${addr}/v1/secret/data/${prefix}key-${i}`, { method: 'POST', headers: { 'X-Vault-Token': token }, body: JSON.stringify({ data: JSON.parse(secretValue(i)) as object }) });
       if (!res.ok) throw new Error(`writing to OpenBao failed: HTTP ${res.status}`);
@@ -141,7 +143,8 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
     return prefix;
   }
   if (kind === 'aws') {
-    const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${16440 + 12}`;
+    const endpoint = stateEnv().AWS_ENDPOINT_URL;
+    if (!endpoint) throw new Error(`no AWS_ENDPOINT_URL in ${join(STATE, 'env')}`);
     const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     await pool([...Array(opts.keys).keys()], 8, (i) => sm.send(new CreateSecretCommand({ Name: `${prefix}key-${i}`, SecretString: secretValue(i) })));
     awsProxy = await startAwsProxy(endpoint);
@@ -341,14 +344,22 @@ async function scenario(kind: Kind): Promise<Scenario> {
       vsMinimumWork: Number((allReadyMs / minimumWorkMs).toFixed(2)),
       firstSync,
     };
-    if (opts.profile) {
+    if (opts.profile || opts.firstSyncOnly) {
       clearInterval(sampler);
       // A profile is written when the process exits normally: stop it here.
       const peak = operator.peakRssMiB();
+      const heapUsed = afterSync.get('nodejs_heap_size_used_bytes') ?? 0;
       await watcher.stop();
       await operator.stop('SIGTERM');
-      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      return { ...common, operatorPeakRssMiB: Number(peak.toFixed(1)), operatorHeapUsedMiB: 0, profile: file ? topCpu(join(profileDir, file), 10) : [] };
+      const file = opts.profile ? readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      return {
+        ...common,
+        operatorPeakRssMiB: Number(peak.toFixed(1)),
+        operatorHeapUsedMiB: Number((heapUsed / 2 ** 20).toFixed(1)),
+        operatorPeakHeapTotalMiB: Number((memoryPeak.heapTotal / 2 ** 20).toFixed(1)),
+        operatorPeakExternalMiB: Number((memoryPeak.external / 2 ** 20).toFixed(1)),
+        profile: file ? topCpu(join(profileDir, file), 10) : undefined,
+      };
     }
 
     // The restart comes first, while nothing is due: the refresh that follows is then the restarted
@@ -492,7 +503,7 @@ function table(results: Scenario[]): string {
     ['operator peak RSS (target <= 150 MiB)', ...col((r) => `${r.operatorPeakRssMiB} MiB`)],
     ['  first sync / restart window / restarted, to the end', ...col((r) => r.operatorPeakRssByProcessMiB && `${r.operatorPeakRssByProcessMiB.firstSync} / ${r.operatorPeakRssByProcessMiB.restartWindow} / ${r.operatorPeakRssByProcessMiB.restarted} MiB`)],
     ['  RSS after the refresh: anonymous / file-backed', ...col((r) => r.operatorRssAfterRefreshMiB && `${r.operatorRssAfterRefreshMiB.anon} / ${r.operatorRssAfterRefreshMiB.file} MiB`)],
-    ['operator heap in use after the refresh', ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
+    [`operator heap in use after the ${opts.firstSyncOnly || opts.profile ? 'first sync' : 'refresh'}`, ...col((r) => `${r.operatorHeapUsedMiB} MiB`)],
     ['  peak V8 heap committed / external memory', ...col((r) => r.operatorPeakHeapTotalMiB !== undefined ? `${r.operatorPeakHeapTotalMiB} / ${r.operatorPeakExternalMiB} MiB` : undefined)],
     ['memory limit applied as', ...col((r) => r.memory)],
   ];
