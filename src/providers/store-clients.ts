@@ -10,6 +10,7 @@ import type { AnyStore, FindRef, ProviderName, RemoteRef, StoreKind } from '../a
 import type { KubeClient } from '../kube/client.js';
 import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../runtime/backoff.js';
+import { lazyChild } from '../runtime/lazy-logger.js';
 import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, ThrottledError, providerFailure } from './errors.js';
 import { reusableUntil } from './freshness.js';
@@ -313,7 +314,7 @@ export class StoreClient {
     const ctx: CallContext = {
       signal,
       deadlineAt: Date.now() + this.callTimeoutMs,
-      log: opts.log.child({ store: this.key }),
+      log: lazyChild(opts.log, { store: this.key }),
       consumer: opts.consumer,
       request: async () => {
         signal.throwIfAborted();

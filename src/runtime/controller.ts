@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RetryLimiter } from './backoff.js';
+import { lazyChild } from './lazy-logger.js';
 import type { WorkQueue } from './workqueue.js';
 
 export interface ReconcileResult {
@@ -88,7 +89,7 @@ export class Controller {
   private async process(key: string): Promise<void> {
     const { queue, retry, onOutcome, name } = this.opts;
     const started = performance.now();
-    const log = this.opts.log.child({ controller: name, key, reconcileId: `${idPrefix}-${(reconciles++).toString(36)}` });
+    const log = lazyChild(this.opts.log, { controller: name, key, reconcileId: `${idPrefix}-${(reconciles++).toString(36)}` });
     try {
       const result = await this.opts.reconcile(key, { signal: this.stopping.signal, log });
       retry.forget(key);
