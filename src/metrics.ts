@@ -72,21 +72,25 @@ export class Metrics {
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
-  private readySource?: () => Iterable<{ status: string; reason: string }>;
+  private readySource?: () => Iterable<{ status: string; reason: string } | undefined>;
   readonly externalSecretsReady = new Gauge({
     name: 'secretsync_externalsecret_ready',
     help: 'ExternalSecrets by Ready condition status and reason, as this process\'s cache sees them.',
     labelNames: ['status', 'reason'] as const,
     registers: [this.registry],
+    // Counted in nested maps over the cached conditions themselves: a scrape allocates nothing per ExternalSecret.
     collect: () => {
       if (!this.readySource) return;
-      const counts = new Map<string, number>();
-      for (const c of this.readySource()) counts.set(`${c.status}\u0000${c.reason}`, (counts.get(`${c.status}\u0000${c.reason}`) ?? 0) + 1);
-      this.externalSecretsReady.reset();
-      for (const [k, n] of counts) {
-        const [status, reason] = k.split('\u0000') as [string, string];
-        this.externalSecretsReady.set({ status, reason }, n);
+      const counts = new Map<string, Map<string, number>>();
+      for (const c of this.readySource()) {
+        const status = c?.status ?? 'Unknown';
+        const reason = c?.reason ?? 'Pending';
+        let byReason = counts.get(status);
+        if (!byReason) counts.set(status, (byReason = new Map<string, number>()));
+        byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
       }
+      this.externalSecretsReady.reset();
+      for (const [status, byReason] of counts) for (const [reason, n] of byReason) this.externalSecretsReady.set({ status, reason }, n);
     },
   });
   readonly leader = new Gauge({
@@ -95,8 +99,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Where secretsync_externalsecret_ready counts from (the ExternalSecret cache), read at scrape time. */
-  countReadyFrom(source: () => Iterable<{ status: string; reason: string }>): void {
+  /** Where secretsync_externalsecret_ready counts from (each cached ExternalSecret's Ready condition, if any), read at scrape time. */
+  countReadyFrom(source: () => Iterable<{ status: string; reason: string } | undefined>): void {
     this.readySource = source;
   }
 

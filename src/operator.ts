@@ -111,10 +111,7 @@ export class Operator {
     this.wireEvents();
     const externalSecrets = this.externalSecrets;
     this.metrics.countReadyFrom(function* () {
-      for (const es of externalSecrets.values()) {
-        const ready = findReady(es.status);
-        yield { status: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'Pending' };
-      }
+      for (const es of externalSecrets.values()) yield findReady(es.status);
     });
   }
 
