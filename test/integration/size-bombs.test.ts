@@ -47,7 +47,7 @@ describe('size bombs from providers', () => {
     await createExternalSecret(ns, 'fine', { refreshInterval: '2s', secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}/fine`, property: 'v' } }] });
 
     // As the image runs it (Dockerfile: NODE_OPTIONS and ENTRYPOINT), with the heap the 256 MiB limit gives.
-    const op = spawnOperator(['--watch-namespace', ns, '--workers', '2'], {}, [`--max-old-space-size=${HEAP_MIB}`, '--max-semi-space-size=2', '--optimize-for-size']);
+    const op = spawnOperator(['--watch-namespace', ns, '--workers', '2'], {}, [`--max-old-space-size=${HEAP_MIB}`, '--optimize-for-size']);
     onTestFailed(() => console.log(op.output.slice(-40).join('\n')));
     for (const name of ['aws-bomb', 'vault-bomb', 'aws-map', 'fine']) await waitForReady(ns, name, 'True', undefined, 30_000);
     const before = new Map<string, string | undefined>();
