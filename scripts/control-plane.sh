@@ -93,7 +93,7 @@ up() {
   start_apiserver
   write_kubeconfig
   local kubectl=("$KUBE_BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE")
-  "${kubectl[@]}" apply --server-side --force-conflicts -k "$ROOT/config/crd" >/dev/null
+  "${kubectl[@]}" apply --server-side --force-conflicts -k "$ROOT/crds" >/dev/null
   "${kubectl[@]}" wait --for condition=Established --timeout 60s \
     crd/externalsecrets.secretsync.dev crd/secretstores.secretsync.dev crd/clustersecretstores.secretsync.dev >/dev/null
   # After the CRDs, so the garbage collector discovers them at start rather

@@ -2,7 +2,7 @@
 // offline: the CRD's structural schema (unknown fields refused, as kubectl's
 // strict field validation does) and its CEL rules (x-kubernetes-validations),
 // from the same schemas the CRDs serve (src/api/generated.ts, made from
-// config/crd by `make generate`).
+// crds by `make generate`).
 import { evaluate } from '@marcbachmann/cel-js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { crdSchemas } from '../api/generated.js';

@@ -64,7 +64,7 @@ describe('installing with Helm and kustomize', () => {
 
   it('the chart and the kustomize base do not drift: same CRDs, permissions and container', async () => {
     for (const file of ['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml']) {
-      expect(readFileSync(join(chart, 'crds', file), 'utf8'), `${file}: run make generate`).toBe(readFileSync(join(root, 'config/crd', file), 'utf8'));
+      expect(readFileSync(join(chart, 'crds', file), 'utf8'), `${file}: run make generate`).toBe(readFileSync(join(root, 'crds', file), 'utf8'));
     }
     const rendered = await helm(['template', 'secretsync', chart, '--namespace', 'secretsync-system', '--include-crds']);
     expect(rendered.code).toBe(0);

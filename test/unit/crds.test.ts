@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { apiReference, crdFileNames, describeCrd } from '../../scripts/describe-crds.js';
 import { crdFiles, generateTypes } from '../../scripts/gen-types.js';
 
-const load = (file: string) => parse(readFileSync(new URL(`../../config/crd/${file}`, import.meta.url), 'utf8')) as {
+const load = (file: string) => parse(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8')) as {
   spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: Record<string, Record<string, unknown>> } } }> };
 };
 
@@ -23,13 +23,13 @@ describe('CRDs', () => {
 
   it.each(crdFiles())('the Helm chart ships %s unchanged (run `make generate` if this fails)', (file) => {
     const read = (dir: string) => readFileSync(new URL(`../../${dir}/${file}`, import.meta.url), 'utf8');
-    expect(read('deploy/charts/secretsync/crds')).toBe(read('config/crd'));
+    expect(read('deploy/charts/secretsync/crds')).toBe(read('crds'));
   });
 
-  it.each(crdFileNames())('every field of %s has a description (config/crd/descriptions.yaml), and the CRD carries the current text', (file) => {
+  it.each(crdFileNames())('every field of %s has a description (crds/descriptions.yaml), and the CRD carries the current text', (file) => {
     const { text, fields } = describeCrd(file);
     expect(fields.filter((f) => !f.description).map((f) => f.path)).toEqual([]);
-    expect(readFileSync(new URL(`../../config/crd/${file}`, import.meta.url), 'utf8'), 'run make generate').toBe(text);
+    expect(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8'), 'run make generate').toBe(text);
   });
 
   it('docs/api-reference.md is generated from the CRDs (run `make generate` if this fails)', () => {
