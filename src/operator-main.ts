@@ -3,7 +3,8 @@
 // `secretsync` with flags only, as the Deployment starts it).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { hostname } from 'node:os';
+import { hostname, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
@@ -78,6 +79,21 @@ try {
 const log = createLogger(opts.logLevel);
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
+// Where the client points and how the heap was sized: the first things to
+// check when a Pod cannot reach the API server or is OOM-killed. In a Pod the
+// config is the in-cluster one (the projected token and KUBERNETES_SERVICE_HOST),
+// and the heap limit follows the container's memory limit.
+const MiB = 2 ** 20;
+const memoryLimit = process.constrainedMemory();
+log.info(
+  {
+    kubeConfig: kubeConfig.getCurrentCluster()?.name === 'inCluster' ? 'in-cluster' : 'kubeconfig',
+    server: kubeConfig.getCurrentCluster()?.server,
+    heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / MiB),
+    memoryLimitMiB: memoryLimit > 0 && memoryLimit < totalmem() ? Math.round(memoryLimit / MiB) : undefined,
+  },
+  'starting',
+);
 const metrics = new Metrics();
 metrics.enableProcessMetrics();
 const operator = new Operator({
