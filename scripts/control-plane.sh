@@ -8,6 +8,13 @@
 #   control-plane.sh restart-apiserver  stop and start kube-apiserver only (fault tests)
 #   control-plane.sh stop-etcd | start-etcd   take etcd away and bring it back (fault tests)
 #   control-plane.sh status             exit 0 when the apiserver answers
+# For a control plane with a node (scripts/node-cluster.sh runs this inside the
+# node's network namespace): CP_ADDRESS is the address the API server binds,
+# advertises and is reached at (default 127.0.0.1), CP_SERVICE_CIDR the Service
+# range, CP_WITH_NODE=1 adds what Pods need (ServiceAccount admission, the
+# scheduler, the Deployment, ReplicaSet, disruption and node lifecycle
+# controllers, kube-root-ca.crt), and
+# CP_PROVIDERS=0 leaves the provider servers out.
 source "$(dirname "$0")/lib.sh"
 
 ETCD_PORT=$((BASE + 0))
@@ -15,9 +22,12 @@ ETCD_PEER_PORT=$((BASE + 1))
 API_PORT=$((BASE + 3))
 KUBECONFIG_FILE="$STATE/kubeconfig"
 OPERATOR_NAMESPACE=secretsync-system
+ADDRESS="${CP_ADDRESS:-127.0.0.1}"
+SERVICE_CIDR="${CP_SERVICE_CIDR:-10.0.0.0/24}"
+WITH_NODE="${CP_WITH_NODE:-0}"
 
 api_ready() {
-  curl -sfk --max-time 2 -H "Authorization: Bearer $(cat "$STATE/admin-token")" "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1
+  curl -sfk --max-time 2 -H "Authorization: Bearer $(cat "$STATE/admin-token")" "https://$ADDRESS:$API_PORT/readyz" >/dev/null 2>&1
 }
 
 start_etcd() {
@@ -34,14 +44,20 @@ start_etcd() {
 
 start_apiserver() {
   alive kube-apiserver && return 0
+  # Without a node no Pod runs, and the ServiceAccount admission would only
+  # wait for ServiceAccounts; with one, it mounts the projected token, and the
+  # kubelet (logs, exec) is reached at the node's address, not a DNS name.
+  local admission=(--disable-admission-plugins ServiceAccount)
+  [ "$WITH_NODE" = 1 ] && admission=(--kubelet-preferred-address-types InternalIP
+    --kubelet-client-certificate "$STATE/certs/kubelet-client.crt" --kubelet-client-key "$STATE/certs/kubelet-client.key")
   "$KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" --cert-dir "$STATE/certs" \
-    --secure-port "$API_PORT" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-    --service-cluster-ip-range 10.0.0.0/24 --authorization-mode RBAC --allow-privileged=true \
-    --disable-admission-plugins ServiceAccount \
-    --service-account-issuer "https://127.0.0.1:$API_PORT" \
+    --secure-port "$API_PORT" --bind-address "$ADDRESS" --advertise-address "$ADDRESS" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode RBAC --allow-privileged=true \
+    "${admission[@]}" \
+    --service-account-issuer "https://$ADDRESS:$API_PORT" \
     --service-account-key-file "$STATE/sa.pub" --service-account-signing-key-file "$STATE/sa.key" \
-    --api-audiences "https://127.0.0.1:$API_PORT,secretsync" \
+    --api-audiences "https://$ADDRESS:$API_PORT,secretsync" \
     --token-auth-file "$STATE/tokens.csv" \
     --max-requests-inflight 1000 --max-mutating-requests-inflight 500 \
     >"$STATE/kube-apiserver.log" 2>&1 &
@@ -51,11 +67,35 @@ start_apiserver() {
 
 start_controller_manager() {
   alive kube-controller-manager && return 0
+  local controllers=garbagecollector,namespace,serviceaccount node=()
+  [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,disruption,node-lifecycle-controller,root-ca-certificate-publisher-controller \
+    && node=(--root-ca-file "$STATE/certs/apiserver.crt")
   "$KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
-    --controllers garbagecollector,namespace,serviceaccount \
+    --controllers "$controllers" "${node[@]}" \
     --secure-port 0 --leader-elect=false --concurrent-gc-syncs 5 \
     >"$STATE/kube-controller-manager.log" 2>&1 &
   echo $! >"$STATE/kube-controller-manager.pid"
+}
+
+start_scheduler() {
+  alive kube-scheduler && return 0
+  "$KUBE_NODE_BIN/kube-scheduler" --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
+    --authorization-kubeconfig "$KUBECONFIG_FILE" --leader-elect=false --secure-port 0 \
+    >"$STATE/kube-scheduler.log" 2>&1 &
+  echo $! >"$STATE/kube-scheduler.pid"
+}
+
+# The API server's client certificate for kubelets (logs, exec, stats), and the
+# CA a kubelet verifies it with (its authentication.x509.clientCAFile).
+kubelet_client_cert() {
+  [ -f "$STATE/certs/kubelet-client.crt" ] && return 0
+  local c="$STATE/certs"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=kubelet-client-ca \
+    -keyout "$c/kubelet-client-ca.key" -out "$c/kubelet-client-ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+    -keyout "$c/kubelet-client.key" -out "$c/kubelet-client.csr" 2>/dev/null
+  openssl x509 -req -in "$c/kubelet-client.csr" -CA "$c/kubelet-client-ca.crt" -CAkey "$c/kubelet-client-ca.key" \
+    -CAcreateserial -days 2 -out "$c/kubelet-client.crt" 2>/dev/null
 }
 
 write_kubeconfig() {
@@ -65,7 +105,7 @@ apiVersion: v1
 kind: Config
 clusters:
   - name: local
-    cluster: { server: "https://127.0.0.1:$API_PORT", certificate-authority-data: "$ca" }
+    cluster: { server: "https://$ADDRESS:$API_PORT", certificate-authority-data: "$ca" }
 users:
   - name: admin
     user: { token: "$(cat "$STATE/admin-token")" }
@@ -89,6 +129,7 @@ up() {
     head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$STATE/admin-token"
     echo "$(cat "$STATE/admin-token"),admin,admin,\"system:masters\"" >"$STATE/tokens.csv"
   fi
+  [ "$WITH_NODE" = 1 ] && kubelet_client_cert
   start_etcd
   start_apiserver
   write_kubeconfig
@@ -99,13 +140,15 @@ up() {
   # After the CRDs, so the garbage collector discovers them at start rather
   # than at its next periodic discovery (up to 30 s later).
   start_controller_manager
+  [ "$WITH_NODE" = 1 ] && start_scheduler
   "${kubectl[@]}" create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
-  bash "$ROOT/scripts/providers.sh" up
+  [ "${CP_PROVIDERS:-1}" = 1 ] && bash "$ROOT/scripts/providers.sh" up
   log "control plane up: KUBECONFIG=$KUBECONFIG_FILE (source $STATE/env)"
 }
 
 down() {
   bash "$ROOT/scripts/providers.sh" down
+  stop_one kube-scheduler
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd

@@ -4,12 +4,10 @@
 # the repo. Idempotent: a second run finds the binaries and exits at once.
 source "$(dirname "$0")/lib.sh"
 
-ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=${KUBE_VERSION%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
-
 if [ ! -x "$KUBE_BIN/kube-apiserver" ] || [ ! -x "$KUBE_BIN/kube-controller-manager" ] || [ ! -x "$KUBE_BIN/kubectl" ]; then
   log "building Kubernetes v$KUBE_VERSION (cold: ~6-15 min on 2 cores)"
   mkdir -p "$KUBE_BIN.tmp"
-  (cd "$ROOT/tools/kube" && CGO_ENABLED=0 go build -trimpath -o "$KUBE_BIN.tmp/" -ldflags "$ldflags" \
+  (cd "$ROOT/tools/kube" && CGO_ENABLED=0 go build -trimpath -o "$KUBE_BIN.tmp/" -ldflags "$(kube_ldflags)" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   rm -rf "$KUBE_BIN" && mv "$KUBE_BIN.tmp" "$KUBE_BIN"
 fi

