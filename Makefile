@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export npm_config_nodedir :=
 export GOTOOLCHAIN := local
 
-.PHONY: all deps build generate lint typecheck test test-unit test-integration dev-up dev-down run demo bench bench-scale clean
+.PHONY: all deps build image generate lint typecheck test test-unit test-integration test-e2e node-up node-down dev-up dev-down run demo bench bench-scale clean
 
 all: build
 
@@ -20,6 +20,11 @@ deps: node_modules/.installed
 
 build: deps
 	node scripts/build.mjs
+
+# The operator's OCI image, built here from Debian packages, the Node npm
+# package and dist/bundle (no base image, no Docker): dist/image/secretsync.oci.tar.
+image: build
+	bash scripts/build-image.sh
 
 generate: deps
 	tsx scripts/gen-types.ts
@@ -37,10 +42,25 @@ test-unit: deps
 test-integration: build
 	vitest run --project integration
 
-# Sets up everything (Node 24, control plane, provider servers) and runs every check and test.
-test: deps typecheck lint build
-	@status=0; vitest run --reporter=default --reporter=json --outputFile.json=.test-results.json || status=$$?; \
-	  node scripts/test-summary.mjs .test-results.json; exit $$status
+# The chart and the kustomize base run as Pods by a real kubelet (as root: it
+# makes a network namespace and runs containerd; scripts/node-cluster.sh).
+test-e2e: image
+	vitest run --project e2e
+
+node-up: image
+	@bash scripts/node-cluster.sh up
+	@echo "run: source .node-cluster/env"
+
+node-down:
+	@bash scripts/node-cluster.sh down
+
+# Sets up everything (Node 24, control plane, provider servers, the image and a
+# node) and runs every check and test. The e2e tests run after the others, on
+# their own cluster, so the two never compete for the 2 cores.
+test: deps typecheck lint build image
+	@rm -f .test-results.json .test-results-e2e.json; status=0; vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=.test-results.json || status=$$?; \
+	  vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.test-results-e2e.json || status=$$?; \
+	  node scripts/test-summary.mjs .test-results.json .test-results-e2e.json; exit $$status
 
 dev-up: deps
 	@bash scripts/control-plane.sh up

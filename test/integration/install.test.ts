@@ -2,9 +2,9 @@
 // rendered for the cluster-wide and the namespace-scoped values, installed
 // for real into the local control plane) and the kustomize base, which must
 // not drift apart; then the shipped bundle run with nothing but the
-// permissions the chart grants, cluster-wide and namespace-scoped. The
-// Deployment's Pods cannot start here (no kubelet), so the bundle runs as a
-// process with the ServiceAccount's own token instead.
+// permissions the chart grants, cluster-wide and namespace-scoped. This
+// control plane has no node, so here the bundle runs as a process with the
+// ServiceAccount's own token; test/e2e runs the chart's Pods on a real kubelet.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
