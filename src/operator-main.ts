@@ -44,7 +44,9 @@ const program = new Command()
   .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
   .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
   .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
-  .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000);
+  .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000)
+  .option('--rollout-restart', 'restart the workloads that use a Secret when its data changes (spec.target.rolloutRestart, and workloads annotated secretsync.dev/restart-on-change); needs RBAC to list and patch them', false)
+  .option('--restart-debounce <duration>', 'how long changes are collected before restarting, so Secrets that change together restart a workload once', duration, 5_000);
 
 program.parse();
 const opts = program.opts<{
@@ -64,6 +66,8 @@ const opts = program.opts<{
   shutdownTimeout: number;
   clusterSecretStores: boolean;
   denyStoreHosts: string;
+  rolloutRestart: boolean;
+  restartDebounce: number;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
@@ -118,6 +122,7 @@ const operator = new Operator({
         retryPeriodMs: opts.leaderElectRetryPeriod,
       }
     : undefined,
+  rolloutRestart: opts.rolloutRestart ? { debounceMs: opts.restartDebounce } : undefined,
   // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.
   onLeadershipLost: () => {
     log.error('exiting after losing the leader Lease');

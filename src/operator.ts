@@ -11,6 +11,7 @@ import type { ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from 
 import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
+import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
 import { isStoreReady } from './controllers/store/store-ready.js';
@@ -55,6 +56,8 @@ export interface OperatorOptions {
   leaderElection?: Omit<LeaderElectionOptions, 'log' | 'onStartedLeading' | 'onStoppedLeading'>;
   /** The Lease was lost (not renewed within the renew deadline): the operator has stopped itself. */
   onLeadershipLost?: () => void;
+  /** Restart workloads when a Secret's data changes (needs RBAC to list and patch them); off when unset. */
+  rolloutRestart?: { debounceMs: number };
 }
 
 export class Operator {
@@ -75,6 +78,7 @@ export class Operator {
   private controllers: Controller[] = [];
   private elector?: LeaderElector;
   private esReconciler?: ExternalSecretReconciler;
+  private restarts?: WorkloadRestarts;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -124,7 +128,20 @@ export class Operator {
     const events = new EventRecorder(this.kube, this.log, () => this.metrics.eventsDropped.inc());
     const clusterStores = this.opts.clusterSecretStores !== false;
     const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces, clusterStores);
-    const esReconciler = new ExternalSecretReconciler({
+    const restartOpts = this.opts.rolloutRestart;
+    const restarts = restartOpts ? new WorkloadRestarts({
+      kube: this.kube,
+      events,
+      hmacKey,
+      log: this.log,
+      debounceMs: restartOpts.debounceMs,
+      onOutcome: (key, outcome) => {
+        esReconciler.restartOutcome(key, outcome);
+        this.esQueue.add(key);
+      },
+    }) : undefined;
+    this.restarts = restarts;
+    const esReconciler: ExternalSecretReconciler = new ExternalSecretReconciler({
       kube: this.kube,
       externalSecrets: this.externalSecrets,
       secrets: this.secrets,
@@ -136,6 +153,7 @@ export class Operator {
       sharedReadMaxAgeMs: this.opts.sharedReadMaxAgeMs ?? 30_000,
       dependentsOf: (store) => this.byStore.ownersOf(store),
       secretChanged: (secret) => this.enqueueDependents(this.bySecret, secret),
+      restarts,
     });
     this.esReconciler = esReconciler;
     const storeReconciler = new StoreReconciler({
@@ -210,6 +228,8 @@ export class Operator {
     this.stopping = true;
     this.started = false;
     await Promise.all(this.controllers.map((c) => c.stop()));
+    // Restarts still waiting for their window go out now: the next leader cannot know of them.
+    await this.restarts?.stop();
     // Work in flight is done or aborted: hand the Lease over before closing the connections.
     await this.elector?.stop();
     this.metrics.leader.set(0);

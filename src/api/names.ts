@@ -18,3 +18,7 @@ export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
 export const LEASES_ANNOTATION = 'secretsync.dev/leases';
 /** On an ExternalSecret holding leases: its deletion waits until they are revoked. */
 export const LEASES_FINALIZER = 'secretsync.dev/revoke-leases';
+/** On a workload's Pod template: the keyed hash of the Secret data it was restarted for (a repeat is a no-op). */
+export const RESTARTED_FOR_ANNOTATION = 'secretsync.dev/restarted-for';
+/** On a Deployment, StatefulSet or DaemonSet: "true" restarts it when a Secret its Pods use changes. */
+export const RESTART_ON_CHANGE_ANNOTATION = 'secretsync.dev/restart-on-change';

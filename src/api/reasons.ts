@@ -33,6 +33,15 @@ export const StoreReason = {
   ValidationFailed: 'ValidationFailed',
 } as const;
 
+/** ExternalSecret RolloutRestart reasons (spec.target.rolloutRestart and annotated workloads). */
+export const RestartReason = {
+  Restarted: 'WorkloadsRestarted',
+  Disabled: 'RolloutRestartDisabled',
+  Forbidden: 'RestartForbidden',
+  NotFound: 'WorkloadNotFound',
+  Failed: 'RestartFailed',
+} as const;
+
 /**
  * What each reason means and what to do about it: `secretsync explain <reason>`
  * prints it, and the operator's "sync failed" log line carries the `todo` as its hint.
@@ -119,6 +128,26 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
   [StoreReason.ValidationFailed]: {
     means: 'The store\'s configuration is valid but the provider refused its credentials, or could not be reached, when secretsync checked them.',
     todo: 'Check the credential Secret, the provider\'s address and its policies; the check is retried, and a change to the credential Secret retries at once.',
+  },
+  [RestartReason.Restarted]: {
+    means: 'The Secret\'s data changed and the workloads that use it were restarted (their Pod template got a new secretsync.dev/restarted-for annotation); status.restarts lists them.',
+    todo: 'Nothing.',
+  },
+  [RestartReason.Disabled]: {
+    means: 'The ExternalSecret asks for spec.target.rolloutRestart, but the operator runs without --rollout-restart, so no workload is restarted.',
+    todo: 'Install with the chart value rolloutRestart.enabled=true or the kustomize component config/components/rollout-restart (both add the flag and the RBAC to patch workloads).',
+  },
+  [RestartReason.Forbidden]: {
+    means: 'The operator may not read or patch the workloads to restart (Deployments, StatefulSets, DaemonSets, Argo Rollouts) in this namespace.',
+    todo: 'Grant the RBAC with the chart value rolloutRestart.enabled=true or the kustomize component config/components/rollout-restart; the next change of the Secret restarts them.',
+  },
+  [RestartReason.NotFound]: {
+    means: 'A workload named in spec.target.rolloutRestart does not exist (or its kind is not installed, such as Argo Rollouts); the Secret itself was synced.',
+    todo: 'Fix the name or kind in spec.target.rolloutRestart, or create the workload.',
+  },
+  [RestartReason.Failed]: {
+    means: 'Patching a workload\'s Pod template failed for another reason (the API server refused or did not answer); the Secret itself was synced.',
+    todo: 'Check the Event and the operator\'s log line for the API error; the next change of the Secret tries again.',
   },
   LeasesNotRevoked: {
     means: 'An ExternalSecret holding dynamic-secret leases was deleted while its store could not be used, so its leases were not revoked; they end at their TTL.',

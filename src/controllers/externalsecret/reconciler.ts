@@ -9,8 +9,8 @@
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FORCE_SYNC_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
-import { REASON_HELP, Reason } from '../../api/reasons.js';
+import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
+import { REASON_HELP, Reason, RestartReason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -38,6 +38,7 @@ import { readTemplateSource } from './template-source.js';
 import { TargetSecrets } from './target-secret.js';
 import { StorePending, type StoreResolver } from './store-resolver.js';
 import { SyncError } from './sync-error.js';
+import type { RestartOutcome, WorkloadRestarts } from './workload-restarts.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
@@ -60,7 +61,13 @@ export interface ExternalSecretDeps {
   dependentsOf: (store: string) => Iterable<string>;
   /** Queues the ExternalSecrets that write a Secret (a change to it that was not ours). */
   secretChanged: (secretKey: string) => void;
+  /** Restarts workloads when a Secret's data changes; undefined without --rollout-restart. */
+  restarts?: WorkloadRestarts;
 }
+
+const ROLLOUT_RESTART = 'RolloutRestart';
+/** status.restarts keeps the latest restart of at most this many workloads. */
+const MAX_RESTARTS_RECORDED = 32;
 
 /**
  * What was synced: the ExternalSecret's generation plus a digest of its labels
@@ -85,6 +92,8 @@ export class ExternalSecretReconciler {
   private readonly written = new Map<string, { staleVersion: string | undefined; fresh: ExternalSecret }>();
   private readonly beats = new RefreshBeats();
   private readonly prefetch: RefreshPrefetch;
+  /** ExternalSecret key -> what restarting its workloads did, until status records it. */
+  private readonly restartOutcomes = new Map<string, RestartOutcome>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
@@ -94,6 +103,12 @@ export class ExternalSecretReconciler {
   forget(key: string): void {
     this.forced.delete(key);
     this.written.delete(key);
+    this.restartOutcomes.delete(key);
+  }
+
+  /** Restarting the workloads of this ExternalSecret's Secret finished: the caller queues it, status records it. */
+  restartOutcome(key: string, outcome: RestartOutcome): void {
+    this.restartOutcomes.set(key, outcome);
   }
 
   /** A managed Secret is gone: nothing about it needs remembering. */
@@ -166,6 +181,8 @@ export class ExternalSecretReconciler {
       // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.
       if (findReady(es.status)?.status !== 'True') {
         await this.writeStatus(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
+      } else if (this.restartStatusPending(es)) {
+        await this.writeStatus(es, { ...es.status });
       }
       return this.schedule(es, now);
     }
@@ -207,6 +224,11 @@ export class ExternalSecretReconciler {
       if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
     }
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
+    // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
+    const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
+    if (deps.restarts && written.operation === 'update' && newHash && cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash) {
+      deps.restarts.changed({ esKey: key, namespace, secret: name, dataHash: newHash, targets: es.spec.target?.rolloutRestart ?? [] });
+    }
     await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
@@ -438,7 +460,64 @@ export class ExternalSecretReconciler {
     this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }
 
-  private async writeStatus(es: ExternalSecret, status: ExternalSecretStatus): Promise<void> {
+  /** Status has restart news to record: an outcome, or the feature asked for while the operator runs without it. */
+  private restartStatusPending(es: ExternalSecret): boolean {
+    const key = `${es.metadata.namespace}/${es.metadata.name}`;
+    return this.restartOutcomes.has(key) || statusChanged(es.status, this.withRestarts(es, { ...es.status }).status);
+  }
+
+  /**
+   * Every status write carries status.restarts and the RolloutRestart condition
+   * forward, with any outcome that has come in since; the outcome's Events go
+   * out once, when it is recorded.
+   */
+  private withRestarts(es: ExternalSecret, status: ExternalSecretStatus): { status: ExternalSecretStatus; outcome?: RestartOutcome } {
+    const key = `${es.metadata.namespace}/${es.metadata.name}`;
+    const outcome = this.restartOutcomes.get(key);
+    const asked = (es.spec.target?.rolloutRestart?.length ?? 0) > 0;
+    const previous = es.status?.conditions?.find((c) => c.type === ROLLOUT_RESTART);
+    let restarts = es.status?.restarts;
+    let condition: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string } | undefined = previous;
+    if (asked && !this.deps.restarts) {
+      condition = { status: 'False', reason: RestartReason.Disabled, message: 'spec.target.rolloutRestart is set, but the operator runs without --rollout-restart: no workload is restarted' };
+    } else if (outcome) {
+      const latest = new Map((restarts ?? []).map((r) => [`${r.kind}/${r.name}`, r]));
+      for (const r of outcome.restarted) {
+        latest.delete(`${r.kind}/${r.name}`);
+        latest.set(`${r.kind}/${r.name}`, { kind: r.kind, name: r.name, restartedAt: outcome.at.toISOString() });
+      }
+      restarts = [...latest.values()].slice(-MAX_RESTARTS_RECORDED);
+      if (outcome.problem) condition = { status: 'False', ...outcome.problem };
+      else if (outcome.restarted.length > 0) {
+        condition = { status: 'True', reason: RestartReason.Restarted, message: `restarted ${outcome.restarted.map((r) => `${r.kind}/${r.name}`).join(', ')} for changed Secret data` };
+      }
+    } else if (!asked && previous?.reason === RestartReason.Disabled) {
+      condition = undefined;
+    }
+    const others = (status.conditions ?? []).filter((c) => c.type !== ROLLOUT_RESTART);
+    const conditions = condition
+      ? [...others, {
+          type: ROLLOUT_RESTART,
+          status: condition.status,
+          reason: condition.reason,
+          message: condition.message,
+          lastTransitionTime: previous?.status === condition.status && previous.lastTransitionTime ? previous.lastTransitionTime : new Date().toISOString(),
+          observedGeneration: es.metadata.generation,
+        }]
+      : others;
+    return { status: { ...status, restarts, conditions }, outcome };
+  }
+
+  private async writeStatus(es: ExternalSecret, next: ExternalSecretStatus): Promise<void> {
+    const { status, outcome } = this.withRestarts(es, next);
+    if (outcome) {
+      const key = `${es.metadata.namespace}/${es.metadata.name}`;
+      this.restartOutcomes.delete(key);
+      if (outcome.problem) this.deps.events.emit(withKind(es), 'Warning', outcome.problem.reason, outcome.problem.message);
+      if (outcome.restarted.length > 0) {
+        this.deps.events.emit(withKind(es), 'Normal', RestartReason.Restarted, `Restarted ${outcome.restarted.map((r) => `${r.kind}/${r.name}`).join(', ')}: Secret "${targetName(es)}" changed`);
+      }
+    }
     if (!statusChanged(es.status, status)) return;
     try {
       const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
