@@ -6,8 +6,8 @@
 // control plane has no node, so here the bundle runs as a process with the
 // ServiceAccount's own token; test/e2e runs the chart's Pods on a real kubelet.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,24 @@ describe('installing with Helm and kustomize', () => {
     for (const field of ['env', 'securityContext', 'resources', 'readinessProbe', 'livenessProbe'] as const) expect(a.containers[0]![field], field).toEqual(b.containers[0]![field]);
     for (const arg of b.containers[0]!.args) expect(a.containers[0]!.args.some((x) => x.startsWith(arg.split('=')[0]!))).toBe(true);
     expect((byKind(fromChart, 'Deployment')[0]!.spec as { replicas: number }).replicas).toBe((byKind(fromBase, 'Deployment')[0]!.spec as { replicas: number }).replicas);
+  });
+
+  it('rollout restarts: the chart value and the kustomize component grant the same permissions and pass the flag; off, neither does', async () => {
+    const on = docs((await helm(['template', 'secretsync', chart, '--namespace', 'secretsync-system', '--set', 'rolloutRestart.enabled=true', '--set', 'rolloutRestart.debounce=2s'])).stdout);
+    const off = docs((await helm(['template', 'secretsync', chart, '--namespace', 'secretsync-system'])).stdout);
+    const restartRules = (objs: Obj[]) => objs.filter((o) => o.kind === 'ClusterRole').flatMap((o) => o.rules as Array<{ apiGroups: string[] }>)
+      .filter((r) => r.apiGroups.includes('apps') || r.apiGroups.includes('argoproj.io'));
+    expect(restartRules(off)).toEqual([]);
+    expect(container(byKind(off, 'Deployment')[0]!).containers[0]!.args).not.toContain('--rollout-restart');
+    expect(container(byKind(on, 'Deployment')[0]!).containers[0]!.args).toEqual(expect.arrayContaining(['--rollout-restart', '--restart-debounce=2s']));
+    const overlay = join(stateDir(), 'overlay-rollout-restart');
+    mkdirSync(overlay, { recursive: true });
+    writeFileSync(join(overlay, 'kustomization.yaml'), `resources: [${relative(overlay, join(root, 'config/default'))}]\ncomponents: [${relative(overlay, join(root, 'config/components/rollout-restart'))}]\n`);
+    const built = await kubectl(['kustomize', overlay]);
+    expect(built.code, built.stderr).toBe(0);
+    const withComponent = docs(built.stdout);
+    expect(restartRules(withComponent)).toEqual(restartRules(on));
+    expect(container(byKind(withComponent, 'Deployment')[0]!).containers[0]!.args).toContain('--rollout-restart');
   });
 
   it('kubectl kustomize config/default renders, and the API server accepts it', async () => {

@@ -53,3 +53,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
+
+{{/* Restarting the workloads that use a changed Secret (rolloutRestart.enabled): read and patch them. */}}
+{{- define "secretsync.restartRules" -}}
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, list, patch]
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [get, list, patch]
+{{- end }}
