@@ -54,6 +54,12 @@ export class Metrics {
     labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });
+  readonly refreshEvents = new Counter({
+    name: 'secretsync_refresh_events_total',
+    help: 'Provider change events received, by source and result: accepted (ExternalSecrets refresh), unknown (no ExternalSecret reads that key), unauthenticated, replayed or malformed (refused; never a provider read).',
+    labelNames: ['source', 'result'],
+    registers: [this.registry],
+  });
   readonly eventsDropped = new Counter({
     name: 'secretsync_events_dropped_total',
     help: 'Normal Events not recorded because more were due than their budget allows (Warnings are never dropped).',

@@ -46,7 +46,13 @@ const program = new Command()
   .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
   .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000)
   .option('--rollout-restart', 'restart the workloads that use a Secret when its data changes (spec.target.rolloutRestart, and workloads annotated secretsync.dev/restart-on-change); needs RBAC to list and patch them', false)
-  .option('--restart-debounce <duration>', 'how long changes are collected before restarting, so Secrets that change together restart a workload once', duration, 5_000);
+  .option('--restart-debounce <duration>', 'how long changes are collected before restarting, so Secrets that change together restart a workload once', duration, 5_000)
+  .option('--webhook-port <port>', 'port of the signed refresh webhook, POST /hooks/refresh (0: off)', (v) => Number(v), 0)
+  .option('--webhook-bind-address <address>', 'address for the refresh webhook', '0.0.0.0')
+  .option('--webhook-secret <namespace/name>', 'the Secret whose "key" signs refresh webhook requests (HMAC-SHA256); default <--namespace>/secretsync-webhook')
+  .option('--webhook-tls-cert <file>', 'serve the refresh webhook over TLS with this certificate (PEM), with --webhook-tls-key')
+  .option('--webhook-tls-key <file>', 'the private key for --webhook-tls-cert (PEM)')
+  .option('--event-window <duration>', 'how long provider change events are collected before the refresh (one refresh per remote key per window)', duration, 500);
 
 program.parse();
 const opts = program.opts<{
@@ -68,6 +74,12 @@ const opts = program.opts<{
   denyStoreHosts: string;
   rolloutRestart: boolean;
   restartDebounce: number;
+  webhookPort: number;
+  webhookBindAddress: string;
+  webhookSecret?: string;
+  webhookTlsCert?: string;
+  webhookTlsKey?: string;
+  eventWindow: number;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
@@ -79,6 +91,10 @@ try {
 } catch (err) {
   program.error(`--deny-store-hosts: ${(err as Error).message}`);
 }
+
+if ((opts.webhookTlsCert === undefined) !== (opts.webhookTlsKey === undefined)) program.error('--webhook-tls-cert and --webhook-tls-key go together');
+const [webhookSecretNamespace, webhookSecretName] = (opts.webhookSecret ?? `${opts.namespace}/secretsync-webhook`).split('/');
+if (!webhookSecretNamespace || !webhookSecretName) program.error('--webhook-secret: expected <namespace>/<name>');
 
 const log = createLogger(opts.logLevel);
 const kubeConfig = new KubeConfig();
@@ -123,6 +139,17 @@ const operator = new Operator({
       }
     : undefined,
   rolloutRestart: opts.rolloutRestart ? { debounceMs: opts.restartDebounce } : undefined,
+  refreshEvents: opts.webhookPort > 0
+    ? {
+        windowMs: opts.eventWindow,
+        webhook: {
+          port: opts.webhookPort,
+          bindAddress: opts.webhookBindAddress,
+          keySecret: { namespace: webhookSecretNamespace!, name: webhookSecretName! },
+          tls: opts.webhookTlsCert && opts.webhookTlsKey ? { certFile: opts.webhookTlsCert, keyFile: opts.webhookTlsKey } : undefined,
+        },
+      }
+    : undefined,
   // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.
   onLeadershipLost: () => {
     log.error('exiting after losing the leader Lease');

@@ -12,6 +12,8 @@ import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
+import { RefreshEvents } from './refresh-events/refresh-events.js';
+import { RefreshWebhook, type WebhookOptions } from './refresh-events/webhook.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
 import { isStoreReady } from './controllers/store/store-ready.js';
@@ -58,6 +60,8 @@ export interface OperatorOptions {
   onLeadershipLost?: () => void;
   /** Restart workloads when a Secret's data changes (needs RBAC to list and patch them); off when unset. */
   rolloutRestart?: { debounceMs: number };
+  /** Refresh on provider change events (collected for windowMs); off when unset. */
+  refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader'> };
 }
 
 export class Operator {
@@ -79,6 +83,11 @@ export class Operator {
   private elector?: LeaderElector;
   private esReconciler?: ExternalSecretReconciler;
   private restarts?: WorkloadRestarts;
+  private readonly refreshEvents?: RefreshEvents;
+  private webhook?: RefreshWebhook;
+  private leading = false;
+  /** The port the refresh webhook listens on (when it does). */
+  webhookPort?: number;
   private started = false;
   private stopping = false;
   private stopped?: Promise<void>;
@@ -112,6 +121,19 @@ export class Operator {
       void this.storeClients.drop(store);
       this.storeQueue.add(store);
     });
+    if (opts.refreshEvents) {
+      this.refreshEvents = new RefreshEvents({
+        metrics: this.metrics,
+        log: this.log,
+        windowMs: opts.refreshEvents.windowMs,
+        refresh: (keys, since) => {
+          for (const key of keys) {
+            this.esReconciler?.remoteChanged(key, since);
+            this.esQueue.add(key, 'urgent');
+          }
+        },
+      });
+    }
     this.wireEvents();
     const externalSecrets = this.externalSecrets;
     this.metrics.countReadyFrom(function* () {
@@ -169,12 +191,18 @@ export class Operator {
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
     await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
+    const webhook = this.opts.refreshEvents?.webhook;
+    if (this.refreshEvents && webhook) {
+      this.webhook = new RefreshWebhook(this.kube, this.refreshEvents, this.log, { ...webhook, isLeader: () => this.leading });
+      this.webhookPort = await this.webhook.start();
+    }
     const startControllers = () => {
       this.controllers = [
         this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
         this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
       ];
       for (const c of this.controllers) c.start();
+      this.leading = true;
       this.metrics.leader.set(1);
     };
     const election = this.opts.leaderElection;
@@ -187,6 +215,7 @@ export class Operator {
           if (!this.stopping) startControllers();
         },
         onStoppedLeading: () => {
+          this.leading = false;
           this.metrics.leader.set(0);
           void this.stop().finally(() => this.opts.onLeadershipLost?.());
         },
@@ -227,6 +256,9 @@ export class Operator {
   private async shutdown(): Promise<void> {
     this.stopping = true;
     this.started = false;
+    this.leading = false;
+    await this.webhook?.stop();
+    this.refreshEvents?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     // Restarts still waiting for their window go out now: the next leader cannot know of them.
     await this.restarts?.stop();
@@ -266,6 +298,7 @@ export class Operator {
       const key = objectKey(es);
       this.bySecret.set(key, `${es.metadata.namespace}/${targetName(es)}`);
       this.byStore.set(key, storeKey(storeIdFor(es)));
+      this.refreshEvents?.index.set(es);
     };
     this.externalSecrets.addHandlers({
       onAdd: (es) => {
@@ -288,6 +321,7 @@ export class Operator {
         void this.storeClients.release(storeKey(storeIdFor(es)), { consumer: key, log: this.log, signal: AbortSignal.timeout(30_000) });
         this.bySecret.remove(key);
         this.byStore.remove(key);
+        this.refreshEvents?.index.remove(key);
         this.esQueue.cancel(key);
         this.esReconciler?.forget(key);
       },

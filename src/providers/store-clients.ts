@@ -41,6 +41,11 @@ export interface ReadOptions extends CallOptions {
    * made since then, however long ago: it is as fresh as the refresh asks.
    */
   fetchedSince?: number;
+  /**
+   * The remote value changed at this time (a provider event): only answers to
+   * calls made at or after it will do, not even a call still in flight.
+   */
+  changedAt?: number;
 }
 
 interface CachedRead {
@@ -266,6 +271,7 @@ export class StoreClient {
   private recent(call: string, ref: object, opts: ReadOptions, now: number): Promise<unknown> | undefined {
     const hit = this.reads.get(this.readKey(call, ref));
     if (!hit) return undefined;
+    if (opts.changedAt !== undefined && hit.calledAt < opts.changedAt) return undefined;
     // A call still in flight is always joined; a finished one only while fresh enough.
     if (hit.pending) return hit.result;
     const fresh = now - hit.at <= opts.maxAgeMs || (opts.fetchedSince !== undefined && hit.calledAt >= opts.fetchedSince);

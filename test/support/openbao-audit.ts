@@ -7,8 +7,8 @@ export function openbaoRequests(stateDir: string): number {
   return openbaoRequestPaths(stateDir).length;
 }
 
-/** The API path of each request so far, in order (e.g. "secret/metadata/apps/db"). */
-export function openbaoRequestPaths(stateDir: string): string[] {
+/** The API path of each request so far, in order (e.g. "secret/metadata/apps/db"); with `operation`, only those ("read", "update", ...). */
+export function openbaoRequestPaths(stateDir: string, operation?: string): string[] {
   let log: string;
   try {
     log = readFileSync(join(stateDir, 'openbao-audit.log'), 'utf8');
@@ -17,7 +17,8 @@ export function openbaoRequestPaths(stateDir: string): string[] {
   }
   return log.split('\n').flatMap((line) => {
     if (!line.includes('"type":"request"')) return [];
-    const entry = JSON.parse(line) as { request?: { path?: string } };
+    const entry = JSON.parse(line) as { request?: { path?: string; operation?: string } };
+    if (operation !== undefined && entry.request?.operation !== operation) return [];
     return [entry.request?.path ?? ''];
   });
 }

@@ -94,6 +94,8 @@ export class ExternalSecretReconciler {
   private readonly prefetch: RefreshPrefetch;
   /** ExternalSecret key -> what restarting its workloads did, until status records it. */
   private readonly restartOutcomes = new Map<string, RestartOutcome>();
+  /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
+  private readonly remoteChanges = new Map<string, number>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
@@ -104,6 +106,12 @@ export class ExternalSecretReconciler {
     this.forced.delete(key);
     this.written.delete(key);
     this.restartOutcomes.delete(key);
+    this.remoteChanges.delete(key);
+  }
+
+  /** A provider event: a remote value this ExternalSecret reads changed at `since` (the caller queues it). */
+  remoteChanged(key: string, since: number): void {
+    this.remoteChanges.set(key, Math.max(since, this.remoteChanges.get(key) ?? 0));
   }
 
   /** Restarting the workloads of this ExternalSecret's Secret finished: the caller queues it, status records it. */
@@ -176,7 +184,13 @@ export class ExternalSecretReconciler {
     // A store that is gone, refused or not Ready shows at once, even when nothing is due.
     const resolved = deps.stores.resolve(es);
     const version = syncedVersion(es, resolved.store);
-    const why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
+    // A provider event refreshes what a schedule would (Periodic, not an immutable Secret already written).
+    const changedAt = this.remoteChanges.get(key);
+    const eventDue = changedAt !== undefined && refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && es.status?.binding);
+    if (changedAt !== undefined && !eventDue) this.remoteChanges.delete(key);
+    let why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
+    // The event says the value changed: no version check, no waiting for a batch.
+    if (eventDue && (why === undefined || why === 'refresh due')) why = 'remote changed';
     if (!why) {
       // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.
       if (findReady(es.status)?.status !== 'True') {
@@ -197,8 +211,11 @@ export class ExternalSecretReconciler {
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
     const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
+    const afterEvent = eventDue ? changedAt : undefined;
     const readOptions = {
-      maxAgeMs,
+      maxAgeMs: afterEvent !== undefined ? 0 : maxAgeMs,
+      // After a provider event only reads made since it will do; they are shared like any other.
+      changedAt: afterEvent,
       consumer: key,
       signal: ctx.signal,
       log: ctx.log,
@@ -206,7 +223,7 @@ export class ExternalSecretReconciler {
       // and any read made since it fell due is as fresh as it asks (the store's beat shares one read),
       // though never one older than an interval (a refresh long overdue).
       batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
-      fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : undefined,
+      fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : afterEvent,
     };
     if (dueAt !== undefined) {
       const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
@@ -252,6 +269,8 @@ export class ExternalSecretReconciler {
     };
     const previous = findReady(es.status);
     await this.writeStatus(es, status);
+    // Handled, unless a newer event came in meanwhile.
+    if (afterEvent !== undefined && this.remoteChanges.get(key) === afterEvent) this.remoteChanges.delete(key);
     const condition = status.conditions![0]!;
     deps.metrics.syncs.inc({ reason: condition.reason });
     // First sync of this ExternalSecret: how long users waited for their Secret.

@@ -1,0 +1,68 @@
+// Refresh on provider events: a change event for a remote key refreshes
+// exactly the ExternalSecrets that read that key (RemoteKeyIndex), instead
+// of waiting for their schedule. Events for the same key within a short
+// window are one refresh, and the refresh's reads are shared: a storm of
+// events for one key costs one provider read. An event for a key no
+// ExternalSecret reads is counted as unknown and triggers nothing.
+import type { Logger } from 'pino';
+import type { StoreKey } from '../api/store-id.js';
+import type { Metrics } from '../metrics.js';
+import { RemoteKeyIndex } from './remote-key-index.js';
+
+export interface RemoteChange {
+  store: StoreKey;
+  key: string;
+  /** Where it came from (webhook, aws-sqs, ...): a metric label. */
+  source: string;
+}
+
+export interface RefreshEventsDeps {
+  metrics: Metrics;
+  log: Logger;
+  /** How long events are collected before the refresh (one refresh per key per window). */
+  windowMs: number;
+  /** Refreshes these ExternalSecrets with reads made at or after `since`. */
+  refresh: (esKeys: Iterable<string>, since: number) => void;
+}
+
+export class RefreshEvents {
+  readonly index = new RemoteKeyIndex();
+  private readonly pending = new Map<string, RemoteChange>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: RefreshEventsDeps) {}
+
+  /** An authenticated change event: 'accepted' when some ExternalSecret reads the key. */
+  changed(change: RemoteChange): 'accepted' | 'unknown' {
+    if (this.index.readersOf(change.store, change.key).size === 0) {
+      this.deps.metrics.refreshEvents.inc({ source: change.source, result: 'unknown' });
+      return 'unknown';
+    }
+    this.deps.metrics.refreshEvents.inc({ source: change.source, result: 'accepted' });
+    this.pending.set(`${change.store}\0${change.key}`, change);
+    this.timer ??= setTimeout(() => this.flush(), this.deps.windowMs);
+    return 'accepted';
+  }
+
+  /** A refused event (bad signature, replay, malformed): counted, never acted on. */
+  refused(source: string, result: 'unauthenticated' | 'replayed' | 'malformed'): void {
+    this.deps.metrics.refreshEvents.inc({ source, result });
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    // Every event of the window arrived before now: reads made from now on see its change.
+    const since = Date.now();
+    const esKeys = new Set<string>();
+    for (const change of this.pending.values()) for (const k of this.index.readersOf(change.store, change.key)) esKeys.add(k);
+    this.deps.log.debug({ keys: this.pending.size, externalSecrets: esKeys.size }, 'refreshing for provider change events');
+    this.pending.clear();
+    this.deps.refresh(esKeys, since);
+  }
+}
