@@ -139,6 +139,7 @@ const operator = new Operator({
       }
     : undefined,
   rolloutRestart: opts.rolloutRestart ? { debounceMs: opts.restartDebounce } : undefined,
+  leaderLabelPod: opts.webhookPort > 0 && opts.leaderElect ? process.env.POD_NAME : undefined,
   refreshEvents: opts.webhookPort > 0
     ? {
         windowMs: opts.eventWindow,

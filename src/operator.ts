@@ -33,6 +33,7 @@ import { LeaderElector, type LeaderElectionOptions } from './runtime/leader-elec
 import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
+const POD = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), findReady(s.status)?.message];
 
 export interface OperatorOptions {
@@ -62,7 +63,14 @@ export interface OperatorOptions {
   rolloutRestart?: { debounceMs: number };
   /** Refresh on provider change events (collected for windowMs); off when unset. */
   refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader'> };
+  /**
+   * This Pod (in `namespace`) carries the label secretsync.dev/leader: "true"
+   * while it leads, so a Service can send the refresh webhook to the leader.
+   */
+  leaderLabelPod?: string;
 }
+
+export const LEADER_LABEL = 'secretsync.dev/leader';
 
 export class Operator {
   readonly metrics: Metrics;
@@ -191,6 +199,8 @@ export class Operator {
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
     await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
+    // A Pod that restarted after losing the Lease may still carry the label.
+    await this.labelLeader(false);
     const webhook = this.opts.refreshEvents?.webhook;
     if (this.refreshEvents && webhook) {
       this.webhook = new RefreshWebhook(this.kube, this.refreshEvents, this.log, { ...webhook, isLeader: () => this.leading });
@@ -204,6 +214,7 @@ export class Operator {
       for (const c of this.controllers) c.start();
       this.leading = true;
       this.metrics.leader.set(1);
+      void this.labelLeader(true);
     };
     const election = this.opts.leaderElection;
     if (election) {
@@ -256,6 +267,7 @@ export class Operator {
   private async shutdown(): Promise<void> {
     this.stopping = true;
     this.started = false;
+    if (this.leading) await this.labelLeader(false);
     this.leading = false;
     await this.webhook?.stop();
     this.refreshEvents?.stop();
@@ -287,6 +299,16 @@ export class Operator {
         this.metrics.queueDepth.set({ controller: name }, queue.length);
       },
     });
+  }
+
+  private async labelLeader(leading: boolean): Promise<void> {
+    const pod = this.opts.leaderLabelPod;
+    if (!pod) return;
+    try {
+      await this.kube.mergePatch(POD, this.opts.namespace, pod, { metadata: { labels: { [LEADER_LABEL]: leading ? 'true' : null } } });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, pod }, 'could not label this Pod as the leader; the refresh webhook Service may send events to a follower, which answers 503');
+    }
   }
 
   private enqueueDependents(index: ReverseIndex, target: string): void {
