@@ -12,8 +12,8 @@
 # node's network namespace): CP_ADDRESS is the address the API server binds,
 # advertises and is reached at (default 127.0.0.1), CP_SERVICE_CIDR the Service
 # range, CP_WITH_NODE=1 adds what Pods need (ServiceAccount admission, the
-# scheduler, the Deployment, ReplicaSet, disruption and node lifecycle
-# controllers, kube-root-ca.crt), and
+# scheduler, the Deployment, ReplicaSet, disruption, node lifecycle and
+# endpoints controllers, kube-root-ca.crt), and
 # CP_PROVIDERS=0 leaves the provider servers out.
 source "$(dirname "$0")/lib.sh"
 
@@ -68,7 +68,7 @@ start_apiserver() {
 start_controller_manager() {
   alive kube-controller-manager && return 0
   local controllers=garbagecollector,namespace,serviceaccount node=()
-  [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,disruption,node-lifecycle-controller,root-ca-certificate-publisher-controller \
+  [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,disruption,node-lifecycle-controller,endpoints-controller,endpointslice-controller,root-ca-certificate-publisher-controller \
     && node=(--root-ca-file "$STATE/certs/apiserver.crt")
   "$KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --controllers "$controllers" "${node[@]}" \
