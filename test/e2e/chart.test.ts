@@ -6,11 +6,16 @@
 // The steps share one release and run in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pool } from '../../bench/baselines.js';
 import { API_VERSION, Resources } from '../../src/kube/types.js';
+import { signRefresh } from '../../src/refresh-events/webhook.js';
 import {
-  createCredentialSecret, createExternalSecret, createStore, fakeStoreSpec, getSecret, kube, kubectl, waitFor, waitForReady,
+  createCredentialSecret, createExternalSecret, createStore, fakeStoreSpec, getSecret, kube, kubectl, stateDir, waitFor, waitForReady,
 } from '../integration/harness.js';
 import {
   chart, containerProcess, helm, holderPod, lease, nodeEnv, podLog, readyPods, vaultStore, waitForSecretData, watchLeadership, Workloads, writeVault, type Pod,
@@ -32,7 +37,22 @@ const imageValues = () => {
   return ['--set', `image.repository=${ref.slice(0, at)}`, '--set', `image.tag=${ref.slice(at + 1)}`, '--set', 'image.pullPolicy=Never'];
 };
 const install = (verb: 'install' | 'upgrade', extra: string[] = []) =>
-  helm([verb, RELEASE, chart, '--namespace', NS, ...(verb === 'install' ? ['--create-namespace'] : []), ...imageValues(), '--set', 'networkPolicy.enabled=true', '--wait', '--timeout', '180s', ...extra]);
+  helm([verb, RELEASE, chart, '--namespace', NS, ...(verb === 'install' ? ['--create-namespace'] : []), ...imageValues(), '--set', 'networkPolicy.enabled=true',
+    '--set', 'refreshEvents.webhook.enabled=true', '--wait', '--timeout', '180s', ...extra]);
+const WEBHOOK_KEY = randomBytes(32);
+
+/** A signed refresh event, POSTed to the chart's webhook Service through the API server's service proxy. */
+async function sendRefreshEvent(event: object, key: Uint8Array = WEBHOOK_KEY): Promise<{ status: number; body: string }> {
+  const body = JSON.stringify(event);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const cp = stateDir();
+  const { stdout } = await promisify(execFile)('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '--cacert', join(cp, 'certs/apiserver.crt'),
+    '-H', `Authorization: Bearer ${readFileSync(join(cp, 'admin-token'), 'utf8').trim()}`, '-H', 'Content-Type: application/json',
+    '-H', `X-Secretsync-Timestamp: ${timestamp}`, '-H', `X-Secretsync-Signature: ${signRefresh(key, timestamp, body)}`,
+    '--data-binary', body, `https://${nodeEnv().NODE_IP}:46443/api/v1/namespaces/${NS}/services/${RELEASE}-webhook:webhook/proxy/hooks/refresh`]);
+  const lines = stdout.trimEnd().split('\n');
+  return { status: Number(lines.pop()), body: lines.join('\n').trim() };
+}
 
 const sm = () => new SecretsManagerClient({ endpoint: nodeEnv().AWS_ENDPOINT_URL, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 
@@ -43,6 +63,9 @@ describe('the Helm chart on a real node', () => {
     await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TENANT } });
     await writeVault('tenant-a/app', { password: 'bao-v1' });
     await sm().send(new CreateSecretCommand({ Name: 'tenant-a/db', SecretString: JSON.stringify({ user: 'app', password: 'aws-v1' }) }));
+    // The webhook's signing key, before the release that reads it.
+    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }).catch(() => undefined);
+    await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secretsync-webhook', namespace: NS }, data: { key: WEBHOOK_KEY.toString('base64') } });
     const installed = await install('install');
     expect(installed.stderr + installed.stdout, 'helm install').not.toMatch(/Error/);
     expect(installed.code).toBe(0);
@@ -96,6 +119,23 @@ describe('the Helm chart on a real node', () => {
     await waitForReady(TENANT, 'from-aws', 'True', undefined, 60_000);
     await waitForSecretData(TENANT, 'from-bao', { password: 'bao-v1' });
     await waitForSecretData(TENANT, 'from-aws', { password: 'aws-v1' });
+  });
+
+  it('a signed event sent to the webhook Service reaches the leader, and the ExternalSecret that reads the key refreshes from OpenBao within seconds', async () => {
+    await writeVault('tenant-a/hook', { password: 'hook-v1' });
+    // Refreshed hourly: only the event can bring the new value this soon.
+    await createExternalSecret(TENANT, 'from-hook', {
+      refreshInterval: '1h', secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'password', remoteRef: { key: 'tenant-a/hook', property: 'password' } }],
+    });
+    await waitForSecretData(TENANT, 'from-hook', { password: 'hook-v1' });
+    await writeVault('tenant-a/hook', { password: 'hook-v2' });
+    const t0 = Date.now();
+    const sent = await sendRefreshEvent({ id: randomUUID(), namespace: TENANT, store: 'vault', key: 'tenant-a/hook' });
+    expect(sent, 'through the Service to the leader').toEqual({ status: 202, body: '{"result":"accepted"}' });
+    await waitForSecretData(TENANT, 'from-hook', { password: 'hook-v2' }, 10_000);
+    console.log(`webhook event through the Service to the updated Secret: ${Date.now() - t0} ms`);
+    // Signed with another key: refused.
+    expect((await sendRefreshEvent({ id: randomUUID(), namespace: TENANT, store: 'vault', key: 'tenant-a/hook' }, randomBytes(32))).status).toBe(401);
   });
 
   it('the memory limit sizes the heap inside the container (60% for old space)', async () => {
