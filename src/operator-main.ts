@@ -52,6 +52,7 @@ const program = new Command()
   .option('--webhook-secret <namespace/name>', 'the Secret whose "key" signs refresh webhook requests (HMAC-SHA256); default <--namespace>/secretsync-webhook')
   .option('--webhook-tls-cert <file>', 'serve the refresh webhook over TLS with this certificate (PEM), with --webhook-tls-key')
   .option('--webhook-tls-key <file>', 'the private key for --webhook-tls-cert (PEM)')
+  .option('--refresh-events', 'refresh on provider change events: from the SQS queue an AWS store names (spec.provider.aws.events), and from the webhook when --webhook-port is set', false)
   .option('--event-window <duration>', 'how long provider change events are collected before the refresh (one refresh per remote key per window)', duration, 500);
 
 program.parse();
@@ -80,6 +81,7 @@ const opts = program.opts<{
   webhookTlsCert?: string;
   webhookTlsKey?: string;
   eventWindow: number;
+  refreshEvents: boolean;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
@@ -140,10 +142,10 @@ const operator = new Operator({
     : undefined,
   rolloutRestart: opts.rolloutRestart ? { debounceMs: opts.restartDebounce } : undefined,
   leaderLabelPod: opts.webhookPort > 0 && opts.leaderElect ? process.env.POD_NAME : undefined,
-  refreshEvents: opts.webhookPort > 0
+  refreshEvents: opts.refreshEvents || opts.webhookPort > 0
     ? {
         windowMs: opts.eventWindow,
-        webhook: {
+        webhook: opts.webhookPort === 0 ? undefined : {
           port: opts.webhookPort,
           bindAddress: opts.webhookBindAddress,
           keySecret: { namespace: webhookSecretNamespace!, name: webhookSecretName! },

@@ -12,6 +12,7 @@ import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
+import { AwsSqsEvents } from './refresh-events/aws-sqs.js';
 import { RefreshEvents } from './refresh-events/refresh-events.js';
 import { RefreshWebhook, type WebhookOptions } from './refresh-events/webhook.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
@@ -61,7 +62,7 @@ export interface OperatorOptions {
   onLeadershipLost?: () => void;
   /** Restart workloads when a Secret's data changes (needs RBAC to list and patch them); off when unset. */
   rolloutRestart?: { debounceMs: number };
-  /** Refresh on provider change events (collected for windowMs); off when unset. */
+  /** Refresh on provider change events (collected for windowMs): stores' SQS queues, and the webhook when set; off when unset. */
   refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader'> };
   /**
    * This Pod (in `namespace`) carries the label secretsync.dev/leader: "true"
@@ -92,6 +93,7 @@ export class Operator {
   private esReconciler?: ExternalSecretReconciler;
   private restarts?: WorkloadRestarts;
   private readonly refreshEvents?: RefreshEvents;
+  private readonly sqsEvents?: AwsSqsEvents;
   private webhook?: RefreshWebhook;
   private leading = false;
   /** The port the refresh webhook listens on (when it does). */
@@ -141,6 +143,7 @@ export class Operator {
           }
         },
       });
+      this.sqsEvents = new AwsSqsEvents(this.kube, this.refreshEvents, this.log);
     }
     this.wireEvents();
     const externalSecrets = this.externalSecrets;
@@ -215,6 +218,7 @@ export class Operator {
       this.leading = true;
       this.metrics.leader.set(1);
       void this.labelLeader(true);
+      this.sqsEvents?.setLeading(true);
     };
     const election = this.opts.leaderElection;
     if (election) {
@@ -227,6 +231,7 @@ export class Operator {
         },
         onStoppedLeading: () => {
           this.leading = false;
+          this.sqsEvents?.setLeading(false);
           this.metrics.leader.set(0);
           void this.stop().finally(() => this.opts.onLeadershipLost?.());
         },
@@ -270,6 +275,7 @@ export class Operator {
     if (this.leading) await this.labelLeader(false);
     this.leading = false;
     await this.webhook?.stop();
+    this.sqsEvents?.stop();
     this.refreshEvents?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     // Restarts still waiting for their window go out now: the next leader cannot know of them.
@@ -370,18 +376,21 @@ export class Operator {
       const keyOf = (s: SecretStore | ClusterSecretStore) => storeKey(storeIdOf(s, kind));
       return {
         onAdd: (s: SecretStore | ClusterSecretStore) => {
+          this.sqsEvents?.storeChanged(keyOf(s), s);
           this.storeQueue.add(keyOf(s));
           this.enqueueDependents(this.byStore, keyOf(s));
         },
         onUpdate: (before: SecretStore | ClusterSecretStore, s: SecretStore | ClusterSecretStore) => {
           const specChanged = before.metadata.generation !== s.metadata.generation;
           if (specChanged) this.storeQueue.add(keyOf(s));
+          if (specChanged) this.sqsEvents?.storeChanged(keyOf(s), s);
           // Spec, readiness or access rules changed: dependents may now sync, or must stop.
           if (specChanged || !isDeepStrictEqual(readyOf(before), readyOf(s))) {
             this.enqueueDependents(this.byStore, keyOf(s));
           }
         },
         onDelete: (s: SecretStore | ClusterSecretStore) => {
+          this.sqsEvents?.storeChanged(keyOf(s), undefined);
           this.storeQueue.add(keyOf(s));
           this.enqueueDependents(this.byStore, keyOf(s));
         },

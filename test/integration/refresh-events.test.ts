@@ -1,9 +1,13 @@
-// Refresh on provider events, through the signed webhook, against OpenBao:
+// Refresh on provider events, through the signed webhook against OpenBao and
+// through EventBridge and SQS against moto:
 // an event for a remote key refreshes exactly the ExternalSecrets that read
 // it, within seconds instead of at the next scheduled refresh; a storm of
 // events costs one provider read; a forged, replayed, stale or unknown event
 // causes none. Reads are counted in OpenBao's audit log.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import NodeVault from 'node-vault';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/types.js';
@@ -125,5 +129,66 @@ describe('refresh on provider events: the signed webhook', () => {
     expect((await send(probe)).status).toBe(202);
     await waitFor('the accepted event to land', async () => decoded(await getSecret(ns, 'a')).password === 'two', 5_000);
     expect(reads(`${ns}/db`) - before).toBe(ONE_READ);
+  });
+});
+
+describe('refresh on provider events: AWS Secrets Manager through EventBridge and SQS (moto)', () => {
+  const aws = { endpoint: () => env().AWS_ENDPOINT_URL!, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const client = <T>(C: new (c: object) => T) => new C({ endpoint: aws.endpoint(), region: aws.region, credentials: aws.credentials });
+
+  it('a CloudTrail event routed to the store\'s queue refreshes the ExternalSecret within seconds, by name or ARN; the message is deleted; a foreign message is counted and dropped', async () => {
+    const ns = await newNamespace();
+    const sqs = client(SQSClient);
+    const eb = client(EventBridgeClient);
+    const sm = client(SecretsManagerClient);
+    // What an account sets up once: a queue, and a rule sending Secrets Manager's events to it.
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `secretsync-${ns}` }))).QueueUrl!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await eb.send(new PutRuleCommand({ Name: `secretsync-${ns}`, EventPattern: JSON.stringify({ source: ['aws.secretsmanager'] }) }));
+    await eb.send(new PutTargetsCommand({ Rule: `secretsync-${ns}`, Targets: [{ Id: 'queue', Arn: queueArn }] }));
+    onTestFinished(async () => {
+      await eb.send(new RemoveTargetsCommand({ Rule: `secretsync-${ns}`, Ids: ['queue'] }));
+      await eb.send(new DeleteRuleCommand({ Name: `secretsync-${ns}` }));
+    });
+    const created = await sm.send(new CreateSecretCommand({ Name: `${ns}/db`, SecretString: JSON.stringify({ password: 'one' }) }));
+
+    const op = await startOperator({ watchNamespace: ns, refreshEvents: { windowMs: 200 } });
+    onTestFinished(() => op.stop());
+    await createCredentialSecret(ns, 'aws-creds', { id: 'testing', secret: 'testing' });
+    await createStore(ns, 'aws', {
+      provider: {
+        aws: {
+          service: 'SecretsManager', region: aws.region, endpoint: aws.endpoint(), events: { sqsQueueURL: queueUrl },
+          auth: { secretRef: { accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' }, secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' } } },
+        },
+      },
+    });
+    await createExternalSecret(ns, 'db', { refreshInterval: '1h', secretStoreRef: { name: 'aws' }, data: [{ secretKey: 'password', remoteRef: { key: `${ns}/db`, property: 'password' } }] });
+    await waitForReady(ns, 'db');
+    const events = (result: string) => op.operator.metrics.refreshEvents.get().then((m) => m.values.find((v) => v.labels.source === 'aws-sqs' && v.labels.result === result)?.value ?? 0);
+    /** CloudTrail's part, which moto does not play: the event EventBridge gets for an API call. */
+    const cloudTrail = (eventName: string, detail: object) => eb.send(new PutEventsCommand({
+      Entries: [{ Source: 'aws.secretsmanager', DetailType: 'AWS API Call via CloudTrail', Detail: JSON.stringify({ eventSource: 'secretsmanager.amazonaws.com', eventName, ...detail }) }],
+    }));
+
+    await sm.send(new PutSecretValueCommand({ SecretId: `${ns}/db`, SecretString: JSON.stringify({ password: 'two' }) }));
+    let t0 = Date.now();
+    await cloudTrail('PutSecretValue', { requestParameters: { secretId: created.ARN } });
+    await waitFor('the new value', async () => decoded(await getSecret(ns, 'db')).password === 'two', 10_000, 100);
+    console.log(`SQS event (by ARN) to updated Secret: ${Date.now() - t0} ms`);
+
+    await sm.send(new PutSecretValueCommand({ SecretId: `${ns}/db`, SecretString: JSON.stringify({ password: 'three' }) }));
+    t0 = Date.now();
+    await cloudTrail('RotationSucceeded', { additionalEventData: { SecretId: `${ns}/db` } });
+    await waitFor('the rotated value', async () => decoded(await getSecret(ns, 'db')).password === 'three', 10_000, 100);
+    console.log(`SQS event (rotation, by name) to updated Secret: ${Date.now() - t0} ms`);
+    expect(await events('accepted')).toBe(2);
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ source: 'aws.s3', detail: {} }) }));
+    await waitFor('the foreign message counted', async () => (await events('malformed')) === 1, 30_000, 200);
+    await waitFor('the queue emptied', async () =>
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes
+        ?.ApproximateNumberOfMessages === '0', 30_000, 200);
+    expect(decoded(await getSecret(ns, 'db')).password).toBe('three');
   });
 });
