@@ -6,6 +6,7 @@
 # at 10,000: 32 s on a fresh control plane, 43-48 s after three runs), and
 # would be measured too. A dev cluster (make dev-up) is left alone.
 #   bench.sh [bench/run.ts options]
+#   BENCH_SCRIPT=bench/events.ts bench.sh [its options]   (make bench-events)
 source "$(dirname "$0")/lib.sh"
 export SECRETSYNC_STATE="${SECRETSYNC_BENCH_STATE:-$ROOT/.bench-cluster}"
 export CP_PORT_BASE="${BENCH_PORT_BASE:-36440}"
@@ -14,6 +15,6 @@ cp="$ROOT/scripts/control-plane.sh"
 bash "$cp" down
 bash "$cp" up
 status=0
-tsx "$ROOT/bench/run.ts" "$@" || status=$?
+tsx "$ROOT/${BENCH_SCRIPT:-bench/run.ts}" "$@" || status=$?
 bash "$cp" down
 exit $status
