@@ -54,7 +54,8 @@ async function sendRefreshEvent(event: object, key: Uint8Array = WEBHOOK_KEY): P
   return { status: Number(lines.pop()), body: lines.join('\n').trim() };
 }
 
-const sm = () => new SecretsManagerClient({ endpoint: nodeEnv().AWS_ENDPOINT_URL, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+let awsClient: SecretsManagerClient | undefined;
+const sm = () => (awsClient ??= new SecretsManagerClient({ endpoint: nodeEnv().AWS_ENDPOINT_URL, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }));
 
 describe('the Helm chart on a real node', () => {
   let operatorPods: Pod[] = [];
@@ -72,6 +73,7 @@ describe('the Helm chart on a real node', () => {
   });
 
   afterAll(async () => {
+    awsClient?.destroy();
     await helm(['uninstall', RELEASE, '--namespace', NS, '--wait']);
     await kube().delete(Resources.Namespace, undefined, TENANT).catch(() => undefined);
   });

@@ -9,11 +9,11 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import type { ResourceType } from '../../src/kube/types.js';
 import { Resources } from '../../src/kube/types.js';
-import { createCredentialSecret, createStore, kube, kubectl, stateDir, waitFor } from '../integration/harness.js';
+import { createCredentialSecret, createStore, kube, kubectl, waitFor } from '../integration/harness.js';
+export { helm } from '../integration/harness.js';
 
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
-const helmBin = join(process.env.HOME ?? '', '.cache/secretsync/helm-3.22.0/helm');
 export const chart = join(root, 'deploy/charts/secretsync');
 
 export const Workloads = {
@@ -31,16 +31,6 @@ export function nodeEnv(): Record<string, string> {
     if (m) out[m[1]!] = m[2]!;
   }
   return out;
-}
-
-export async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(helmBin, [...args, '--kubeconfig', join(stateDir(), 'kubeconfig')], { maxBuffer: 32 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
 }
 
 export interface Pod {

@@ -41,6 +41,19 @@ export async function kubectl(args: string[], input?: string): Promise<{ code: n
 
 export const run = promisify(execFile);
 
+const helmBin = join(process.env.HOME ?? '', '.cache/secretsync/helm-3.22.0/helm');
+
+/** helm against the test control plane; never throws, a failure is its exit code and output. */
+export async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(helmBin, [...args, '--kubeconfig', join(stateDir(), 'kubeconfig')], { maxBuffer: 32 * 2 ** 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
 /** A fresh namespace, deleted when the test finishes. */
 export async function newNamespace(labels: Record<string, string> = {}): Promise<string> {
   const name = `t-${randomBytes(4).toString('hex')}`;

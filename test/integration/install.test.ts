@@ -8,29 +8,16 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Resources, type KubeObject } from '../../src/kube/types.js';
 import {
-  createExternalSecret, createStore, fakeStoreSpec, freePort, kube, kubeConfig, kubectl, newNamespace, scrapeMetric, spawnOperator, stateDir, terminate, waitFor, waitForReady,
+  createExternalSecret, createStore, fakeStoreSpec, freePort, helm, kube, kubeConfig, kubectl, newNamespace, scrapeMetric, spawnOperator, stateDir, terminate, waitFor, waitForReady,
 } from './harness.js';
 
 const root = join(import.meta.dirname, '../..');
 const chart = join(root, 'deploy/charts/secretsync');
-const helmBin = join(process.env.HOME ?? '', '.cache/secretsync/helm-3.22.0/helm');
-const exec = promisify(execFile);
-
-async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(helmBin, [...args, '--kubeconfig', join(stateDir(), 'kubeconfig')], { maxBuffer: 32 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 type Obj = KubeObject & { kind: string; rules?: unknown[]; spec?: Record<string, unknown> };
 const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJSON() as Obj).filter(Boolean);
