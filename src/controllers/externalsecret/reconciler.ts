@@ -529,17 +529,21 @@ export class ExternalSecretReconciler {
 
   private async writeStatus(es: ExternalSecret, next: ExternalSecretStatus): Promise<void> {
     const { status, outcome } = this.withRestarts(es, next);
-    if (outcome) {
+    // A restart outcome is done with once status holds it (kept for the retry if the write fails).
+    const recorded = () => {
+      if (!outcome) return;
       const key = `${es.metadata.namespace}/${es.metadata.name}`;
-      this.restartOutcomes.delete(key);
+      // A newer outcome that came in during the write waits for the next one.
+      if (this.restartOutcomes.get(key) === outcome) this.restartOutcomes.delete(key);
       if (outcome.problem) this.deps.events.emit(withKind(es), 'Warning', outcome.problem.reason, outcome.problem.message);
       if (outcome.restarted.length > 0) {
         this.deps.events.emit(withKind(es), 'Normal', RestartReason.Restarted, `Restarted ${outcome.restarted.map((r) => `${r.kind}/${r.name}`).join(', ')}: Secret "${targetName(es)}" changed`);
       }
-    }
-    if (!statusChanged(es.status, status)) return;
+    };
+    if (!statusChanged(es.status, status)) return recorded();
     try {
       const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
+      recorded();
       // Held only until the cache catches up (cacheUpdated), unless it already has; managedFields are never read.
       const key = `${es.metadata.namespace}/${es.metadata.name}`;
       if (this.deps.externalSecrets.get(key)?.metadata.resourceVersion !== fresh.metadata.resourceVersion) {
