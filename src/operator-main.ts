@@ -52,6 +52,8 @@ const program = new Command()
   .option('--webhook-secret <namespace/name>', 'the Secret whose "key" signs refresh webhook requests (HMAC-SHA256); default <--namespace>/secretsync-webhook')
   .option('--webhook-tls-cert <file>', 'serve the refresh webhook over TLS with this certificate (PEM), with --webhook-tls-key')
   .option('--webhook-tls-key <file>', 'the private key for --webhook-tls-cert (PEM)')
+  .option('--azure-eventgrid-tenant <tenant>', 'take Azure Event Grid deliveries on the webhook port (POST /hooks/azure-eventgrid) with Entra tokens of this tenant; with --azure-eventgrid-audience')
+  .option('--azure-eventgrid-audience <audience>', 'the audience (app id or application id URI) Event Grid requests its Entra tokens for')
   .option('--refresh-events', 'refresh on provider change events: from the SQS queue an AWS store names (spec.provider.aws.events), and from the webhook when --webhook-port is set', false)
   .option('--event-window <duration>', 'how long provider change events are collected before the refresh (one refresh per remote key per window)', duration, 500);
 
@@ -82,6 +84,8 @@ const opts = program.opts<{
   webhookTlsKey?: string;
   eventWindow: number;
   refreshEvents: boolean;
+  azureEventgridTenant?: string;
+  azureEventgridAudience?: string;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
@@ -95,6 +99,8 @@ try {
 }
 
 if ((opts.webhookTlsCert === undefined) !== (opts.webhookTlsKey === undefined)) program.error('--webhook-tls-cert and --webhook-tls-key go together');
+if ((opts.azureEventgridTenant === undefined) !== (opts.azureEventgridAudience === undefined)) program.error('--azure-eventgrid-tenant and --azure-eventgrid-audience go together');
+if (opts.azureEventgridTenant && opts.webhookPort === 0) program.error('--azure-eventgrid-tenant needs --webhook-port');
 const [webhookSecretNamespace, webhookSecretName] = (opts.webhookSecret ?? `${opts.namespace}/secretsync-webhook`).split('/');
 if (!webhookSecretNamespace || !webhookSecretName) program.error('--webhook-secret: expected <namespace>/<name>');
 
@@ -151,6 +157,9 @@ const operator = new Operator({
           keySecret: { namespace: webhookSecretNamespace!, name: webhookSecretName! },
           tls: opts.webhookTlsCert && opts.webhookTlsKey ? { certFile: opts.webhookTlsCert, keyFile: opts.webhookTlsKey } : undefined,
         },
+        azureEventGrid: opts.azureEventgridTenant && opts.azureEventgridAudience
+          ? { tenantId: opts.azureEventgridTenant, audience: opts.azureEventgridAudience, authorityHost: process.env.AZURE_AUTHORITY_HOST }
+          : undefined,
       }
     : undefined,
   // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.

@@ -13,6 +13,7 @@ import { ExternalSecretReconciler } from './controllers/externalsecret/reconcile
 import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
 import { AwsSqsEvents } from './refresh-events/aws-sqs.js';
+import { AzureEventGrid, vaultNameOf, type AzureEventGridOptions } from './refresh-events/azure-eventgrid.js';
 import { RefreshEvents } from './refresh-events/refresh-events.js';
 import { RefreshWebhook, type WebhookOptions } from './refresh-events/webhook.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
@@ -63,7 +64,7 @@ export interface OperatorOptions {
   /** Restart workloads when a Secret's data changes (needs RBAC to list and patch them); off when unset. */
   rolloutRestart?: { debounceMs: number };
   /** Refresh on provider change events (collected for windowMs): stores' SQS queues, and the webhook when set; off when unset. */
-  refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader'> };
+  refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader' | 'azureEventGrid'>; azureEventGrid?: AzureEventGridOptions };
   /**
    * This Pod (in `namespace`) carries the label secretsync.dev/leader: "true"
    * while it leads, so a Service can send the refresh webhook to the leader.
@@ -206,7 +207,9 @@ export class Operator {
     await this.labelLeader(false);
     const webhook = this.opts.refreshEvents?.webhook;
     if (this.refreshEvents && webhook) {
-      this.webhook = new RefreshWebhook(this.kube, this.refreshEvents, this.log, { ...webhook, isLeader: () => this.leading });
+      const azure = this.opts.refreshEvents?.azureEventGrid;
+      const azureEventGrid = azure ? new AzureEventGrid(azure, this.refreshEvents, (vault) => this.storesOfVault(vault)) : undefined;
+      this.webhook = new RefreshWebhook(this.kube, this.refreshEvents, this.log, { ...webhook, isLeader: () => this.leading, azureEventGrid });
       this.webhookPort = await this.webhook.start();
     }
     const startControllers = () => {
@@ -305,6 +308,16 @@ export class Operator {
         this.metrics.queueDepth.set({ controller: name }, queue.length);
       },
     });
+  }
+
+  /** The Azure Key Vault stores whose vault has this name. */
+  private storesOfVault(vault: string): string[] {
+    const name = vault.toLowerCase();
+    const matches = (s: SecretStore | ClusterSecretStore) => s.spec.provider.azurekv !== undefined && vaultNameOf(s.spec.provider.azurekv.vaultUrl) === name;
+    return [
+      ...[...this.stores.values()].filter(matches).map((s) => storeKey(storeIdOf(s, 'SecretStore'))),
+      ...[...this.clusterStores.values()].filter(matches).map((s) => storeKey(storeIdOf(s, 'ClusterSecretStore'))),
+    ];
   }
 
   private async labelLeader(leading: boolean): Promise<void> {

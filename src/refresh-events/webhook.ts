@@ -8,6 +8,7 @@
 // its timestamp is more than 5 minutes away, or its id was seen before: a
 // captured request cannot be replayed. Refused requests are counted and
 // never cause a provider read. Plain HTTP or TLS (--webhook-tls-cert/-key).
+// The same port takes Azure Event Grid deliveries (azure-eventgrid.ts).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,6 +17,7 @@ import type { Logger } from 'pino';
 import { storeKey } from '../api/store-id.js';
 import type { KubeClient } from '../kube/client.js';
 import { Resources, type Secret } from '../kube/types.js';
+import type { AzureEventGrid } from './azure-eventgrid.js';
 import type { RefreshEvents } from './refresh-events.js';
 
 export const TIMESTAMP_HEADER = 'x-secretsync-timestamp';
@@ -35,6 +37,8 @@ export interface WebhookOptions {
   tls?: { certFile: string; keyFile: string };
   /** Only the leader acts on events: a follower answers 503 so the sender retries (and reaches the leader). */
   isLeader: () => boolean;
+  /** Azure Event Grid deliveries on POST /hooks/azure-eventgrid, when configured. */
+  azureEventGrid?: AzureEventGrid;
 }
 
 /** The signature a sender puts in X-Secretsync-Signature. */
@@ -73,6 +77,8 @@ export class RefreshWebhook {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const azure = this.opts.azureEventGrid;
+    if (req.method === 'POST' && req.url === '/hooks/azure-eventgrid' && azure) return this.handleAzure(azure, req, res);
     if (req.method !== 'POST' || req.url !== '/hooks/refresh') return void res.writeHead(404).end();
     const body = await readBody(req);
     if (body === undefined) {
@@ -115,6 +121,17 @@ export class RefreshWebhook {
       source: SOURCE,
     });
     res.writeHead(202, { 'Content-Type': 'application/json' }).end(`${JSON.stringify({ result })}\n`);
+  }
+
+  private async handleAzure(azure: AzureEventGrid, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (body === undefined) {
+      this.events.refused('azure-eventgrid', 'malformed');
+      return void res.writeHead(413).end();
+    }
+    if (!this.opts.isLeader()) return void res.writeHead(503, { 'Retry-After': '1' }).end();
+    const answer = await azure.handle(req.headers.authorization, body);
+    res.writeHead(answer.status, answer.body ? { 'Content-Type': 'application/json' } : {}).end(answer.body ? JSON.stringify(answer.body) : undefined);
   }
 
   private async signatureValid(timestamp: number, body: string, signature: string): Promise<boolean> {

@@ -12,6 +12,7 @@ import NodeVault from 'node-vault';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/types.js';
 import { signRefresh } from '../../src/refresh-events/webhook.js';
+import { azureTestEnv, servicePrincipal } from '../support/azure.js';
 import { openbaoRequestPaths } from '../support/openbao-audit.js';
 import { Resources } from '../../src/kube/types.js';
 import {
@@ -190,5 +191,76 @@ describe('refresh on provider events: AWS Secrets Manager through EventBridge an
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes
         ?.ApproximateNumberOfMessages === '0', 30_000, 200);
     expect(decoded(await getSecret(ns, 'db')).password).toBe('three');
+  });
+});
+
+describe('refresh on provider events: Azure Key Vault through Event Grid (the test Entra ID and Key Vault)', () => {
+  it('answers the validation handshake, refuses a request without a valid Entra token, and a SecretNewVersionCreated refreshes the ExternalSecret', async () => {
+    const azure = await azureTestEnv(env());
+    const ns = await newNamespace();
+    const AUDIENCE = 'api://secretsync-events';
+    // Event Grid's identity: an app that asks Entra for a token for our audience.
+    const sender = await servicePrincipal(azure, {});
+    const tokenFor = async (scope: string) => {
+      const res = await fetch(`${azure.authorityHost}/${azure.tenantId}/oauth2/v2.0/token`, {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sender.clientId, client_secret: sender.secret, scope }),
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    const keySecret = `webhook-${ns}`;
+    await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: keySecret, namespace: 'secretsync-system' }, data: { key: KEY.toString('base64') } });
+    onTestFinished(() => kube().delete(Resources.Secret, 'secretsync-system', keySecret));
+    const op = await startOperator({
+      watchNamespace: ns,
+      refreshEvents: {
+        windowMs: 200,
+        webhook: { port: 0, bindAddress: '127.0.0.1', keySecret: { namespace: 'secretsync-system', name: keySecret } },
+        azureEventGrid: { tenantId: azure.tenantId, audience: AUDIENCE, authorityHost: azure.authorityHost },
+      },
+    });
+    onTestFinished(() => op.stop());
+    const deliver = async (events: object[], token?: string) => {
+      const res = await fetch(`http://127.0.0.1:${op.operator.webhookPort}/hooks/azure-eventgrid`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json', 'aeg-event-type': 'Notification', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(events),
+      });
+      return { status: res.status, body: await res.text() };
+    };
+
+    // The vault's name is the first label of its host: the test vault is "localhost".
+    const reader = await servicePrincipal(azure);
+    await createCredentialSecret(ns, 'azure-creds', { clientId: reader.clientId, clientSecret: reader.secret });
+    await createStore(ns, 'akv', {
+      provider: {
+        azurekv: {
+          vaultUrl: azure.vaultUrl.replace('127.0.0.1', 'localhost'), tenantId: azure.tenantId,
+          authSecretRef: { clientId: { name: 'azure-creds', key: 'clientId' }, clientSecret: { name: 'azure-creds', key: 'clientSecret' } },
+        },
+      },
+    });
+    const name = `eg-${ns}`;
+    await azure.secrets.setSecret(name, 'one');
+    await createExternalSecret(ns, 'app', { refreshInterval: '1h', secretStoreRef: { name: 'akv' }, data: [{ secretKey: 'password', remoteRef: { key: name } }] });
+    await waitForReady(ns, 'app');
+
+    const token = await tokenFor(`${AUDIENCE}/.default`);
+    const validation = await deliver([{ id: randomUUID(), eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', data: { validationCode: 'code-123' } }], token);
+    expect(validation).toEqual({ status: 200, body: '{"validationResponse":"code-123"}' });
+    const newVersion = (version: string) => [{
+      id: randomUUID(), eventType: 'Microsoft.KeyVault.SecretNewVersionCreated', subject: name, eventTime: new Date().toISOString(),
+      data: { Id: `${azure.vaultUrl}/secrets/${name}/${version}`, VaultName: 'localhost', ObjectType: 'Secret', ObjectName: name, Version: version },
+    }];
+    expect((await deliver(newVersion('x'))).status, 'no token').toBe(401);
+    expect((await deliver(newVersion('x'), await tokenFor('https://vault.azure.net/.default'))).status, 'a token for another audience').toBe(401);
+    expect((await deliver(newVersion('x'), `${token.slice(0, -4)}AAAA`)).status, 'a token with a broken signature').toBe(401);
+
+    const updated = await azure.secrets.setSecret(name, 'two');
+    const t0 = Date.now();
+    expect((await deliver(newVersion(updated.properties.version!), token)).status).toBe(200);
+    await waitFor('the new value', async () => decoded(await getSecret(ns, 'app')).password === 'two', 10_000, 100);
+    console.log(`Event Grid delivery to updated Secret: ${Date.now() - t0} ms`);
+    const count = (result: string) => op.operator.metrics.refreshEvents.get().then((m) => m.values.find((v) => v.labels.source === 'azure-eventgrid' && v.labels.result === result)?.value ?? 0);
+    expect(await count('unauthenticated')).toBe(3);
+    expect(await count('accepted')).toBe(1);
   });
 });
