@@ -94,6 +94,9 @@ export class TestSecretManager {
   private throttled = { remaining: 0, retryDelaySeconds: 1 };
   private corrupt = new Set<string>();
 
+  /** Where a new version is announced on the secret's notification topics (Pub/Sub). */
+  notify?: (topic: string, attributes: Record<string, string>, data: Buffer) => void;
+
   /** `authenticate` turns call metadata into a caller, or throws UNAUTHENTICATED. */
   constructor(private readonly authenticate: (metadata: grpc.Metadata) => Promise<Caller>) {}
 
@@ -195,7 +198,16 @@ export class TestSecretManager {
     }
     const version: Version = { number: secret.versions.length + 1, state: 'ENABLED', data, crc, clientChecksum: payload.data_crc32c !== undefined, created: Date.now(), etag: etag() };
     secret.versions.push(version);
-    return this.versionMessage(secret, version);
+    const message = this.versionMessage(secret, version);
+    // Google's notification: attributes eventType and secretId, the SecretVersion as JSON in the data.
+    for (const topic of secret.topics) {
+      try {
+        this.notify?.(topic.name, { eventType: 'SECRET_VERSION_ADD', secretId: secret.name, dataFormat: 'JSON_API_V1' }, Buffer.from(JSON.stringify({ name: (message as { name?: string }).name, state: version.state })));
+      } catch {
+        // A topic that does not exist: Secret Manager's publish fails, the version stays.
+      }
+    }
+    return message;
   }
 
   ListSecretVersions(req: Request): unknown {

@@ -1,11 +1,12 @@
-// The Google test servers' own checks: Secret Manager semantics through the
-// official SDK (pointed at the server with its documented apiEndpoint, port
+// The Google test servers' own checks: Secret Manager and Pub/Sub semantics through the
+// official SDKs (pointed at the server with its documented apiEndpoint, port
 // and sslCreds options), and the token services through raw HTTPS.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { v1 as PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { JWT } from 'google-auth-library';
 import { Agent, request } from 'undici';
@@ -148,5 +149,57 @@ describe('Google token services test server', () => {
     expect(ok.status).toBe(200);
     expect(server.identity.caller(`Bearer ${ok.json.accessToken}`)).toMatchObject({ principal: 'serviceAccount:gsa@p1.iam.gserviceaccount.com' });
     expect((await generate('ya29.forged')).status).toBe(401);
+  });
+});
+
+describe('Pub/Sub test server', () => {
+  /** A Pub/Sub client over the same channel setup as the Secret Manager one. */
+  function pubsub(email: string) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    server.identity.addServiceAccountKey(email, `kid-${email}`, publicKey);
+    const [host, port] = server.endpoint.split(':');
+    const jwt = new JWT({ email, key: privateKey, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    jwt.useJWTAccessWithScope = true;
+    const callCreds = grpc.credentials.createFromGoogleCredential({ getRequestHeaders: async (url?: string) => Object.fromEntries((await jwt.getRequestHeaders(url)).entries()) });
+    const sslCreds = grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(ca), callCreds);
+    const options = { apiEndpoint: host, port: Number(port), sslCreds, authClient: jwt, projectId: 'p1' };
+    return { publisher: new PubSub.PublisherClient(options), subscriber: new PubSub.SubscriberClient(options) };
+  }
+
+  it("delivers Secret Manager's SECRET_VERSION_ADD to the secret's topic, redelivers what is not acknowledged, and forgets what is", async () => {
+    const { publisher, subscriber } = pubsub('ps@p1.iam.gserviceaccount.com');
+    const topic = `${PARENT}/topics/secrets`;
+    const subscription = `${PARENT}/subscriptions/ops`;
+    await publisher.createTopic({ name: topic });
+    await subscriber.createSubscription({ name: subscription, topic, ackDeadlineSeconds: 1 });
+    const sm = account('notify@p1.iam.gserviceaccount.com', ['roles/secretmanager.admin']);
+    await sm.createSecret({ parent: PARENT, secretId: 'notified', secret: { replication: { automatic: {} }, topics: [{ name: topic }] } });
+    await sm.addSecretVersion({ parent: `${PARENT}/secrets/notified`, payload: { data: Buffer.from('v1') } });
+
+    const [first] = await subscriber.pull({ subscription, maxMessages: 10 });
+    expect(first.receivedMessages).toHaveLength(1);
+    expect(first.receivedMessages![0]!.message!.attributes).toEqual({ eventType: 'SECRET_VERSION_ADD', secretId: `${PARENT}/secrets/notified`, dataFormat: 'JSON_API_V1' });
+    // Not acknowledged within the 1 s deadline: delivered again, one attempt more.
+    const [again] = await subscriber.pull({ subscription, maxMessages: 10 });
+    expect(again.receivedMessages![0]!.message!.messageId).toBe(first.receivedMessages![0]!.message!.messageId);
+    expect(again.receivedMessages![0]!.deliveryAttempt).toBe(2);
+    await subscriber.acknowledge({ subscription, ackIds: [again.receivedMessages![0]!.ackId!] });
+    const [none] = await subscriber.pull({ subscription, maxMessages: 10, returnImmediately: true });
+    expect(none.receivedMessages ?? []).toEqual([]);
+    await Promise.all([publisher.close(), subscriber.close(), sm.close()]);
+  });
+
+  it('refuses a caller whose key it does not know, and a subscription on a topic that does not exist', async () => {
+    // A token signed by a key nobody registered (an explicit client: no default credentials are looked for).
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const [host, port] = server.endpoint.split(':');
+    const jwt = new JWT({ email: 'stranger@p1.iam.gserviceaccount.com', key: privateKey, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    jwt.useJWTAccessWithScope = true;
+    const callCreds = grpc.credentials.createFromGoogleCredential({ getRequestHeaders: async (url?: string) => Object.fromEntries((await jwt.getRequestHeaders(url)).entries()) });
+    const anonymous = new PubSub.SubscriberClient({ apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(ca), callCreds), authClient: jwt, projectId: 'p1' });
+    expect(await code(anonymous.pull({ subscription: `${PARENT}/subscriptions/ops`, maxMessages: 1, returnImmediately: true }))).toMatch(/^16: /);
+    const { subscriber } = pubsub('ps2@p1.iam.gserviceaccount.com');
+    expect(await code(subscriber.createSubscription({ name: `${PARENT}/subscriptions/x`, topic: `${PARENT}/topics/missing` }))).toMatch(/^5: Resource not found/);
+    await Promise.all([anonymous.close(), subscriber.close()]);
   });
 });

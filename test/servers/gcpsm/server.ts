@@ -1,4 +1,4 @@
-// The Google test servers in one process: Secret Manager over gRPC with TLS,
+// The Google test servers in one process: Secret Manager and Pub/Sub over gRPC with TLS,
 // and the token services (STS, IAM Credentials) over HTTPS on a second port
 // with an admin API under /__admin/ (guarded by a key) for tests: service
 // account keys, role grants, workload identity pools, impersonation,
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { testTls } from '../shared/tls.js';
 import { send, TestGoogleIdentity, type WorkloadPool } from './identity.js';
+import { TestPubSub } from './pubsub.js';
 import { RpcError, TestSecretManager } from './secret-manager.js';
 
 export interface GoogleServerOptions {
@@ -28,6 +29,7 @@ export interface GoogleTestServer {
   adminKey: string;
   identity: TestGoogleIdentity;
   secretManager: TestSecretManager;
+  pubsub: TestPubSub;
   close(): Promise<void>;
 }
 
@@ -39,11 +41,18 @@ export async function startGoogleServer(opts: GoogleServerOptions): Promise<Goog
     if (typeof caller === 'string') return Promise.reject(new RpcError(grpc.status.UNAUTHENTICATED, caller));
     return Promise.resolve(caller);
   });
+  const pubsub = new TestPubSub((metadata) => {
+    const caller = identity.caller(metadata.get('authorization')[0]?.toString());
+    if (typeof caller === 'string') return Promise.reject(new RpcError(grpc.status.UNAUTHENTICATED, caller));
+    return Promise.resolve(caller);
+  });
+  secretManager.notify = (topic, attributes, data) => pubsub.publish(topic, data, attributes);
   const adminKey = opts.adminKey ?? randomBytes(16).toString('hex');
 
   const grpcServer = new grpc.Server();
   const { definition, implementation } = secretManager.service();
   grpcServer.addService(definition, implementation);
+  pubsub.addTo(grpcServer);
   const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], false);
   const grpcPort = await new Promise<number>((resolve, reject) => grpcServer.bindAsync(`127.0.0.1:${opts.grpcPort ?? 0}`, credentials, (err, port) => (err ? reject(err) : resolve(port))));
 
@@ -54,7 +63,7 @@ export async function startGoogleServer(opts: GoogleServerOptions): Promise<Goog
     else if (path === 'impersonation') identity.allowImpersonation(String(input.member), String(input.serviceAccount));
     else if (path === 'throttle') secretManager.throttle(Number(input.calls ?? 0), Number(input.retryDelaySeconds ?? 1));
     else if (path === 'corrupt') secretManager.corruptNextAccess(String(input.secret));
-    else if (path === 'stats') return { api: secretManager.total(), byRpc: Object.fromEntries(secretManager.counts), tokens: identity.counts };
+    else if (path === 'stats') return { api: secretManager.total(), byRpc: Object.fromEntries(secretManager.counts), pubsub: Object.fromEntries(pubsub.counts), tokens: identity.counts };
     else return undefined;
     return {};
   };
@@ -89,6 +98,7 @@ export async function startGoogleServer(opts: GoogleServerOptions): Promise<Goog
     adminKey,
     identity,
     secretManager,
+    pubsub,
     async close() {
       grpcServer.forceShutdown();
       https.closeAllConnections();
