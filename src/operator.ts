@@ -14,6 +14,8 @@ import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
 import { AwsSqsEvents } from './refresh-events/aws-sqs.js';
 import { AzureEventGrid, vaultNameOf, type AzureEventGridOptions } from './refresh-events/azure-eventgrid.js';
+import { GcpPubSubEvents } from './refresh-events/gcp-pubsub.js';
+import { StorePollers } from './refresh-events/store-pollers.js';
 import { RefreshEvents } from './refresh-events/refresh-events.js';
 import { RefreshWebhook, type WebhookOptions } from './refresh-events/webhook.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
@@ -63,7 +65,7 @@ export interface OperatorOptions {
   onLeadershipLost?: () => void;
   /** Restart workloads when a Secret's data changes (needs RBAC to list and patch them); off when unset. */
   rolloutRestart?: { debounceMs: number };
-  /** Refresh on provider change events (collected for windowMs): stores' SQS queues, and the webhook when set; off when unset. */
+  /** Refresh on provider change events (collected for windowMs): stores' SQS queues and Pub/Sub subscriptions, and the webhook when set; off when unset. */
   refreshEvents?: { windowMs: number; webhook?: Omit<WebhookOptions, 'isLeader' | 'azureEventGrid'>; azureEventGrid?: AzureEventGridOptions };
   /**
    * This Pod (in `namespace`) carries the label secretsync.dev/leader: "true"
@@ -94,7 +96,8 @@ export class Operator {
   private esReconciler?: ExternalSecretReconciler;
   private restarts?: WorkloadRestarts;
   private readonly refreshEvents?: RefreshEvents;
-  private readonly sqsEvents?: AwsSqsEvents;
+  /** Pulled event sources, per store: AWS SQS queues and Google Pub/Sub subscriptions. */
+  private readonly pollers: StorePollers[] = [];
   private webhook?: RefreshWebhook;
   private leading = false;
   /** The port the refresh webhook listens on (when it does). */
@@ -144,7 +147,8 @@ export class Operator {
           }
         },
       });
-      this.sqsEvents = new AwsSqsEvents(this.kube, this.refreshEvents, this.log);
+      this.pollers.push(new StorePollers(new AwsSqsEvents(this.kube, this.refreshEvents, this.log)));
+      this.pollers.push(new StorePollers(new GcpPubSubEvents(this.kube, this.refreshEvents, this.log)));
     }
     this.wireEvents();
     const externalSecrets = this.externalSecrets;
@@ -221,7 +225,7 @@ export class Operator {
       this.leading = true;
       this.metrics.leader.set(1);
       void this.labelLeader(true);
-      this.sqsEvents?.setLeading(true);
+      for (const p of this.pollers) p.setLeading(true);
     };
     const election = this.opts.leaderElection;
     if (election) {
@@ -234,7 +238,7 @@ export class Operator {
         },
         onStoppedLeading: () => {
           this.leading = false;
-          this.sqsEvents?.setLeading(false);
+          for (const p of this.pollers) p.setLeading(false);
           this.metrics.leader.set(0);
           void this.stop().finally(() => this.opts.onLeadershipLost?.());
         },
@@ -278,7 +282,7 @@ export class Operator {
     if (this.leading) await this.labelLeader(false);
     this.leading = false;
     await this.webhook?.stop();
-    this.sqsEvents?.stop();
+    for (const p of this.pollers) p.stop();
     this.refreshEvents?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     // Restarts still waiting for their window go out now: the next leader cannot know of them.
@@ -389,21 +393,21 @@ export class Operator {
       const keyOf = (s: SecretStore | ClusterSecretStore) => storeKey(storeIdOf(s, kind));
       return {
         onAdd: (s: SecretStore | ClusterSecretStore) => {
-          this.sqsEvents?.storeChanged(keyOf(s), s);
+          for (const p of this.pollers) p.storeChanged(keyOf(s), s);
           this.storeQueue.add(keyOf(s));
           this.enqueueDependents(this.byStore, keyOf(s));
         },
         onUpdate: (before: SecretStore | ClusterSecretStore, s: SecretStore | ClusterSecretStore) => {
           const specChanged = before.metadata.generation !== s.metadata.generation;
           if (specChanged) this.storeQueue.add(keyOf(s));
-          if (specChanged) this.sqsEvents?.storeChanged(keyOf(s), s);
+          if (specChanged) for (const p of this.pollers) p.storeChanged(keyOf(s), s);
           // Spec, readiness or access rules changed: dependents may now sync, or must stop.
           if (specChanged || !isDeepStrictEqual(readyOf(before), readyOf(s))) {
             this.enqueueDependents(this.byStore, keyOf(s));
           }
         },
         onDelete: (s: SecretStore | ClusterSecretStore) => {
-          this.sqsEvents?.storeChanged(keyOf(s), undefined);
+          for (const p of this.pollers) p.storeChanged(keyOf(s), undefined);
           this.storeQueue.add(keyOf(s));
           this.enqueueDependents(this.byStore, keyOf(s));
         },

@@ -14,15 +14,11 @@ import type { AnyStore } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { storeCredentials } from '../providers/aws/credentials.js';
 import type { RefreshEvents } from './refresh-events.js';
+import { pause, type PullSource } from './store-pollers.js';
 
 const SOURCE = 'aws-sqs';
 const CHANGES = new Set(['PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecret', 'RestoreSecret', 'RotationSucceeded']);
 const MAX_BACKOFF_MS = 60_000;
-
-interface Poller {
-  config: string;
-  abort: AbortController;
-}
 
 /** The remote keys an ExternalSecret may use for a secret id: itself, and for an ARN the secret's name. */
 export function secretKeysOf(secretId: string): string[] {
@@ -45,44 +41,14 @@ export function changedSecretIds(body: string): string[] | undefined {
   return typeof id === 'string' && id ? [id] : undefined;
 }
 
-export class AwsSqsEvents {
-  private readonly pollers = new Map<StoreKey, Poller>();
-  private readonly stores = new Map<StoreKey, AnyStore>();
-  private leading = false;
-
+export class AwsSqsEvents implements PullSource {
   constructor(private readonly kube: KubeClient, private readonly events: RefreshEvents, private readonly log: Logger) {}
 
-  /** A store was added or changed, or (undefined) deleted. */
-  storeChanged(key: StoreKey, store: AnyStore | undefined): void {
-    if (store?.spec.provider.aws?.events) this.stores.set(key, store);
-    else this.stores.delete(key);
-    this.reconcile(key);
+  configOf(store: AnyStore): string | undefined {
+    return store.spec.provider.aws?.events ? JSON.stringify(store.spec.provider.aws) : undefined;
   }
 
-  /** Only the leader polls: a follower would take messages the leader needs. */
-  setLeading(leading: boolean): void {
-    this.leading = leading;
-    for (const key of new Set([...this.stores.keys(), ...this.pollers.keys()])) this.reconcile(key);
-  }
-
-  stop(): void {
-    this.setLeading(false);
-  }
-
-  private reconcile(key: StoreKey): void {
-    const store = this.leading ? this.stores.get(key) : undefined;
-    const config = store ? JSON.stringify(store.spec.provider.aws) : undefined;
-    const running = this.pollers.get(key);
-    if (running && running.config === config) return;
-    running?.abort.abort();
-    this.pollers.delete(key);
-    if (!store || !config) return;
-    const poller = { config, abort: new AbortController() };
-    this.pollers.set(key, poller);
-    void this.poll(key, store, poller.abort.signal);
-  }
-
-  private async poll(key: StoreKey, store: AnyStore, signal: AbortSignal): Promise<void> {
+  async poll(key: StoreKey, store: AnyStore, signal: AbortSignal): Promise<void> {
     const spec = store.spec.provider.aws!;
     const queueUrl = spec.events!.sqsQueueURL;
     // The SDK is loaded only when some store takes events from SQS.
@@ -108,7 +74,7 @@ export class AwsSqsEvents {
       } catch (err) {
         if (signal.aborted) break;
         log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'could not take change events from SQS');
-        await new Promise((resolve) => setTimeout(resolve, backoffMs).unref());
+        await pause(backoffMs, signal);
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }

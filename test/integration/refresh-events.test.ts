@@ -1,5 +1,6 @@
 // Refresh on provider events, through the signed webhook against OpenBao and
-// through EventBridge and SQS against moto:
+// through EventBridge and SQS against moto, Event Grid against the test Entra
+// ID and Key Vault, and Pub/Sub against the test Secret Manager and Pub/Sub:
 // an event for a remote key refreshes exactly the ExternalSecrets that read
 // it, within seconds instead of at the next scheduled refresh; a storm of
 // events costs one provider read; a forged, replayed, stale or unknown event
@@ -8,11 +9,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteRuleCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { v1 } from '@google-cloud/pubsub';
 import NodeVault from 'node-vault';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/types.js';
 import { signRefresh } from '../../src/refresh-events/webhook.js';
 import { azureTestEnv, servicePrincipal } from '../support/azure.js';
+import { gcpTestEnv, serviceAccountKey } from '../support/gcp.js';
 import { openbaoRequestPaths } from '../support/openbao-audit.js';
 import { Resources } from '../../src/kube/types.js';
 import {
@@ -262,5 +265,52 @@ describe('refresh on provider events: Azure Key Vault through Event Grid (the te
     const count = (result: string) => op.operator.metrics.refreshEvents.get().then((m) => m.values.find((v) => v.labels.source === 'azure-eventgrid' && v.labels.result === result)?.value ?? 0);
     expect(await count('unauthenticated')).toBe(3);
     expect(await count('accepted')).toBe(1);
+  });
+});
+
+describe('refresh on provider events: Google Secret Manager through Pub/Sub (the test Secret Manager and Pub/Sub)', () => {
+  it("a new version announced on the secret's topic refreshes the ExternalSecret within seconds; the message is acknowledged", async () => {
+    const gcp = await gcpTestEnv(env());
+    onTestFinished(() => gcp.sm.close());
+    const ns = await newNamespace();
+    const [host, port] = gcp.endpoint.split(':');
+    const admin = JSON.parse((await serviceAccountKey(gcp.admin, 'pubsub-admin', ['roles/secretmanager.admin'])).json) as { client_email: string; private_key: string };
+    const options = { apiEndpoint: host, port: Number(port), projectId: gcp.project, credentials: { client_email: admin.client_email, private_key: admin.private_key } };
+    const publisher = new v1.PublisherClient(options);
+    const subscriber = new v1.SubscriberClient(options);
+    onTestFinished(async () => {
+      await publisher.close();
+      await subscriber.close();
+    });
+    // What a project sets up once: the secrets' notification topic and a pull subscription on it.
+    const topic = `projects/${gcp.project}/topics/secrets-${ns}`;
+    const subscription = `projects/${gcp.project}/subscriptions/secretsync-${ns}`;
+    await publisher.createTopic({ name: topic });
+    await subscriber.createSubscription({ name: subscription, topic, ackDeadlineSeconds: 10 });
+    const id = `pubsub-${ns}`;
+    await gcp.sm.createSecret({ parent: `projects/${gcp.project}`, secretId: id, secret: { replication: { automatic: {} }, topics: [{ name: topic }] } });
+    await gcp.sm.addSecretVersion({ parent: `projects/${gcp.project}/secrets/${id}`, payload: { data: Buffer.from('one') } });
+
+    const op = await startOperator({ watchNamespace: ns, refreshEvents: { windowMs: 200 } });
+    onTestFinished(() => op.stop());
+    const reader = await serviceAccountKey(gcp.admin, 'reader', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
+    await createCredentialSecret(ns, 'gcp-key', { 'key.json': reader.json });
+    await createStore(ns, 'gcp', {
+      provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint, events: { subscription }, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } },
+    });
+    await createExternalSecret(ns, 'app', { refreshInterval: '1h', secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'password', remoteRef: { key: id } }] });
+    await waitForReady(ns, 'app');
+
+    const t0 = Date.now();
+    await gcp.sm.addSecretVersion({ parent: `projects/${gcp.project}/secrets/${id}`, payload: { data: Buffer.from('two') } });
+    await waitFor('the new value', async () => decoded(await getSecret(ns, 'app')).password === 'two', 15_000, 100);
+    console.log(`Pub/Sub notification to updated Secret: ${Date.now() - t0} ms`);
+    const accepted = await op.operator.metrics.refreshEvents.get().then((m) => m.values.find((v) => v.labels.source === 'gcp-pubsub' && v.labels.result === 'accepted')?.value ?? 0);
+    // Two: the first version's notification was still queued when the operator started.
+    expect(accepted).toBe(2);
+    // Acknowledged: nothing is left to deliver, even once the ack deadline has passed.
+    await op.stop();
+    const [left] = await subscriber.pull({ subscription, maxMessages: 10, returnImmediately: true });
+    expect(left.receivedMessages ?? []).toEqual([]);
   });
 });

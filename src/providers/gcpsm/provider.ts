@@ -7,7 +7,7 @@ import { GcpSmClient } from './client.js';
 import { storeAuth, workloadAudiences } from './credentials.js';
 
 /** host[:port] → the SDK's apiEndpoint and port. */
-function endpointOf(endpoint: string | undefined, location: string | undefined): { apiEndpoint?: string; port?: number } {
+export function endpointOf(endpoint: string | undefined, location: string | undefined): { apiEndpoint?: string; port?: number } {
   if (endpoint) {
     const [host, port] = endpoint.split(':');
     return { apiEndpoint: host, port: port ? Number(port) : 443 };
