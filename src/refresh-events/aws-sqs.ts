@@ -14,11 +14,10 @@ import type { AnyStore } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { storeCredentials } from '../providers/aws/credentials.js';
 import type { RefreshEvents } from './refresh-events.js';
-import { pause, type PullSource } from './store-pollers.js';
+import { pollUntilAborted, type PullSource } from './store-pollers.js';
 
 const SOURCE = 'aws-sqs';
 const CHANGES = new Set(['PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecret', 'RestoreSecret', 'RotationSucceeded']);
-const MAX_BACKOFF_MS = 60_000;
 
 /** The remote keys an ExternalSecret may use for a secret id: itself, and for an ARN the secret's name. */
 export function secretKeysOf(secretId: string): string[] {
@@ -59,25 +58,14 @@ export class AwsSqsEvents implements PullSource {
       credentials: storeCredentials(spec, this.kube, store.metadata.namespace ?? '', `secretsync-events-${store.metadata.name}`.slice(0, 64)),
       maxAttempts: 1,
     });
-    const log = this.log.child({ store: key, queue: queueUrl });
-    log.info('taking change events from SQS');
-    let backoffMs = 1000;
-    while (!signal.aborted) {
-      try {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), { abortSignal: signal });
-        backoffMs = 1000;
-        const messages = out.Messages ?? [];
-        for (const m of messages) this.handle(key, m.Body ?? '');
-        if (messages.length > 0) {
-          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }), { abortSignal: signal });
-        }
-      } catch (err) {
-        if (signal.aborted) break;
-        log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'could not take change events from SQS');
-        await pause(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    await pollUntilAborted(signal, this.log.child({ store: key, queue: queueUrl }), 'SQS', async () => {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }), { abortSignal: signal });
+      const messages = out.Messages ?? [];
+      for (const m of messages) this.handle(key, m.Body ?? '');
+      if (messages.length > 0) {
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }), { abortSignal: signal });
       }
-    }
+    });
     sqs.destroy();
   }
 

@@ -12,11 +12,10 @@ import type { KubeClient } from '../kube/client.js';
 import { storeAuth } from '../providers/gcpsm/credentials.js';
 import { endpointOf } from '../providers/gcpsm/provider.js';
 import type { RefreshEvents } from './refresh-events.js';
-import { pause, type PullSource } from './store-pollers.js';
+import { pollUntilAborted, type PullSource } from './store-pollers.js';
 
 const SOURCE = 'gcp-pubsub';
 const CHANGES = new Set(['SECRET_VERSION_ADD', 'SECRET_ROTATE']);
-const MAX_BACKOFF_MS = 60_000;
 
 /** The keys an ExternalSecret may use for a secret: its full name and its short name. */
 export function gcpSecretKeysOf(secretId: string): string[] {
@@ -38,29 +37,19 @@ export class GcpPubSubEvents implements PullSource {
     const { v1 } = await import('@google-cloud/pubsub');
     let client: InstanceType<typeof v1.SubscriberClient> | undefined;
     signal.addEventListener('abort', () => void client?.close(), { once: true });
-    log.info('taking change events from Pub/Sub');
-    let backoffMs = 1000;
-    while (!signal.aborted) {
-      try {
-        if (!client) {
-          const authClient = await storeAuth(spec, this.kube, store.metadata.namespace ?? '');
-          // An endpoint without a port is Google's; the Pub/Sub API has its own host there.
-          const endpoint = spec.endpoint ? endpointOf(spec.endpoint, undefined) : {};
-          client = new v1.SubscriberClient({ ...endpoint, projectId: spec.projectID, ...(authClient ? { authClient } : {}) });
-        }
-        const [response] = await client.pull({ subscription, maxMessages: 100 }, { timeout: 30_000, retry: null });
-        backoffMs = 1000;
-        const received = response.receivedMessages ?? [];
-        for (const m of received) this.handle(key, m.message?.attributes ?? {});
-        const ackIds = received.map((m) => m.ackId).filter((id): id is string => typeof id === 'string');
-        if (ackIds.length > 0) await client.acknowledge({ subscription, ackIds });
-      } catch (err) {
-        if (signal.aborted) break;
-        log.warn({ err: (err as Error).message, retryInMs: backoffMs }, 'could not take change events from Pub/Sub');
-        await pause(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    await pollUntilAborted(signal, log, 'Pub/Sub', async () => {
+      if (!client) {
+        const authClient = await storeAuth(spec, this.kube, store.metadata.namespace ?? '');
+        // Pub/Sub has an API host of its own; the store's endpoint is Secret Manager's.
+        const endpoint = spec.events!.endpoint ? endpointOf(spec.events!.endpoint, undefined) : {};
+        client = new v1.SubscriberClient({ ...endpoint, projectId: spec.projectID, ...(authClient ? { authClient } : {}) });
       }
-    }
+      const [response] = await client.pull({ subscription, maxMessages: 100 }, { timeout: 30_000, retry: null });
+      const received = response.receivedMessages ?? [];
+      for (const m of received) this.handle(key, m.message?.attributes ?? {});
+      const ackIds = received.map((m) => m.ackId).filter((id): id is string => typeof id === 'string');
+      if (ackIds.length > 0) await client.acknowledge({ subscription, ackIds });
+    });
     await client?.close();
   }
 

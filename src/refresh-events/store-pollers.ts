@@ -2,6 +2,7 @@
 // subscription): one poll loop per store that names a source, run by the
 // leader only (a follower would take messages the leader needs), restarted
 // when the store's provider spec changes and stopped when the store goes.
+import type { Logger } from 'pino';
 import type { StoreKey } from '../api/store-id.js';
 import type { AnyStore } from '../api/types.js';
 
@@ -49,8 +50,30 @@ export class StorePollers {
   }
 }
 
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Runs `once` (one long poll and its handling) until the signal aborts; a
+ * failure is logged and retried after a backoff that doubles up to a minute.
+ */
+export async function pollUntilAborted(signal: AbortSignal, log: Logger, source: string, once: () => Promise<void>): Promise<void> {
+  log.info(`taking change events from ${source}`);
+  let backoffMs = 1000;
+  while (!signal.aborted) {
+    try {
+      await once();
+      backoffMs = 1000;
+    } catch (err) {
+      if (signal.aborted) break;
+      log.warn({ err: (err as Error).message, retryInMs: backoffMs }, `could not take change events from ${source}`);
+      await pause(backoffMs, signal);
+      backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+    }
+  }
+}
+
 /** Waits `ms`, or less if the signal aborts. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
+function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => {

@@ -296,7 +296,7 @@ describe('refresh on provider events: Google Secret Manager through Pub/Sub (the
     const reader = await serviceAccountKey(gcp.admin, 'reader', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
     await createCredentialSecret(ns, 'gcp-key', { 'key.json': reader.json });
     await createStore(ns, 'gcp', {
-      provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint, events: { subscription }, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } },
+      provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint, events: { subscription, endpoint: gcp.endpoint }, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } },
     });
     await createExternalSecret(ns, 'app', { refreshInterval: '1h', secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'password', remoteRef: { key: id } }] });
     await waitForReady(ns, 'app');
