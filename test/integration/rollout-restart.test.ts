@@ -235,3 +235,45 @@ describe('restarting the workloads that use a changed Secret', () => {
   });
 });
 
+
+describe('restarting Argo Rollouts', () => {
+  const ROLLOUT_CRD = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'rollouts.argoproj.io' },
+    spec: {
+      group: 'argoproj.io', scope: 'Namespaced', names: { plural: 'rollouts', singular: 'rollout', kind: 'Rollout' },
+      versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  };
+  const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
+
+  it('without the Rollout CRD the ExternalSecret says so; once it exists, a Rollout restarts like a Deployment', async () => {
+    const ns = await newNamespace();
+    await operator({ watchNamespace: ns });
+    await createStore(ns, 'fake', fakeStoreSpec([{ key: 'db', value: 'v1' }]));
+    await createExternalSecret(ns, 'db', {
+      secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'password', remoteRef: { key: 'db' } }], target: { rolloutRestart: [{ kind: 'Rollout', name: 'canary' }] },
+    });
+    await waitForReady(ns, 'db');
+    await setValues(ns, { db: 'v2' });
+    const missing = await waitFor('the kind reported missing', async () => {
+      const e = await getES(ns, 'db');
+      return restartCondition(e)?.reason === RestartReason.NotFound ? e : false;
+    });
+    expect(restartCondition(missing)!.message).toContain('Argo Rollouts installed');
+
+    await kube().create(CRDS, ROLLOUT_CRD);
+    onTestFinished(() => kube().delete(CRDS, undefined, 'rollouts.argoproj.io'));
+    await waitFor('the Rollout API', async () => (await kubectl(['get', 'rollouts', '-n', ns])).code === 0, 30_000, 250);
+    await kube().create(WORKLOADS.Rollout, {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'canary', namespace: ns },
+      spec: { selector: { matchLabels: { app: 'canary' } }, template: { metadata: { labels: { app: 'canary' } }, spec: { containers: [container()] } } },
+    } as KubeObject);
+    await setValues(ns, { db: 'v3' });
+    const value = await expectedRestart(ns, { db: 'v3' });
+    await waitFor('the Rollout restarted', async () => {
+      const r = await kube().get<Deployment>(WORKLOADS.Rollout, ns, 'canary');
+      return r.spec.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION] === value;
+    });
+    await waitFor('the condition to clear', async () => restartCondition(await getES(ns, 'db'))?.status === 'True');
+  });
+});
