@@ -38,6 +38,7 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
         previousEnd = doc.range[2];
         if (doc.errors.length > 0) {
           errors++;
+          show.clear();
           process.stderr.write(`${file}:${counter.linePos(doc.errors[0]!.pos[0]).line}: ${s.red('error')}: YAML: ${doc.errors[0]!.message.split('\n')[0]}\n`);
           parts.push(source);
           continue;
@@ -54,6 +55,7 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
           if (f.severity === 'error') errors++;
           const line = lineOf(f.path) + (f.templateLine ? f.templateLine - 1 : 0);
           const level = f.severity === 'error' ? s.red('error') : s.yellow('warning');
+          show.clear();
           process.stderr.write(`${file === '-' ? '<stdin>' : file}:${line}: ${level}: ${meta?.kind ?? ''}/${meta?.metadata?.name ?? ''}: ${f.path || '(document)'}: ${f.message}\n`);
         }
         // Left alone: its own text, byte for byte (re-serialising would reformat flow collections).
