@@ -72,11 +72,6 @@ export class AwsSqsEvents implements PullSource {
   private handle(store: StoreKey, body: string): void {
     const ids = changedSecretIds(body);
     if (ids === undefined) return this.events.refused(SOURCE, 'malformed');
-    for (const id of ids) {
-      // One event, one count: the first spelling of the id some ExternalSecret uses, else the id itself.
-      const keys = secretKeysOf(id);
-      const used = keys.find((k) => this.events.index.readersOf(store, k).size > 0) ?? keys[0]!;
-      this.events.changed({ store, key: used, source: SOURCE });
-    }
+    for (const id of ids) this.events.changed({ stores: [store], keys: secretKeysOf(id), source: SOURCE });
   }
 }

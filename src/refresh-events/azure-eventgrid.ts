@@ -66,10 +66,8 @@ export class AzureEventGrid {
         this.events.refused(SOURCE, 'malformed');
         continue;
       }
-      const stores = this.storesOfVault(vault);
-      // A vault no store uses: counted as unknown, like any key nobody reads.
-      if (stores.length === 0) this.events.changed({ store: `azurekv-vault/${vault}`, key: name, source: SOURCE });
-      for (const store of stores) this.events.changed({ store, key: name, source: SOURCE });
+      // A vault no store uses is unknown, like any key nobody reads.
+      this.events.changed({ stores: this.storesOfVault(vault), keys: [name], source: SOURCE });
     }
     return { status: 200, body: {} };
   }

@@ -57,8 +57,6 @@ export class GcpPubSubEvents implements PullSource {
     const secretId = attributes.secretId;
     if (!secretId) return this.events.refused(SOURCE, 'malformed');
     if (!CHANGES.has(attributes.eventType ?? '')) return;
-    const keys = gcpSecretKeysOf(secretId);
-    const used = keys.find((k) => this.events.index.readersOf(store, k).size > 0) ?? keys[0]!;
-    this.events.changed({ store, key: used, source: SOURCE });
+    this.events.changed({ stores: [store], keys: gcpSecretKeysOf(secretId), source: SOURCE });
   }
 }

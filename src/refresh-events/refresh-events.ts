@@ -9,9 +9,14 @@ import type { StoreKey } from '../api/store-id.js';
 import type { Metrics } from '../metrics.js';
 import { RemoteKeyIndex } from './remote-key-index.js';
 
+/**
+ * One change event. A provider may name the secret several ways (a name or an
+ * ARN) and one vault may back several stores: the event concerns every
+ * store and key spelling given, and counts once.
+ */
 export interface RemoteChange {
-  store: StoreKey;
-  key: string;
+  stores: StoreKey[];
+  keys: string[];
   /** Where it came from (webhook, aws-sqs, ...): a metric label. */
   source: string;
 }
@@ -27,19 +32,21 @@ export interface RefreshEventsDeps {
 
 export class RefreshEvents {
   readonly index = new RemoteKeyIndex();
-  private readonly pending = new Map<string, RemoteChange>();
+  /** The (store, key) pairs some ExternalSecret reads that changed in this window. */
+  private readonly pending = new Map<string, { store: StoreKey; key: string }>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly deps: RefreshEventsDeps) {}
 
-  /** An authenticated change event: 'accepted' when some ExternalSecret reads the key. */
+  /** An authenticated change event: 'accepted' when some ExternalSecret reads a key it names. */
   changed(change: RemoteChange): 'accepted' | 'unknown' {
-    if (this.index.readersOf(change.store, change.key).size === 0) {
+    const read = change.stores.flatMap((store) => change.keys.filter((key) => this.index.readersOf(store, key).size > 0).map((key) => ({ store, key })));
+    if (read.length === 0) {
       this.deps.metrics.refreshEvents.inc({ source: change.source, result: 'unknown' });
       return 'unknown';
     }
     this.deps.metrics.refreshEvents.inc({ source: change.source, result: 'accepted' });
-    this.pending.set(`${change.store}\0${change.key}`, change);
+    for (const r of read) this.pending.set(`${r.store}\0${r.key}`, r);
     this.timer ??= setTimeout(() => this.flush(), this.deps.windowMs);
     return 'accepted';
   }

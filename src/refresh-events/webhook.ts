@@ -116,8 +116,8 @@ export class RefreshWebhook {
     if (!this.opts.isLeader()) return void res.writeHead(503, { 'Retry-After': '1' }).end('not the leader\n');
     this.seen.set(id, now + 2 * TOLERANCE_S * 1000);
     const result = this.events.changed({
-      store: namespace ? storeKey({ kind: 'SecretStore', namespace, name: store }) : storeKey({ kind: 'ClusterSecretStore', name: store }),
-      key,
+      stores: [namespace ? storeKey({ kind: 'SecretStore', namespace, name: store }) : storeKey({ kind: 'ClusterSecretStore', name: store })],
+      keys: [key],
       source: SOURCE,
     });
     res.writeHead(202, { 'Content-Type': 'application/json' }).end(`${JSON.stringify({ result })}\n`);
