@@ -221,6 +221,30 @@ describe('aws provider', () => {
     expect(proxy.calls.get('AssumeRoleWithWebIdentity')).toBeGreaterThanOrEqual(1);
   });
 
+  it('web identity as on EKS: the role from the ServiceAccount annotation, then aws.role assumed on top with those credentials', async () => {
+    const ns = await newNamespace();
+    const irsa = 'arn:aws:iam::123456789012:role/irsa';
+    await kube().create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: ns, annotations: { 'eks.amazonaws.com/role-arn': irsa } } });
+    await put(`${ns}/irsa`, SECRET_VALUE);
+    const jwt = { jwt: { serviceAccountRef: { name: 'app' } } };
+    const role = { annotated: undefined, chained: 'arn:aws:iam::123456789012:role/target' };
+    for (const store of ['annotated', 'chained'] as const) {
+      proxy.assumed.length = 0;
+      await createStore(ns, store, { provider: { aws: { service: 'SecretsManager', region: 'us-east-1', endpoint: proxy.url, role: role[store], auth: jwt } } });
+      await createExternalSecret(ns, store, { secretStoreRef: { name: store }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}/irsa` } }] });
+      await waitForReady(ns, store);
+      expect(decoded(await getSecret(ns, store)).v).toBe(SECRET_VALUE);
+      // The store's check and the sync share the cached credentials.
+      const calls = new Set(proxy.assumed.map((a) => `${a.op} ${a.role}`));
+      if (store === 'annotated') expect([...calls]).toEqual([`AssumeRoleWithWebIdentity ${irsa}`]);
+      else {
+        expect([...calls]).toEqual([`AssumeRoleWithWebIdentity ${irsa}`, `AssumeRole ${role.chained}`]);
+        // Signed with the web identity's temporary keys, not any static ones.
+        expect(proxy.assumed[1]!.signedBy).toMatch(/^ASIA/);
+      }
+    }
+  });
+
   it('an assumed role on top of static keys, and the SDK default chain when auth is empty', async () => {
     const ns = await namespaceWithCreds();
     await put(`${ns}/chain`, SECRET_VALUE);

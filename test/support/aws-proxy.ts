@@ -8,6 +8,8 @@ export interface AwsProxy {
   url: string;
   /** Calls seen, by operation name. */
   calls: Map<string, number>;
+  /** STS AssumeRole* calls in order: the operation, the role and the access key that signed it (none for web identity). */
+  assumed: Array<{ op: string; role: string; signedBy?: string }>;
   total(): number;
   /** Answer the next n Secrets Manager calls with ThrottlingException (HTTP 400) or HTTP 429. */
   throttle(n: number, how?: 'ThrottlingException' | '429'): void;
@@ -21,6 +23,7 @@ export interface AwsProxy {
 export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const upstream = new URL(target);
   const calls = new Map<string, number>();
+  const assumed: AwsProxy['assumed'] = [];
   let throttleLeft = 0;
   let throttleHow: 'ThrottlingException' | '429' = 'ThrottlingException';
   const denied = new Set<string>();
@@ -34,6 +37,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       const op = amzTarget ? amzTarget.split('.').pop()! : (new URLSearchParams(body.toString()).get('Action') ?? 'other');
       calls.set(op, (calls.get(op) ?? 0) + 1);
       const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      if (op.startsWith('AssumeRole')) assumed.push({ op, role: new URLSearchParams(body.toString()).get('RoleArn') ?? '', signedBy: keyId });
       if ((keyId && denied.has(keyId)) || (amzTarget && op === deniedOperation)) {
         // Secrets Manager speaks JSON; STS speaks the query protocol and answers in XML.
         if (amzTarget) {
@@ -70,6 +74,7 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    assumed,
     total: () => [...calls.values()].reduce((a, b) => a + b, 0),
     throttle(n, how = 'ThrottlingException') {
       throttleLeft = n;

@@ -2,16 +2,25 @@
 // ServiceAccount token from TokenRequest exchanged with STS), an optional
 // role to assume on top, or the SDK's default chain when nothing is set.
 // Temporary credentials are cached until shortly before they expire.
+//
+// Web identity reads the role the way EKS (IRSA) and External Secrets
+// Operator do: from the ServiceAccount's eks.amazonaws.com/role-arn
+// annotation, with aws.role then assumed on top of it. A ServiceAccount
+// without the annotation uses aws.role as the web identity role.
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AnyStore } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { readSecretKey, serviceAccountToken } from '../credentials.js';
+import { Resources, type KubeObject } from '../../kube/types.js';
+import { errorMessage } from '../../util/errors.js';
+import { readSecretKey, refNamespace, serviceAccountToken, type ServiceAccountRef } from '../credentials.js';
 import { StoreConfigError } from '../errors.js';
 
 type AwsSpec = NonNullable<AnyStore['spec']['provider']['aws']>;
 
 const STS_AUDIENCE = 'sts.amazonaws.com';
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const AUDIENCE_ANNOTATION = 'eks.amazonaws.com/audience';
 /** Refresh temporary credentials this long before they expire. */
 const EARLY_MS = 5 * 60_000;
 
@@ -36,6 +45,21 @@ function cached(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdent
   };
 }
 
+/** The web identity role and token audience a ServiceAccount's EKS annotations name. */
+async function webIdentityOf(kube: KubeClient, namespace: string, ref: ServiceAccountRef): Promise<{ role?: string; audiences?: string[] }> {
+  const what = 'aws auth.jwt.serviceAccountRef';
+  let sa: KubeObject | undefined;
+  try {
+    sa = await kube.getOrUndefined<KubeObject>(Resources.ServiceAccount, refNamespace(namespace, ref, what), ref.name);
+  } catch (err) {
+    throw new StoreConfigError(`${what}: reading ServiceAccount "${ref.name}" failed: ${errorMessage(err)}`);
+  }
+  if (!sa) throw new StoreConfigError(`${what}: ServiceAccount "${ref.name}" not found`);
+  const annotations = sa.metadata.annotations ?? {};
+  const audience = annotations[AUDIENCE_ANNOTATION];
+  return { role: annotations[ROLE_ARN_ANNOTATION] || undefined, audiences: audience ? [audience] : undefined };
+}
+
 export function storeCredentials(spec: AwsSpec, kube: KubeClient, namespace: string, sessionName: string): AwsCredentialIdentityProvider | undefined {
   const sts = (credentials?: AwsCredentialIdentityProvider) => new STSClient({ region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 2 });
   let base: AwsCredentialIdentityProvider | undefined;
@@ -50,14 +74,18 @@ export function storeCredentials(spec: AwsSpec, kube: KubeClient, namespace: str
       expiration: new Date(Date.now() + EARLY_MS + 10 * 60_000),
     }));
   } else if (spec.auth?.jwt) {
-    if (!spec.role) throw new StoreConfigError('aws auth.jwt needs spec.provider.aws.role (the role to assume with the web identity)');
     const ref = spec.auth.jwt.serviceAccountRef;
-    const role = spec.role;
-    // The web identity is the role: no second assume below.
     return cached(async () => {
-      const { token } = await serviceAccountToken(kube, namespace, ref, [STS_AUDIENCE], 'aws auth.jwt.serviceAccountRef');
+      const identity = await webIdentityOf(kube, namespace, ref);
+      const role = identity.role ?? spec.role;
+      if (!role) throw new StoreConfigError(`aws auth.jwt: ServiceAccount "${ref.name}" has no ${ROLE_ARN_ANNOTATION} annotation and spec.provider.aws.role is not set: name the role to assume with the web identity`);
+      const { token } = await serviceAccountToken(kube, namespace, { ...ref, audiences: ref.audiences ?? identity.audiences }, [STS_AUDIENCE], 'aws auth.jwt.serviceAccountRef');
       const out = await sts().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: role, RoleSessionName: sessionName, WebIdentityToken: token }));
-      return fromSts(out.Credentials, 'AssumeRoleWithWebIdentity');
+      const web = fromSts(out.Credentials, 'AssumeRoleWithWebIdentity');
+      if (!identity.role || !spec.role) return web;
+      // aws.role on top of the annotation's role.
+      const chained = await sts(() => Promise.resolve(web)).send(new AssumeRoleCommand({ RoleArn: spec.role, RoleSessionName: sessionName }));
+      return fromSts(chained.Credentials, 'AssumeRole');
     });
   }
 

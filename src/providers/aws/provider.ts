@@ -9,10 +9,8 @@ import { limitResponses } from './response-limit.js';
 export const awsProvider: Provider = {
   name: 'aws',
   capabilities: 'ReadOnly',
-  validateStore(store) {
-    const spec = store.spec.provider.aws!;
-    return spec.auth?.jwt && !spec.role ? ['aws.auth.jwt needs aws.role: the role the web identity assumes'] : [];
-  },
+  // auth.jwt without aws.role takes the role from the ServiceAccount's annotation, known only when it is read.
+  validateStore: () => [],
   newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.aws!;
     const credentials = storeCredentials(spec, kube, namespace, `secretsync-${store.metadata.name}`.slice(0, 64));
