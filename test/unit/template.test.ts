@@ -12,14 +12,18 @@ const es = (template: NonNullable<NonNullable<ExternalSecret['spec']['target']>[
 });
 
 describe('template functions', () => {
-  const scope = templateScope({ user: bytes('admin'), json: bytes('{"a":{"b":"c"}}'), yaml: bytes('k: v\nn: 1') });
+  const scope = templateScope({ user: bytes('admin'), json: bytes('{"a":{"b":"c"}}'), yaml: bytes('k: v\ncount: 1\nn: x'), said: bytes('say "hi"\n') });
 
   it.each([
     ['{{ user | b64enc }}', 'YWRtaW4='],
     ['{{ "YWRtaW4=" | b64dec }}', 'admin'],
     ['{{ json | fromjson | map: "a" | first | map: "b" | first }}', 'c'],
     ['{% assign o = json | fromjson %}{{ o.a.b }}', 'c'],
-    ['{% assign o = yaml | fromyaml %}{{ o.k }}-{{ o.n }}', 'v-1'],
+    ['{% assign o = yaml | fromyaml %}{{ o.k }}-{{ o.count }}', 'v-1'],
+    // YAML 1.1, as ESO reads it: the key n is the boolean false.
+    ['{{ yaml | fromyaml | tojson }}', '{"count":1,"false":"x","k":"v"}'],
+    ['{{ json | fromjson | toyaml }}', 'a:\n  b: c'],
+    ['{{ said | quote }} {{ user | squote }}', '"say \\"hi\\"\\n" \'admin\''],
     ['{{ user | upper }} {{ "ABC" | lower }} [{{ "  x  " | trim }}]', 'ADMIN abc [x]'],
     ['{{ missing | default: "fallback" }}', 'fallback'],
     ['{% assign o = json | fromjson %}{{ o | tojson }}', '{"a":{"b":"c"}}'],

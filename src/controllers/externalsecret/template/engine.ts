@@ -7,7 +7,7 @@
 // templates do not carry them in memory.
 import type { Liquid, Template } from 'liquidjs';
 import type Forge from 'node-forge';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { Document as YamlDocument, parse as parseYaml, visit } from 'yaml';
 
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
@@ -42,6 +42,60 @@ function strictBase64(text: string): Buffer {
   return Buffer.from(clean, 'base64');
 }
 
+const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+
+/** Go's strconv.Quote, which ESO's `quote` uses: printable characters as they are, the rest escaped. */
+function goQuote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code < 0x7f || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) out += ch;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/** Object keys in sorted order, at every depth (how Go writes maps). */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+}
+
+/** JSON as Go's encoding/json writes it (and so ESO's toJson): keys sorted; <, > and & escaped. */
+function goJson(value: unknown): string {
+  return (JSON.stringify(sortedKeys(value)) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Whether YAML 1.1 reads this text, as a plain scalar, as a null, boolean, number or timestamp. */
+function readsAsOtherThanString(text: string): boolean {
+  if (/^(~|null|Null|NULL|)$/.test(text)) return true;
+  try {
+    const value = parseYaml(text, { version: '1.1' }) as unknown;
+    return typeof value === 'boolean' || typeof value === 'number' || value instanceof Date;
+  } catch {
+    return false; // not a plain scalar at all: the serialiser quotes it
+  }
+}
+
+/**
+ * YAML as ESO's toYaml (sigs.k8s.io/yaml, go-yaml v2) writes it: keys sorted,
+ * lists at their key's indentation, strings YAML 1.1 would read as something
+ * else double-quoted, others that need quotes single-quoted, no final newline.
+ */
+function goYaml(value: unknown): string {
+  const doc = new YamlDocument(sortedKeys(value), { version: '1.1' });
+  visit(doc, {
+    Scalar: (_, node) => {
+      if (typeof node.value === 'string' && readsAsOtherThanString(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ indentSeq: false, lineWidth: 0, singleQuote: true }).replace(/\n$/, '');
+}
+
 /** Reads a base64 PKCS#12 archive and returns its certificates or its key as PEM. */
 async function pkcs12(input: string, password: string, want: 'cert' | 'key'): Promise<string> {
   const forge = interop(await import('node-forge'));
@@ -54,14 +108,17 @@ async function pkcs12(input: string, password: string, want: 'cert' | 'key'): Pr
   }
   if (want === 'cert') {
     const bags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
-    return bags.map((b) => forge.pki.certificateToPem(b.cert!)).join('');
+    return bags.map((b) => unixLines(forge.pki.certificateToPem(b.cert!))).join('');
   }
   const shrouded = p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? [];
   const plain = p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? [];
   const key = [...shrouded, ...plain][0]?.key;
   if (!key) throw new TemplateError('pkcs12_key: the archive holds no private key');
-  return forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key)));
+  return unixLines(forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key))));
 }
+
+/** node-forge ends PEM lines with CRLF; Go's encoding/pem (and so ESO) with LF. */
+const unixLines = (pem: string) => pem.replace(/\r\n/g, '\n');
 
 /** A CommonJS module imported dynamically may arrive wrapped in `default` (for example when bundled). */
 function interop<T extends object>(mod: T | { default: T }): T {
@@ -87,15 +144,18 @@ async function createEngine(): Promise<Liquid> {
         throw new TemplateError('fromjson: input is not valid JSON');
       }
     },
-    tojson: (v) => JSON.stringify(v),
+    tojson: (v) => goJson(v),
     fromyaml: (v) => {
       try {
-        return parseYaml(str(v)) as unknown;
+        // YAML 1.1, as sigs.k8s.io/yaml (and so ESO's fromYaml) reads it: yes/no/on/off/y/n are booleans.
+        // Timestamps stay text, as JSON has no dates.
+        return parseYaml(str(v), { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp') }) as unknown;
       } catch {
         throw new TemplateError('fromyaml: input is not valid YAML');
       }
     },
-    toyaml: (v) => toYaml(v),
+    // As ESO's toYaml writes it: keys sorted, lists at their key's indentation, YAML 1.1 look-alikes quoted, no final newline.
+    toyaml: (v) => goYaml(v),
     upper: (v) => str(v).toUpperCase(),
     lower: (v) => str(v).toLowerCase(),
     trim: (v) => str(v).trim(),
@@ -104,6 +164,8 @@ async function createEngine(): Promise<Liquid> {
       .filter((b) => b.type === str(type))
       .map((b) => `${b.pem}\n`)
       .join(''),
+    quote: (v) => goQuote(str(v)),
+    squote: (v) => `'${str(v)}'`,
     pkcs12_cert: (v, password) => pkcs12(str(v), str(password), 'cert'),
     pkcs12_key: (v, password) => pkcs12(str(v), str(password), 'key'),
   };
