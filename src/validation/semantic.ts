@@ -42,12 +42,13 @@ export async function externalSecretProblems(spec: ExternalSecretSpec): Promise<
     ...Object.entries(template?.metadata?.labels ?? {}).map(([k, v]): [string, string] => [`spec.target.template.metadata.labels["${k}"]`, v]),
     ...Object.entries(template?.metadata?.annotations ?? {}).map(([k, v]): [string, string] => [`spec.target.template.metadata.annotations["${k}"]`, v]),
     ...(template?.templateFrom ?? []).map((from, i): [string, string | undefined] => [`spec.target.template.templateFrom[${i}].literal`, from.literal]),
+    ...(spec.dataFrom ?? []).flatMap((entry, i) => (entry.rewrite ?? []).map((r, j): [string, string | undefined] => [`spec.dataFrom[${i}].rewrite[${j}].transform.template`, r.transform?.template])),
   ];
   for (const [path, source] of sources) {
     if (source === undefined) continue;
     try {
       // Named as the operator's render errors name it (template.data["k"]), worded the same.
-      await checkTemplate(source, path.replace(/^spec\.target\./, ''));
+      await checkTemplate(source, path.replace(/^spec\.target\.|^spec\./, ''));
     } catch (err) {
       out.push({ path, message: `template failed: ${errorMessage(err)}`, reason: Reason.TemplateError });
     }
