@@ -97,9 +97,12 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    // commander's own exits (help, version, usage errors) carry their code.
+    // commander's own exits (help, version, usage errors) carry their code and have said why.
     const exit = (err as { exitCode?: number; code?: string }).exitCode;
-    return exit ?? 1;
+    if (exit !== undefined) return exit;
+    // Anything else is a bug or an unreadable input: said in one line, never silently.
+    process.stderr.write(`secretsync: error: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
   }
   return code;
 }

@@ -94,7 +94,14 @@ export async function readManifests(inputs: string[], onFile?: (done: number, to
         for (const e of doc.errors) problems.push({ file: name, line: counter.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
         continue;
       }
-      const obj = doc.toJS() as unknown;
+      let obj: unknown;
+      try {
+        obj = doc.toJS();
+      } catch (err) {
+        // An alias whose anchor is in another document, say.
+        problems.push({ file: name, line: counter.linePos(doc.contents?.range?.[0] ?? 0).line, message: `YAML: ${(err as Error).message}` });
+        continue;
+      }
       if (obj === null || obj === undefined) continue; // an empty document
       if (typeof obj !== 'object' || Array.isArray(obj)) {
         problems.push({ file: name, line: counter.linePos(doc.contents?.range?.[0] ?? 0).line, message: 'not a Kubernetes object (a YAML map)' });
