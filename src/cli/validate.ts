@@ -8,6 +8,7 @@ import { loadProvider } from '../providers/registry.js';
 import { schemaProblems } from '../validation/schema.js';
 import { externalSecretProblems, storeProblems } from '../validation/semantic.js';
 import { asText, readManifests, type Manifest } from './manifests.js';
+import { ESO_VERSIONS } from './migrate/convert.js';
 import { progress, styler } from './style.js';
 
 export interface Finding {
@@ -21,7 +22,9 @@ export interface Finding {
 }
 
 const GROUP = 'secretsync.dev/';
-const ESO_GROUP = 'external-secrets.io/';
+const ESO_GROUP = /^([a-z.]+\.)?external-secrets\.io\//;
+/** What `secretsync migrate` converts. */
+const MIGRATED_KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'];
 
 /** Problems of one manifest; [] when it is valid or not ours. */
 export async function checkManifest(m: Manifest): Promise<Finding[]> {
@@ -29,7 +32,10 @@ export async function checkManifest(m: Manifest): Promise<Finding[]> {
     file: m.file, line: path ? m.lineOf(path) : m.lineOf(''), kind: m.kind, name: m.name, path, severity, message,
   });
   const apiVersion = asText(m.obj.apiVersion);
-  if (apiVersion.startsWith(ESO_GROUP)) return [at(undefined, `an External Secrets Operator ${m.kind}: convert it with \`secretsync migrate\``, 'warning')];
+  if (ESO_GROUP.test(apiVersion)) {
+    const convertible = ESO_VERSIONS.includes(apiVersion) && MIGRATED_KINDS.includes(m.kind);
+    return [at(undefined, convertible ? `an External Secrets Operator ${m.kind}: convert it with \`secretsync migrate\`` : `an External Secrets Operator ${m.kind} (${apiVersion}): secretsync has no equivalent yet; keep it on External Secrets Operator`, 'warning')];
+  }
   if (!apiVersion.startsWith(GROUP)) return [];
   const schema = schemaProblems(m.obj);
   if (schema.length > 0) return schema.map((p) => at(p.path, p.message));

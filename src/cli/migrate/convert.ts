@@ -4,11 +4,15 @@
 // secretsync has; every field without an equivalent is removed with a warning
 // that says what to do, and anything that cannot be converted (another
 // provider, PushSecret, a ClusterExternalSecret without a namespace list) is
-// left as it was with an error: reported, never dropped.
-import { Document, isMap, isScalar, isSeq, type Node } from 'yaml';
+// left as it was with an error: reported, never dropped. A field whose loss
+// would change what the manifest does is an error too, not a warning.
+import { Document, isAlias, isMap, isScalar, isSeq, visit, type Node } from 'yaml';
+import { parseDuration } from '../../util/duration.js';
 import { schemaProblems } from '../../validation/schema.js';
 import { asText, pathSegments } from '../manifests.js';
-import { translateGoTemplate } from './go-template.js';
+import { MigrateContext } from './context.js';
+import { translateGoTemplate, translateRegexpTarget } from './go-template.js';
+import { normaliseVaultKey } from './vault-keys.js';
 
 type Path = Array<string | number>;
 
@@ -25,12 +29,14 @@ export const ESO_VERSIONS = ['external-secrets.io/v1', 'external-secrets.io/v1be
 const ESO_GROUPS = /^(generators\.)?external-secrets\.io\//;
 const OURS = 'secretsync.dev/v1alpha1';
 const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm'];
+/** ESO's openbao provider has the vault provider's shape; secretsync's vault provider speaks to both. */
+const ALIASES: Record<string, string> = { openbao: 'vault' };
 
 const show = (path: Path) => path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${p}` : p), '');
 
-class Converter {
+export class Converter {
   readonly findings: MigrateFinding[] = [];
-  constructor(readonly doc: Document) {}
+  constructor(readonly doc: Document, readonly context: MigrateContext, readonly namespace: string | undefined) {}
 
   has(path: Path): boolean {
     return this.doc.hasIn(path);
@@ -65,53 +71,136 @@ class Converter {
     if (defaults.includes(this.get(path))) this.doc.deleteIn(path);
     else this.drop(path, todo);
   }
+  /** Replaces a field by another in the same place (key order is what readers of the file see). */
+  rename(path: Path, key: string, value: unknown): void {
+    const parent = this.doc.getIn(path.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === path.at(-1)) : undefined;
+    if (!pair) return;
+    pair.key = this.doc.createNode(key);
+    pair.value = this.doc.createNode(value);
+  }
   move(from: Path, to: Path): void {
     if (!this.has(from)) return;
     const node = this.doc.getIn(from, true);
     this.doc.deleteIn(from);
     this.doc.setIn(to, node);
   }
+  /** An error when the field is there: its loss would change what the manifest does. */
+  refuse(path: Path, message: string): void {
+    if (this.has(path)) this.error(path, message);
+  }
   template(path: Path): void {
     const source = this.get(path);
     if (typeof source !== 'string') return;
     const { liquid, untranslated } = translateGoTemplate(source);
     this.doc.setIn(path, liquid);
+    // A template that would fail, or render something else, stops the conversion.
     for (const u of untranslated) {
-      this.findings.push({ path: show(path), severity: 'warning', templateLine: u.line, message: `template line ${u.line}: ${u.action} kept as it was: ${u.why}` });
+      this.findings.push({ path: show(path), severity: 'error', templateLine: u.line, message: `template line ${u.line}: ${u.action} cannot be converted: ${u.why}` });
     }
   }
 }
 
+/** Aliases become copies of what they point at, so dropping an anchored field cannot leave one dangling. */
+function expandAliases(doc: Document): void {
+  visit(doc, {
+    Alias: (_, alias) => {
+      const target = alias.resolve(doc);
+      if (!target) throw new Error(`the alias *${alias.source} has no anchor in this document`);
+      const copy = target.clone() as Node & { anchor?: string };
+      delete copy.anchor;
+      return copy;
+    },
+  });
+  visit(doc, {
+    Node: (_, node) => {
+      if (!isAlias(node)) delete (node as { anchor?: string }).anchor;
+    },
+  });
+}
+
+const isZeroDuration = (value: unknown): boolean => {
+  try {
+    return parseDuration(asText(value)) === 0;
+  } catch {
+    return false;
+  }
+};
+
 function convertExternalSecretSpec(c: Converter, spec: Path): void {
+  const storeRef = (c.doc.getIn([...spec, 'secretStoreRef']) as Node | undefined)?.toJSON() as { name?: string; kind?: string } | undefined;
+  const store = storeRef ? c.context.store(storeRef, c.namespace) : undefined;
+  if (store?.refused) {
+    c.error([...spec, 'secretStoreRef'], `its ${store.kind} "${store.name}" cannot be converted (see the error reported on it): keep this ExternalSecret on External Secrets Operator with its store`);
+    return;
+  }
   const interval = c.get([...spec, 'refreshInterval']);
-  if (interval === '0' || interval === '0s' || interval === 0) {
-    c.doc.deleteIn([...spec, 'refreshInterval']);
-    c.doc.setIn([...spec, 'refreshPolicy'], 'CreatedOnce');
-    c.warn([...spec, 'refreshInterval'], 'refreshInterval 0 (never refresh) became refreshPolicy CreatedOnce');
+  const policy = c.get([...spec, 'refreshPolicy']);
+  if (c.has([...spec, 'refreshInterval']) && isZeroDuration(interval)) {
+    // Zero means "never periodically": CreatedOnce, unless the policy already says when to refresh.
+    if (policy === undefined) c.rename([...spec, 'refreshInterval'], 'refreshPolicy', 'CreatedOnce');
+    else {
+      c.doc.deleteIn([...spec, 'refreshInterval']);
+      if (policy === 'Periodic') c.doc.setIn([...spec, 'refreshPolicy'], 'CreatedOnce');
+    }
+    if (policy === undefined || policy === 'Periodic') c.warn([...spec, 'refreshInterval'], `refreshInterval ${asText(interval)} (never refresh) became refreshPolicy CreatedOnce`);
   }
   const target = [...spec, 'target'];
+  c.refuse([...target, 'manifest'], 'target.manifest (writing a ConfigMap or another kind instead of a Secret) has no equivalent: secretsync writes Secrets only; keep this ExternalSecret on External Secrets Operator');
   const creation = c.get([...target, 'creationPolicy']);
   if (c.get([...target, 'deletionPolicy']) === 'Delete' && creation !== undefined && creation !== 'Owner') {
     c.drop([...target, 'deletionPolicy'], `deletionPolicy Delete needs creationPolicy Owner in secretsync (here ${asText(creation)}): the Secret is now kept when its remote secrets are gone`);
   }
-  if (c.get([...target, 'deletionPolicy']) === 'Merge') c.drop([...target, 'deletionPolicy'], 'deletionPolicy Merge (remove only our keys) has no equivalent; Retain keeps the Secret, Delete deletes it');
+  if (c.get([...target, 'deletionPolicy']) === 'Merge') c.drop([...target, 'deletionPolicy'], 'deletionPolicy Merge (remove only our keys when the remote secrets are gone): Retain (the default) keeps the Secret, Delete deletes it');
   const template = [...target, 'template'];
   if (c.has(template)) {
     const engine = c.get([...template, 'engineVersion']);
-    if (engine === 'v1') c.warn([...template, 'engineVersion'], "ESO's v1 template engine: the templates were translated as v2 (Go templates); check them");
+    if (engine === 'v1') c.error([...template, 'engineVersion'], "ESO's v1 template engine (deprecated) is not converted: move the templates to engineVersion v2 on External Secrets Operator first, then migrate");
     // Ours is LiquidJS; the CRD's own default says so.
     if (c.has([...template, 'engineVersion'])) c.doc.deleteIn([...template, 'engineVersion']);
     c.drop([...template, 'metadata', 'finalizers'], 'add finalizers to the Secret by other means');
     for (const key of c.keys([...template, 'data'])) c.template([...template, 'data', key]);
     for (const part of ['labels', 'annotations']) for (const key of c.keys([...template, 'metadata', part])) c.template([...template, 'metadata', part, key]);
-    for (let i = 0; i < c.items([...template, 'templateFrom']); i++) c.template([...template, 'templateFrom', i, 'literal']);
+    for (let i = 0; i < c.items([...template, 'templateFrom']); i++) {
+      const from = [...template, 'templateFrom', i];
+      c.template([...from, 'literal']);
+      for (const [field, kind] of [['configMap', 'ConfigMap'], ['secret', 'Secret']] as const) {
+        const name = asText(c.get([...from, field, 'name']));
+        const found = name ? c.context.resource(kind, name, c.namespace) : 'found';
+        if (found === 'missing') c.error([...from, field], `the ${kind} "${name}" holds Go templates that must be converted with this ExternalSecret: give its file to migrate too`);
+        if (found === 'refused') c.error([...from, field], `the templates in the ${kind} "${name}" cannot be converted (see the error reported on it): keep this ExternalSecret on External Secrets Operator, or rewrite them`);
+      }
+    }
   }
   const ref = (path: Path) => {
-    c.dropIfDefault([...path, 'conversionStrategy'], ['Default'], 'values are used as they are (Unicode conversion is not done); decode them with decodingStrategy');
-    c.dropIfDefault([...path, 'metadataPolicy'], ['None'], 'secretsync reads values, not provider metadata: read the metadata into the value itself');
+    if (c.get([...path, 'conversionStrategy']) === 'Unicode') c.error([...path, 'conversionStrategy'], 'conversionStrategy Unicode (decoding _UXXXX_ escapes in keys) has no equivalent: keep this ExternalSecret on External Secrets Operator');
+    else c.dropIfDefault([...path, 'conversionStrategy'], ['Default'], 'values are used as they are');
+    if (c.get([...path, 'metadataPolicy']) === 'Fetch') c.error([...path, 'metadataPolicy'], "metadataPolicy Fetch (reading the secret's tags or custom metadata instead of its value) has no equivalent: secretsync reads values; keep this entry on External Secrets Operator");
+    else c.dropIfDefault([...path, 'metadataPolicy'], ['None'], 'secretsync reads values');
     c.drop([...path, 'nullBytePolicy'], 'values are kept as they are');
+    if (store?.provider === 'vault') {
+      const key = c.get([...path, 'key']);
+      if (typeof key === 'string') {
+        const normal = normaliseVaultKey(key, store);
+        if ('error' in normal) c.error([...path, 'key'], normal.error);
+        else if (normal.key !== key) {
+          c.doc.setIn([...path, 'key'], normal.key);
+          c.warn([...path, 'key'], `"${key}" became "${normal.key}": ${normal.why}`);
+        }
+      }
+    }
+    if (store?.provider === 'azurekv' && asText(c.get([...path, 'key'])).startsWith('cert/')) {
+      c.warn([...path, 'key'], 'a cert/ read gives the certificate chain as PEM in secretsync, where ESO gives the DER bytes of the leaf: templates that converted the DER (for example with b64enc) need changing');
+    }
   };
-  const sourceRef = (path: Path) => c.drop([...path, 'sourceRef'], 'every entry is read from spec.secretStoreRef; split entries of other stores or generators into ExternalSecrets of their own');
+  const sourceRef = (path: Path) => {
+    if (!c.has([...path, 'sourceRef'])) return;
+    const from = (c.doc.getIn([...path, 'sourceRef']) as Node).toJSON() as { storeRef?: { name?: string; kind?: string }; generatorRef?: { kind?: string; name?: string } };
+    const same = from.storeRef && !from.generatorRef && from.storeRef.name === storeRef?.name && (from.storeRef.kind ?? 'SecretStore') === (storeRef?.kind ?? 'SecretStore');
+    if (same) c.doc.deleteIn([...path, 'sourceRef']);
+    else if (from.generatorRef) c.error([...path, 'sourceRef'], `values from a ${from.generatorRef.kind ?? ''} generator have no equivalent yet: keep this ExternalSecret on External Secrets Operator`);
+    else c.error([...path, 'sourceRef'], 'secretsync reads every entry from spec.secretStoreRef: move the entries of another store into an ExternalSecret of their own');
+  };
   for (let i = 0; i < c.items([...spec, 'data']); i++) {
     ref([...spec, 'data', i, 'remoteRef']);
     sourceRef([...spec, 'data', i]);
@@ -119,11 +208,18 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
   for (let i = 0; i < c.items([...spec, 'dataFrom']); i++) {
     const entry = [...spec, 'dataFrom', i];
     ref([...entry, 'extract']);
-    c.dropIfDefault([...entry, 'find', 'conversionStrategy'], ['Default'], 'values are used as they are');
+    if (c.get([...entry, 'find', 'conversionStrategy']) === 'Unicode') c.error([...entry, 'find', 'conversionStrategy'], 'conversionStrategy Unicode has no equivalent: keep this ExternalSecret on External Secrets Operator');
+    else c.dropIfDefault([...entry, 'find', 'conversionStrategy'], ['Default'], 'values are used as they are');
     sourceRef(entry);
     for (let j = 0; j < c.items([...entry, 'rewrite']); j++) {
-      c.template([...entry, 'rewrite', j, 'transform', 'template']);
-      c.drop([...entry, 'rewrite', j, 'merge'], 'rewrite merge has no equivalent; combine the keys with a template instead');
+      const rewrite = [...entry, 'rewrite', j];
+      c.template([...rewrite, 'transform', 'template']);
+      const goTarget = c.get([...rewrite, 'regexp', 'target']);
+      if (typeof goTarget === 'string') {
+        const target = translateRegexpTarget(goTarget);
+        if (target !== goTarget) c.doc.setIn([...rewrite, 'regexp', 'target'], target);
+      }
+      c.refuse([...rewrite, 'merge'], 'rewrite merge (JSON values merged into one key set) has no equivalent: keep this ExternalSecret on External Secrets Operator');
     }
   }
   if (!c.has([...spec, 'secretStoreRef'])) c.error([...spec, 'secretStoreRef'], 'secretsync needs spec.secretStoreRef: name the store every entry is read from');
@@ -132,7 +228,9 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
 /** False when the store cannot be converted (the document is then left as it was). */
 function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): boolean {
   const providers = c.keys([...spec, 'provider']);
-  const provider = providers[0];
+  const alias = providers.length === 1 ? ALIASES[providers[0]!] : undefined;
+  if (alias) c.move([...spec, 'provider', providers[0]!], [...spec, 'provider', alias]);
+  const provider = alias ?? providers[0];
   if (providers.length !== 1 || !provider || !PROVIDERS.includes(provider)) {
     c.error([...spec, 'provider'], `provider "${providers.join(', ')}" is not one secretsync has (${PROVIDERS.join(', ')}): keep this store, and its ExternalSecrets, on External Secrets Operator`);
     return false;
@@ -142,24 +240,40 @@ function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): boolean {
   c.drop([...spec, 'refreshInterval'], 'stores are checked when they or their credential Secrets change');
   if (!cluster) c.drop([...spec, 'conditions'], 'conditions apply to ClusterSecretStores only');
   const p = [...spec, 'provider', provider];
-  const authOf = (path: Path, supported: string[]): boolean => {
+  const authOf = (path: Path, supported: string[], settings: string[] = []): boolean => {
     for (const kind of c.keys(path)) {
-      if (supported.includes(kind)) continue;
+      if (supported.includes(kind) || settings.includes(kind)) continue;
       c.error([...path, kind], `${provider} auth "${kind}" is not one secretsync has (${supported.join(', ')}): keep this store on External Secrets Operator or change its auth`);
       return false;
     }
     return true;
   };
+  const keep = 'keep this store on External Secrets Operator';
   switch (provider) {
     case 'vault': {
-      c.drop([...p, 'caProvider'], 'put the CA certificate (PEM, or base64 PEM) in caBundle');
-      for (const f of ['readYourWrites', 'forwardInconsistent', 'headers', 'tls', 'checkAndSet']) c.drop([...p, f], `${f} has no equivalent`);
+      if (c.has([...p, 'caProvider']) && !c.has([...p, 'caBundle'])) {
+        c.error([...p, 'caProvider'], 'caProvider (the CA read from a Secret or ConfigMap) has no equivalent: put the CA certificate (PEM, or base64 PEM) in caBundle, then migrate again');
+      }
+      else c.drop([...p, 'caProvider'], 'caBundle verifies the server');
+      c.refuse([...p, 'tls'], `tls (a client certificate for Vault) has no equivalent: ${keep}`);
+      c.refuse([...p, 'headers'], `headers (extra request headers) has no equivalent: ${keep}`);
+      for (const f of ['readYourWrites', 'forwardInconsistent']) c.drop([...p, f], 'it matters only with Vault Enterprise performance standbys, and secretsync reads from the active node');
+      c.drop([...p, 'checkAndSet'], 'it applies to PushSecret writes only');
       const auth = [...p, 'auth'];
-      if (!authOf(auth, ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt'])) return false;
-      c.drop([...auth, 'appRole', 'roleRef'], 'give the role id inline in appRole.roleId');
-      c.drop([...auth, 'kubernetes', 'secretRef'], 'secretsync mints the token with TokenRequest: set kubernetes.serviceAccountRef');
+      // ESO's auth.namespace logs in to another namespace than the one read from.
+      const authNamespace = c.get([...auth, 'namespace']);
+      if (authNamespace !== undefined) {
+        if (authNamespace === c.get([...p, 'namespace'])) c.doc.deleteIn([...auth, 'namespace']);
+        else c.error([...auth, 'namespace'], `auth.namespace (log in to namespace "${asText(authNamespace)}", read in "${asText(c.get([...p, 'namespace']))}") has no equivalent: secretsync logs in and reads in spec.provider.vault.namespace; ${keep}`);
+      }
+      if (!authOf(auth, ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt'], ['namespace'])) return false;
+      c.refuse([...auth, 'appRole', 'roleRef'], 'appRole.roleRef (the role id read from a Secret) has no equivalent: give the role id inline in appRole.roleId, then migrate again');
+      c.refuse([...auth, 'kubernetes', 'secretRef'], 'kubernetes.secretRef (a long-lived token Secret) has no equivalent: secretsync mints a token with TokenRequest for kubernetes.serviceAccountRef');
       if (c.has([...auth, 'kubernetes']) && !c.has([...auth, 'kubernetes', 'serviceAccountRef'])) {
-        c.warn([...auth, 'kubernetes'], 'no serviceAccountRef (ESO then uses its own ServiceAccount): secretsync needs the ServiceAccount to mint a token for; add kubernetes.serviceAccountRef');
+        c.error([...auth, 'kubernetes'], "no serviceAccountRef: ESO then logs in with its own ServiceAccount's token; secretsync mints a token for a ServiceAccount you name: add kubernetes.serviceAccountRef, then migrate again");
+      }
+      if (c.has([...auth, 'kubernetes', 'serviceAccountRef']) && !c.has([...auth, 'kubernetes', 'serviceAccountRef', 'audiences'])) {
+        c.warn([...auth, 'kubernetes', 'serviceAccountRef'], 'no audiences: ESO sends a token for the Kubernetes API server\'s own audience, which secretsync never sends to a provider; it asks for audience "vault": set audience=vault on the Vault role (or list the role\'s audience in serviceAccountRef.audiences)');
       }
       const sat = [...auth, 'jwt', 'kubernetesServiceAccountToken'];
       c.move([...sat, 'audiences'], [...sat, 'serviceAccountRef', 'audiences']);
@@ -169,10 +283,14 @@ function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): boolean {
     case 'aws': {
       const service = asText(c.get([...p, 'service']));
       if (service !== 'SecretsManager') {
-        c.error([...p, 'service'], `AWS ${service} is not a service secretsync has (SecretsManager): keep this store on External Secrets Operator`);
+        c.error([...p, 'service'], `AWS ${service} is not a service secretsync has (SecretsManager): ${keep}`);
         return false;
       }
-      for (const f of ['additionalRoles', 'externalID', 'sessionTags', 'transitiveTagKeys', 'prefix', 'secretsManager']) c.drop([...p, f], `${f} has no equivalent; give the final role in aws.role`);
+      c.refuse([...p, 'prefix'], `prefix (prepended to every key) has no equivalent: every key would lose it; write the full names in the ExternalSecrets and remove prefix, or ${keep}`);
+      if (c.items([...p, 'additionalRoles']) > 0) c.error([...p, 'additionalRoles'], `additionalRoles (a chain of roles) has no equivalent: secretsync assumes aws.role only; ${keep}`);
+      else if (c.has([...p, 'additionalRoles'])) c.doc.deleteIn([...p, 'additionalRoles']);
+      for (const f of ['externalID', 'sessionTags', 'transitiveTagKeys']) c.refuse([...p, f], `${f} (sent with AssumeRole, and trust policies may require it) has no equivalent: ${keep}`);
+      c.drop([...p, 'secretsManager'], 'it applies to PushSecret writes only');
       if (!authOf([...p, 'auth'], ['secretRef', 'jwt'])) return false;
       break;
     }
@@ -187,10 +305,14 @@ function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): boolean {
     }
     case 'gcpsm': {
       if (!authOf([...p, 'auth'], ['secretRef', 'workloadIdentity'])) return false;
+      const wi = [...p, 'auth', 'workloadIdentity'];
+      if (c.has(wi) && !(c.has([...wi, 'clusterLocation']) && c.has([...wi, 'clusterName']))) {
+        c.error(wi, 'clusterLocation and clusterName are needed: ESO reads them from the GKE metadata server, secretsync does not; add both (the cluster\'s location and name), then migrate again');
+      }
       break;
     }
   }
-  return true;
+  return !c.findings.some((f) => f.severity === 'error');
 }
 
 /** Anything the schema still calls an unknown field has no equivalent: removed, with a warning. */
@@ -215,12 +337,18 @@ export interface Converted {
   unchanged?: boolean;
 }
 
-export function convertDocument(doc: Document): Converted {
-  const c = new Converter(doc);
+export function convertDocument(doc: Document, context = new MigrateContext()): Converted {
+  const c = new Converter(doc, context, asText(doc.getIn(['metadata', 'namespace'])) || undefined);
   const apiVersion = asText(c.get(['apiVersion']));
   const kind = asText(c.get(['kind']));
   if (!ESO_GROUPS.test(apiVersion)) return { docs: [doc], findings: [], eso: false, unchanged: true };
   const original = doc.clone();
+  try {
+    expandAliases(c.doc);
+  } catch (err) {
+    c.error([], `YAML: ${(err as Error).message}`);
+    return { docs: [original], findings: c.findings, eso: true, unchanged: true };
+  }
   const unchanged = (): Converted => ({ docs: [original], findings: c.findings, eso: true, unchanged: true });
   if (!ESO_VERSIONS.includes(apiVersion)) {
     c.error([], `${kind} ${apiVersion} has no equivalent in secretsync: keep it on External Secrets Operator`);
@@ -235,7 +363,7 @@ export function convertDocument(doc: Document): Converted {
       if (!convertStoreSpec(c, ['spec'], kind === 'ClusterSecretStore')) return unchanged();
       break;
     case 'ClusterExternalSecret':
-      return expandClusterExternalSecret(c, original);
+      return expandClusterExternalSecret(c, original, context);
     default:
       c.error([], `${kind} has no equivalent in secretsync: keep it on External Secrets Operator`);
       return unchanged();
@@ -249,10 +377,12 @@ export function convertDocument(doc: Document): Converted {
 }
 
 /** A ClusterExternalSecret with a namespace list becomes one ExternalSecret per namespace. */
-function expandClusterExternalSecret(c: Converter, original: Document): Converted {
+function expandClusterExternalSecret(c: Converter, original: Document, context: MigrateContext): Converted {
   const namespaces = (c.doc.toJS() as { spec?: { namespaces?: string[] } }).spec?.namespaces ?? [];
-  if (c.has(['spec', 'namespaceSelector']) || c.has(['spec', 'namespaceSelectors'])) {
-    c.warn(['spec', 'namespaceSelectors'], 'namespace selectors cannot be resolved from files: only spec.namespaces are expanded; create the ExternalSecret in each selected namespace');
+  const selector = ['namespaceSelector', 'namespaceSelectors'].find((f) => c.has(['spec', f]));
+  if (selector) {
+    c.error(['spec', selector], 'namespace selectors have no equivalent yet (secretsync has no ClusterExternalSecret): list the namespaces in spec.namespaces instead, to expand it into one ExternalSecret per namespace');
+    return { docs: [original], findings: c.findings, eso: true, unchanged: true };
   }
   if (namespaces.length === 0) {
     c.error(['spec', 'namespaces'], 'secretsync has no ClusterExternalSecret: list the namespaces in spec.namespaces to expand it into one ExternalSecret per namespace');
@@ -268,10 +398,11 @@ function expandClusterExternalSecret(c: Converter, original: Document): Converte
       metadata: { name: js.spec.externalSecretName ?? js.metadata.name, namespace: ns, ...js.spec.externalSecretMetadata },
       spec: js.spec.externalSecretSpec,
     });
-    const converted = convertDocument(es);
+    const converted = convertDocument(es, context);
     docs.push(...converted.docs);
     if (ns === namespaces[0]) c.findings.push(...converted.findings.map((f) => ({ ...f, path: `spec.externalSecretSpec${f.path.replace(/^spec/, '')}` })));
   }
+  if (c.findings.some((f) => f.severity === 'error')) return { docs: [original], findings: c.findings, eso: true, unchanged: true };
   c.warn(['kind'], `ClusterExternalSecret expanded into ${namespaces.length} ExternalSecret(s), one per namespace in spec.namespaces (comments of the original are not carried over)`);
   return { docs, findings: c.findings, eso: true };
 }
