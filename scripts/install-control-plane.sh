@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kubectl, helm and promtool from the Go
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl, helm, promtool and
+# External Secrets Operator's template engine (the reference for migrate) from the Go
 # module proxy through the wrapper modules in tools/, into the cache outside
 # the repo. Idempotent: a second run finds the binaries and exits at once.
 source "$(dirname "$0")/lib.sh"
@@ -31,4 +32,11 @@ if [ ! -x "$PROMTOOL_BIN/promtool" ]; then
   mkdir -p "$PROMTOOL_BIN.tmp"
   (cd "$ROOT/tools/prometheus" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$PROMTOOL_BIN.tmp/promtool" github.com/prometheus/prometheus/cmd/promtool)
   rm -rf "$PROMTOOL_BIN" && mv "$PROMTOOL_BIN.tmp" "$PROMTOOL_BIN"
+fi
+
+if [ ! -x "$ESO_TEMPLATE_BIN/eso-template" ]; then
+  log "building External Secrets Operator v$ESO_VERSION's template engine (cold: ~3 min)"
+  mkdir -p "$ESO_TEMPLATE_BIN.tmp"
+  (cd "$ROOT/tools/eso-template" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ESO_TEMPLATE_BIN.tmp/eso-template" .)
+  rm -rf "$ESO_TEMPLATE_BIN" && mv "$ESO_TEMPLATE_BIN.tmp" "$ESO_TEMPLATE_BIN"
 fi

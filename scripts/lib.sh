@@ -55,4 +55,7 @@ HELM_VERSION=3.22.0
 HELM_BIN="$CACHE/helm-$HELM_VERSION"
 PROMETHEUS_VERSION=0.316.0
 PROMTOOL_BIN="$CACHE/prometheus-$PROMETHEUS_VERSION"
+# External Secrets Operator's own template engine: the reference for migrate's template conversion.
+ESO_VERSION=0.16.2
+ESO_TEMPLATE_BIN="$CACHE/eso-template-$ESO_VERSION"
 HADOLINT_HOME="$CACHE/hadolint-$HADOLINT_VERSION"
