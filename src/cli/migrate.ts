@@ -25,7 +25,7 @@ interface Part {
   /** Its own source: comments and the --- marker included. */
   source: string;
   doc: Document;
-  lineOf: (path: string) => number;
+  counter: LineCounter;
   /** Line of its first YAML error. */
   errorLine: number;
 }
@@ -52,7 +52,7 @@ async function readInput(input: string, file: string): Promise<InputFile> {
     const source = text.slice(previousEnd, doc.range[2]).replace(/^\n+/, '').replace(/\s*$/, '\n');
     previousEnd = doc.range[2];
     // Lines are looked up in the document as written (conversion edits it in place).
-    parts.push({ source, doc, lineOf: lineFinder(doc.clone(), counter), errorLine: doc.errors[0] ? counter.linePos(doc.errors[0].pos[0]).line : 0 });
+    parts.push({ source, doc, counter, errorLine: doc.errors[0] ? counter.linePos(doc.errors[0].pos[0]).line : 0 });
   }
   return { input, file, parts, crlf, bom };
 }
@@ -74,9 +74,24 @@ const isEso = (doc: Document) => ESO_VERSIONS.includes(asText(doc.getIn(['apiVer
 const kindOf = (doc: Document) => asText(doc.getIn(['kind']));
 const namespaceOf = (doc: Document) => asText(doc.getIn(['metadata', 'namespace'])) || undefined;
 
-/** Everything a conversion needs from the other inputs (see context.ts). */
-async function buildContext(files: InputFile[]): Promise<MigrateContext> {
+/** A conversion, with what validate says about its result. */
+interface Checked {
+  result: Converted;
+  invalid: MigrateFinding[];
+}
+
+async function convertChecked(doc: Document, context: MigrateContext, file: string): Promise<Checked> {
+  const result = convertTemplateSource(doc, context) ?? convertDocument(doc, context);
+  return { result, invalid: result.eso && !result.unchanged ? await stillInvalid(result.docs, file) : [] };
+}
+
+/**
+ * Everything a conversion needs from the other inputs (see context.ts), and
+ * the stores' conversions, made here to know which are refused.
+ */
+async function buildContext(files: InputFile[]): Promise<{ context: MigrateContext; stores: Map<Document, Checked> }> {
   const context = new MigrateContext();
+  const stores = new Map<Document, Checked>();
   const docs = files.flatMap((f) => f.parts).map((p) => p.doc).filter((d) => d.errors.length === 0);
   for (const doc of docs) {
     const kind = kindOf(doc);
@@ -87,7 +102,8 @@ async function buildContext(files: InputFile[]): Promise<MigrateContext> {
       const providers = Object.keys((doc.getIn(['spec', 'provider']) as { toJSON?: () => object } | undefined)?.toJSON?.() ?? {});
       const provider = providers[0] === 'openbao' ? 'vault' : (providers[0] ?? '');
       const path = doc.getIn(['spec', 'provider', providers[0] ?? '', 'path']);
-      const probe = convertDocument(doc.clone());
+      const probe = await convertChecked(doc.clone(), context, '');
+      stores.set(doc, probe);
       context.addStore({
         kind,
         name: asText(doc.getIn(['metadata', 'name'])),
@@ -95,7 +111,7 @@ async function buildContext(files: InputFile[]): Promise<MigrateContext> {
         provider,
         vaultPath: provider === 'vault' && path !== undefined ? asText(path) : undefined,
         vaultVersion: provider === 'vault' ? asText(doc.getIn(['spec', 'provider', providers[0]!, 'version'])) || 'v2' : undefined,
-        refused: probe.unchanged === true || (await stillInvalid(probe.docs, '')).length > 0,
+        refused: probe.result.unchanged === true || probe.invalid.length > 0,
       });
     }
   }
@@ -106,7 +122,7 @@ async function buildContext(files: InputFile[]): Promise<MigrateContext> {
     const probe = convertTemplateSource(doc.clone(), context);
     context.addResource(kind, asText(doc.getIn(['metadata', 'name'])), namespaceOf(doc), probe?.findings.some((f) => f.severity === 'error') === true);
   }
-  return context;
+  return { context, stores };
 }
 
 const asList = (node: unknown): string[] => ((node as { toJSON?: () => unknown } | undefined)?.toJSON?.() as string[] | undefined) ?? [];
@@ -140,7 +156,7 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
       errors++;
     }
   }
-  const context = await buildContext(files);
+  const { context, stores } = await buildContext(files);
   const stdout: string[] = [];
   for (const [i, input] of files.entries()) {
     show(i + 1, files.length);
@@ -160,16 +176,16 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
         continue;
       }
       const meta = { kind: kindOf(doc), name: asText(doc.getIn(['metadata', 'name'])) };
+      // Lines are looked up in the document as written (conversion edits it in place).
       const original = doc.clone();
-      let result: Converted = convertTemplateSource(doc, context) ?? convertDocument(doc, context);
-      if (result.eso && !result.unchanged) {
-        const invalid = await stillInvalid(result.docs, name);
-        if (invalid.length > 0) result = { docs: [original], findings: [...result.findings, ...invalid], eso: true, unchanged: true };
-      }
+      const lineOf = lineFinder(original, part.counter);
+      const checked = stores.get(doc) ?? (await convertChecked(doc, context, name));
+      let result = checked.result;
+      if (checked.invalid.length > 0) result = { docs: [original], findings: [...result.findings, ...checked.invalid], eso: true, unchanged: true };
       // A document left as it was: its errors are what to fix; what its conversion would change is said on the next run.
       const refused = result.unchanged && result.findings.some((f) => f.severity === 'error');
       for (const f of result.findings.filter((x) => !refused || x.severity === 'error')) {
-        const line = part.lineOf(f.path) + (f.templateLine ? f.templateLine - 1 : 0);
+        const line = lineOf(f.path) + (f.templateLine ? f.templateLine - 1 : 0);
         report(line, f.severity, `${meta.kind}/${meta.name}: `, `${f.path || '(document)'}: ${f.message}`);
       }
       if (result.unchanged) {
