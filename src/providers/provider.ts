@@ -74,6 +74,13 @@ export interface ProviderClient {
    * cannot tell that way. Lets a refresh confirm nothing changed.
    */
   currentVersion?(key: string, ctx: CallContext): Promise<string | undefined>;
+  /**
+   * A remote secret's metadata instead of its value (remoteRef.metadataPolicy
+   * Fetch), as the JSON object External Secrets Operator gives: Vault KV v2
+   * custom_metadata, AWS tags, Key Vault tags, Secret Manager
+   * {labels, annotations}. Absent: the provider has none to read.
+   */
+  getSecretMetadata?(key: string, ctx: CallContext): Promise<{ metadata: Record<string, unknown>; source: SourceInfo }>;
   /** Several values in as few requests as the provider allows (optional). */
   getSecrets?(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>>;
   /** How many values one of getSecrets' requests carries. */

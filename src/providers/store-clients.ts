@@ -12,7 +12,8 @@ import type { Metrics } from '../metrics.js';
 import { TokenBucket } from '../runtime/backoff.js';
 import { lazyChild } from '../runtime/lazy-logger.js';
 import { untilAborted } from '../util/abort.js';
-import { NotFoundError, ProviderTimeoutError, ThrottledError, providerFailure } from './errors.js';
+import { NotFoundError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from './errors.js';
+import { mapFor, valueFor } from './property.js';
 import { reusableUntil } from './freshness.js';
 import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
 import { checkStoreHosts, type HostPolicy } from './host-policy.js';
@@ -97,14 +98,26 @@ export class StoreClient {
   }
 
   getSecret(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
+    if (ref.metadataPolicy === 'Fetch') return this.metadata(ref, opts).then((whole) => valueFor(ref, whole));
     if (this.batchable(ref)) return this.batchedRead(ref, opts);
     const { key, readOpts } = this.perReader(ref, opts);
     return this.shared('getSecret', key, readOpts, ref.key, (ctx) => this.client.getSecret(ref, ctx));
   }
 
   getSecretMap(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValues> {
+    if (ref.metadataPolicy === 'Fetch') return this.metadata(ref, opts).then((whole) => mapFor(ref, whole));
     const { key, readOpts } = this.perReader(ref, opts);
     return this.shared('getSecretMap', key, readOpts, ref.key, (ctx) => this.client.getSecretMap(ref, ctx));
+  }
+
+  /** A remote secret's metadata as one JSON value, shared as reads are (one call for its value and its map readers). */
+  private metadata(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
+    const read = this.client.getSecretMetadata?.bind(this.client);
+    if (!read) return Promise.reject(new StoreConfigError(`remoteRef.metadataPolicy Fetch: the ${this.provider} provider has no metadata to read; read the value (metadataPolicy None)`));
+    return this.shared('getSecretMetadata', { key: ref.key }, opts, ref.key, async (ctx) => {
+      const { metadata, source } = await read(ref.key, ctx);
+      return { value: new TextEncoder().encode(JSON.stringify(metadata)), source };
+    });
   }
 
   /** True when the provider can tell a key's current version without reading its value. */
@@ -138,7 +151,7 @@ export class StoreClient {
 
   /** A plain read (no version, the same for every reader) a provider can batch. */
   private batchable(ref: RemoteRef): boolean {
-    return this.client.getSecrets !== undefined && ref.version === undefined && this.client.isShareable?.(ref) !== false;
+    return this.client.getSecrets !== undefined && ref.version === undefined && ref.metadataPolicy !== 'Fetch' && this.client.isShareable?.(ref) !== false;
   }
 
   /**

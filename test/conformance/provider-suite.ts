@@ -42,6 +42,8 @@ export interface ConformanceAdapter {
     findByName: Support;
     findByPath: Support;
     findByTags: Support;
+    /** getSecretMetadata(): the tags put() wrote (remoteRef.metadataPolicy Fetch). */
+    metadata: Support;
     expiryDates: Support;
     rotationDates: Support;
     permissions: Support;
@@ -51,6 +53,8 @@ export interface ConformanceAdapter {
   plainRef?(key: string): RemoteRef;
   /** Every remote secret is a map (Vault), so extracting a plain value is not an error. */
   valuesAreMaps?: boolean;
+  /** The metadata object a secret with these tags has, when it is not the tags themselves. */
+  metadataOf?(tags: Record<string, string>): Record<string, unknown>;
 }
 
 const text = (v: Uint8Array) => Buffer.from(v).toString('utf8');
@@ -183,6 +187,18 @@ export function providerConformance(adapter: ConformanceAdapter): void {
       const client = await adapter.client();
       const found = await client.findSecrets!({ tags: { env, tier: 'gold' } }, ctx());
       expect(Object.keys(found.values).map((n) => n.slice(n.indexOf(prefix)))).toEqual([`${prefix}-prod-a`]);
+    });
+
+    it.runIf(can(supports.metadata))('reads a secret\'s tags (metadataPolicy Fetch) without its value; a missing one is RemoteNotFound', async () => {
+      const key = unique('meta');
+      const tags = { owner: 'team-a', tier: 'gold' };
+      await adapter.put(key, 'value-never-in-metadata', { tags });
+      const client = await adapter.client();
+      const got = await client.getSecretMetadata!(key, ctx());
+      expect(got.metadata).toEqual(adapter.metadataOf?.(tags) ?? tags);
+      expect(got.source.key).toBe(key);
+      expect(JSON.stringify(got)).not.toContain('value-never-in-metadata');
+      await expect(client.getSecretMetadata!(unique('missing'), ctx())).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it.runIf(can(supports.expiryDates))('reports a value\'s own expiry date', async () => {

@@ -87,6 +87,7 @@ describe('aws conformance', () => {
       findByName: true,
       findByPath: true,
       findByTags: true,
+      metadata: true,
       expiryDates: { no: 'Secrets Manager stores no expiry date on a secret; its NextRotationDate is reported as a rotation' },
       rotationDates: true,
       permissions: true,

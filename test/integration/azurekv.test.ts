@@ -78,6 +78,7 @@ describe('azurekv conformance', () => {
       findByName: true,
       findByPath: { no: 'Key Vault secret names are flat (letters, digits, dashes): there is no path to find by' },
       findByTags: true,
+      metadata: true,
       expiryDates: true,
       rotationDates: { no: 'Key Vault secrets have no rotation schedule; key rotation policies and certificate auto-renewal are reported (tested below)' },
       permissions: true,

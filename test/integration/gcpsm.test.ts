@@ -62,6 +62,7 @@ describe('gcpsm conformance', () => {
     }),
     client: () => clientFor('reader'),
     deniedClient: () => clientFor('nobody', []),
+    metadataOf: (tags) => ({ annotations: {}, labels: tags }),
     serverRequests: async () => (await gcp.admin.stats()).api,
     async throttle() {
       await gcp.admin.throttle(5, 1);
@@ -75,6 +76,7 @@ describe('gcpsm conformance', () => {
       findByName: true,
       findByPath: { no: 'Secret Manager secret ids are flat (letters, digits, - and _): there is no path to find by' },
       findByTags: true,
+      metadata: true,
       expiryDates: true,
       rotationDates: true,
       permissions: true,

@@ -91,6 +91,7 @@ describe('vault conformance', () => {
       findByName: true,
       findByPath: true,
       findByTags: true,
+      metadata: true,
       expiryDates: { no: 'KV secrets carry no expiry date; dynamic secrets carry leases, tested end to end below' },
       rotationDates: { no: 'KV has no rotation schedule' },
       permissions: true,
@@ -124,6 +125,28 @@ describe('vault provider', () => {
     const es = await waitForReady(ns, 'es');
     expect(decoded(await getSecret(ns, 'es'))).toEqual({ password: SECRET_VALUE, old: 'old', host: 'h', all_user: 'app', all_password: SECRET_VALUE, all_nested: '{"host":"h"}' });
     expect(es.status?.sources).toEqual(expect.arrayContaining([{ key, version: '2' }, { key, version: '1' }]));
+  });
+
+  it('metadataPolicy Fetch: custom metadata instead of the value, whole, by property and extracted; a change is picked up at the next refresh', async () => {
+    const ns = await namespaceWithToken();
+    const key = `apps/${ns}/tagged`;
+    await putKv(key, { password: SECRET_VALUE });
+    await root().write(`secret/metadata/${key}`, { custom_metadata: { owner: 'team-a', tier: 'gold' } });
+    await createStore(ns, 'vault', tokenStore());
+    await createExternalSecret(ns, 'es', {
+      secretStoreRef: { name: 'vault' },
+      refreshInterval: '1s',
+      data: [
+        { secretKey: 'owner', remoteRef: { key, property: 'owner', metadataPolicy: 'Fetch' } },
+        { secretKey: 'all', remoteRef: { key, metadataPolicy: 'Fetch' } },
+      ],
+      dataFrom: [{ extract: { key, metadataPolicy: 'Fetch' }, rewrite: [{ regexp: { source: '^', target: 'tag-' } }] }],
+    });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es'))).toEqual({ owner: 'team-a', all: '{"owner":"team-a","tier":"gold"}', 'tag-owner': 'team-a', 'tag-tier': 'gold' });
+    // Metadata changes without a new version: the refresh reads it again rather than trusting the version.
+    await root().write(`secret/metadata/${key}`, { custom_metadata: { owner: 'team-b', tier: 'gold' } });
+    await waitFor('the new owner', async () => decoded(await getSecret(ns, 'es')).owner === 'team-b', 15_000);
   });
 
   it('a new KV v2 version is picked up at the next refresh', async () => {

@@ -44,6 +44,7 @@ providerConformance({
     findByName: true,
     findByPath: true,
     findByTags: { no: 'the fake store spec has no tags' },
+    metadata: { no: 'fake store entries are values only: they carry no tags or metadata' },
     expiryDates: true,
     rotationDates: { no: 'the fake store spec has no rotation schedule' },
     permissions: { no: 'the fake store has no credentials to refuse' },

@@ -14,7 +14,7 @@ import { creationPolicy } from './desired-secret.js';
  * confirmed: a Secret changed since that sync (its resourceVersion is not the
  * one status records), a Merge target, a pinned version, a find (new
  * matches), a template read from a ConfigMap or Secret, a value that expires,
- * a source without a version.
+ * a source without a version, metadata (tags change without a new version).
  */
 export function recordedVersions(es: ExternalSecret, cached: KubeObject | undefined): Map<string, string> | undefined {
   const policy = creationPolicy(es);
@@ -22,8 +22,8 @@ export function recordedVersions(es: ExternalSecret, cached: KubeObject | undefi
   const rv = cached?.metadata.resourceVersion;
   if (cached?.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name || rv === undefined || rv !== es.status?.binding?.resourceVersion) return undefined;
   const { spec } = es;
-  if (spec.data?.some((d) => d.remoteRef.version !== undefined)) return undefined;
-  if (spec.dataFrom?.some((d) => d.find !== undefined || d.extract?.version !== undefined)) return undefined;
+  if (spec.data?.some((d) => d.remoteRef.version !== undefined || d.remoteRef.metadataPolicy === 'Fetch')) return undefined;
+  if (spec.dataFrom?.some((d) => d.find !== undefined || d.extract?.version !== undefined || d.extract?.metadataPolicy === 'Fetch')) return undefined;
   if (spec.target?.template?.templateFrom?.some((t) => t.configMap !== undefined || t.secret !== undefined)) return undefined;
 
   const versions = new Map<string, string>();

@@ -88,6 +88,12 @@ export class AwsClient implements ProviderClient {
   }
 
   /** One SDK request: counted against the store's budget, cancelled by the call's signal. */
+  /** The secret's tags as {Key: Value}, from DescribeSecret (as ESO's metadataPolicy Fetch gives them). */
+  async getSecretMetadata(key: string, ctx: CallContext): Promise<{ metadata: Record<string, unknown>; source: SourceInfo }> {
+    const out = await this.send(ctx, key, (sm, o) => sm.send(new DescribeSecretCommand({ SecretId: key }), o));
+    return { metadata: Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])), source: { key } };
+  }
+
   private async send<T>(ctx: CallContext, key: string, request: (sm: SecretsManagerClient, opts: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
     await ctx.request();
     try {

@@ -132,6 +132,21 @@ export class AzureKvClient implements ProviderClient {
     return Promise.resolve();
   }
 
+  /** The object's tags (secret/, cert/ or key/), as ESO's metadataPolicy Fetch gives them. */
+  async getSecretMetadata(key: string, ctx: CallContext): Promise<{ metadata: Record<string, unknown>; source: SourceInfo }> {
+    const object = parseObjectRef(key);
+    let tags: Record<string, string> | undefined;
+    if (object.kind === 'secret') tags = (await this.readSecret(object.name, undefined, key, ctx)).properties.tags;
+    else if (object.kind === 'key') {
+      const client = await this.keyClient();
+      tags = (await this.sdk(ctx, key, (abortSignal) => client.getKey(object.name, { abortSignal }))).properties.tags;
+    } else {
+      const client = await this.certificateClient();
+      tags = (await this.sdk(ctx, key, (abortSignal) => client.getCertificate(object.name, { abortSignal }))).properties.tags;
+    }
+    return { metadata: tags ?? {}, source: { key } };
+  }
+
   private async fetch(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     const object = parseObjectRef(ref.key);
     if (object.kind === 'key') return this.fetchKey(object, ref, ctx);

@@ -158,6 +158,13 @@ export class GcpSmClient implements ProviderClient {
     return payload;
   }
 
+  /** The secret's {labels, annotations}, from GetSecret (as ESO's metadataPolicy Fetch gives them). */
+  async getSecretMetadata(key: string, ctx: CallContext): Promise<{ metadata: Record<string, unknown>; source: SourceInfo }> {
+    const [s] = await this.call(ctx, key, (o) => this.sm.getSecret({ name: this.secretName(key) }, o));
+    this.remember(s);
+    return { metadata: { annotations: s.annotations ?? {}, labels: s.labels ?? {} }, source: { key } };
+  }
+
   /** A secret's expire_time and next rotation, from GetSecret (cached); a failure only loses the dates. */
   private async secretDates(secret: string, key: string, ctx: CallContext): Promise<Dates> {
     const now = Date.now();

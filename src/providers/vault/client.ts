@@ -64,6 +64,13 @@ export class VaultClient implements ProviderClient {
     return (await this.metadataVersion(ctx, key)) || undefined;
   }
 
+  /** KV v2 custom_metadata, from the metadata endpoint (KV v1 and engine paths have none). */
+  async getSecretMetadata(key: string, ctx: CallContext): Promise<{ metadata: Record<string, unknown>; source: SourceInfo }> {
+    if (this.kvVersion !== 'v2' || key.startsWith('/')) throw new StoreConfigError(`metadataPolicy Fetch reads KV v2 custom metadata; "${key}" is ${key.startsWith('/') ? 'an engine path' : 'in a KV v1 mount'}`);
+    const meta = await this.call(ctx, 'read', this.path('metadata', key), key);
+    return { metadata: (meta.data?.custom_metadata as Record<string, unknown> | null | undefined) ?? {}, source: { key } };
+  }
+
   async findSecrets(find: FindRef, ctx: CallContext): Promise<RemoteValues> {
     const pattern = find.name ? compileLinear(find.name.regexp, 'find.name.regexp') : undefined;
     const names = (await this.listRecursive(ctx, trimSlashes(find.path ?? ''))).filter((n) => !pattern || pattern.test(n));
