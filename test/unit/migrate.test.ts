@@ -88,7 +88,6 @@ spec:
     expect(unchanged).toBe(true);
     expect(findings.filter((f) => f.severity === 'error').map((f) => f.path)).toEqual([
       'spec.target.manifest',
-      'spec.data[0].remoteRef.metadataPolicy',
       'spec.data[1].remoteRef.conversionStrategy',
       'spec.data[2].sourceRef',
       'spec.data[3].sourceRef',

@@ -175,8 +175,11 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
   const ref = (path: Path) => {
     if (c.get([...path, 'conversionStrategy']) === 'Unicode') c.error([...path, 'conversionStrategy'], 'conversionStrategy Unicode (decoding _UXXXX_ escapes in keys) has no equivalent: keep this ExternalSecret on External Secrets Operator');
     else c.dropIfDefault([...path, 'conversionStrategy'], ['Default'], 'values are used as they are');
-    if (c.get([...path, 'metadataPolicy']) === 'Fetch') c.error([...path, 'metadataPolicy'], "metadataPolicy Fetch (reading the secret's tags or custom metadata instead of its value) has no equivalent: secretsync reads values; keep this entry on External Secrets Operator");
-    else c.dropIfDefault([...path, 'metadataPolicy'], ['None'], 'secretsync reads values');
+    // Fetch is kept: secretsync reads the same metadata (Vault KV v2 custom metadata, tags, labels).
+    if (c.get([...path, 'metadataPolicy']) === 'Fetch' && store?.provider === 'vault' && store.vaultVersion === 'v1') {
+      c.error([...path, 'metadataPolicy'], 'metadataPolicy Fetch reads KV v2 custom metadata, and this store is KV v1 (ESO fails on it too)');
+    }
+    if (c.get([...path, 'metadataPolicy']) === 'None') c.doc.deleteIn([...path, 'metadataPolicy']);
     c.drop([...path, 'nullBytePolicy'], 'values are kept as they are');
     if (store?.provider === 'vault') {
       const key = c.get([...path, 'key']);
