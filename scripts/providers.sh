@@ -4,7 +4,8 @@
 # secrets on a real PostgreSQL, and kubernetes/approle/jwt auth against the
 # local kube-apiserver), moto (AWS), and the project's own test servers for
 # Azure Key Vault + Entra ID + IMDS (test/servers/azurekv) and Google Secret
-# Manager + STS + IAM Credentials (test/servers/gcpsm). Called by control-plane.sh.
+# Manager + STS + IAM Credentials (test/servers/gcpsm) and CyberArk Conjur
+# (test/servers/conjur). Called by control-plane.sh.
 #   providers.sh up | down
 source "$(dirname "$0")/lib.sh"
 
@@ -17,6 +18,8 @@ IMDS_PORT=$((BASE + 14))
 AZURE_TENANT=5ec2e75e-0000-4000-8000-000000000001
 GCP_GRPC_PORT=$((BASE + 15))
 GCP_HTTPS_PORT=$((BASE + 16))
+CONJUR_PORT=$((BASE + 17))
+CONJUR_ACCOUNT=secretsync
 BAO_TOKEN=root
 PG_BIN=/usr/lib/postgresql/15/bin
 BAO=("$OPENBAO_HOME/venv/bin/bao")
@@ -119,6 +122,15 @@ start_google() {
   wait_for gcpsm 150 curl -s -o /dev/null --cacert "$STATE/test-tls/ca.crt" "https://127.0.0.1:$GCP_HTTPS_PORT/"
 }
 
+start_conjur() {
+  alive conjur && return 0
+  mkdir -p "$STATE/conjur"
+  tsx "$ROOT/test/servers/conjur/main.ts" --state "$STATE/conjur" --tls-dir "$STATE/test-tls" --port "$CONJUR_PORT" --account "$CONJUR_ACCOUNT" \
+    --kube-api "https://127.0.0.1:$API_PORT" --kube-ca "$STATE/certs/apiserver.crt" --kube-token "$STATE/admin-token" >"$STATE/conjur.log" 2>&1 &
+  echo $! >"$STATE/conjur.pid"
+  wait_for conjur 150 curl -s -o /dev/null --cacert "$STATE/test-tls/ca.crt" "https://127.0.0.1:$CONJUR_PORT/whoami"
+}
+
 write_env() {
   cat >>"$STATE/env" <<ENV
 export VAULT_ADDR="$VAULT_ADDR"
@@ -140,11 +152,15 @@ export GCP_SECRET_MANAGER_ENDPOINT="127.0.0.1:$GCP_GRPC_PORT"
 export GCP_STS_ENDPOINT="https://127.0.0.1:$GCP_HTTPS_PORT"
 export GCP_IAM_CREDENTIALS_ENDPOINT="https://127.0.0.1:$GCP_HTTPS_PORT"
 export GCP_TEST_ADMIN_KEY_FILE="$STATE/gcpsm/admin-key"
+export CONJUR_APPLIANCE_URL="https://127.0.0.1:$CONJUR_PORT"
+export CONJUR_ACCOUNT="$CONJUR_ACCOUNT"
+export CONJUR_TEST_ADMIN_KEY_FILE="$STATE/conjur/admin-key"
+export CONJUR_ADMIN_API_KEY_FILE="$STATE/conjur/admin-api-key"
 ENV
 }
 
 case "${1:-}" in
-  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; start_google; write_env ;;
-  down) stop_one gcpsm; stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
+  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; start_google; start_conjur; write_env ;;
+  down) stop_one conjur; stop_one gcpsm; stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
