@@ -67,6 +67,7 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
     ['spec.provider.aws.endpoint', p.aws?.endpoint],
     ['spec.provider.azurekv.vaultUrl', p.azurekv?.vaultUrl],
     ['spec.provider.gcpsm.endpoint', p.gcpsm?.endpoint ? `https://${p.gcpsm.endpoint}` : undefined],
+    ['spec.provider.conjur.url', p.conjur?.url],
   ];
   const out: Array<{ path: string; host: string }> = [];
   for (const [path, url] of urls) {

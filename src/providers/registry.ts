@@ -11,6 +11,7 @@ const loaders: Partial<Record<ProviderName, Loader>> = {
   aws: async () => (await import('./aws/provider.js')).awsProvider,
   azurekv: async () => (await import('./azurekv/provider.js')).azurekvProvider,
   gcpsm: async () => (await import('./gcpsm/provider.js')).gcpsmProvider,
+  conjur: async () => (await import('./conjur/provider.js')).conjurProvider,
 };
 
 /** Providers that replace registered ones for one operator (tests inject programmable providers here). */

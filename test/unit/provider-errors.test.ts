@@ -6,7 +6,7 @@ import { Reason } from '../../src/api/reasons.js';
 import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from '../../src/providers/errors.js';
 import { VaultHttp } from '../../src/providers/vault/http.js';
 import { valueToMap } from '../../src/providers/property.js';
-import { caBundlePem } from '../../src/providers/vault/provider.js';
+import { caBundlePem } from '../../src/providers/ca-bundle.js';
 import { RegexpError } from '../../src/util/linear-regexp.js';
 import { RemoteTooLargeError, readLimited, tooLargeAnswer } from '../../src/providers/response-limit.js';
 

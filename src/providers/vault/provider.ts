@@ -1,19 +1,12 @@
 // The `vault` provider: HashiCorp Vault and OpenBao (same HTTP API), through node-vault.
 import NodeVault from 'node-vault';
 import type { AnyStore } from '../../api/types.js';
+import { caBundlePem } from '../ca-bundle.js';
 import type { Provider } from '../provider.js';
 import { VaultToken, trimSlashes } from './auth.js';
 import { VaultClient } from './client.js';
 import { VaultHttp } from './http.js';
 import { vaultTransport } from './transport.js';
-
-/** caBundle may be PEM, or PEM encoded in base64. */
-export function caBundlePem(caBundle: string): string {
-  if (caBundle.includes('-----BEGIN')) return caBundle;
-  const decoded = Buffer.from(caBundle, 'base64').toString('utf8');
-  if (!decoded.includes('-----BEGIN CERTIFICATE-----')) throw new Error('caBundle is neither PEM nor base64-encoded PEM');
-  return decoded;
-}
 
 export const vaultProvider: Provider = {
   name: 'vault',
