@@ -53,9 +53,23 @@ tsx "$ROOT/scripts/demo-gcp.ts" "$SECRETSYNC_STATE/gcpsm/demo-key.json"
 kubectl -n demo create secret generic gcp-sa --from-file=key.json="$SECRETSYNC_STATE/gcpsm/demo-key.json" \
   --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
+# Conjur test server: a host, its API key in a Secret, and variables it may fetch.
+conjur_admin() {
+  curl -sf --cacert "$TEST_CA_FILE" -H "x-admin-key: $(cat "$CONJUR_TEST_ADMIN_KEY_FILE")" \
+    -H 'content-type: application/json' -d "$2" "$CONJUR_APPLIANCE_URL/__admin/$1"
+}
+conjur_key=$(conjur_admin roles '{"login":"host/demo/billing"}' | sed -E 's/.*"apiKey":"([^"]+)".*/\1/')
+b64() { printf %s "$1" | base64 -w0; }
+grant='"permissions":{"host/demo/billing":"execute"}'
+conjur_admin variables "{\"id\":\"billing/db/user\",\"values\":[\"$(b64 billing)\"],$grant}" >/dev/null
+conjur_admin variables "{\"id\":\"billing/db/password\",\"values\":[\"$(b64 demo-old-password)\",\"$(b64 demo-billing-password)\"],$grant}" >/dev/null
+conjur_admin variables "{\"id\":\"billing/api/key\",\"values\":[\"$(b64 demo-billing-key)\"],\"annotations\":{\"team\":\"billing\"},$grant}" >/dev/null
+kubectl -n demo create secret generic conjur-host --from-literal=login=host/demo/billing \
+  --from-literal=apiKey="$conjur_key" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
 kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
   -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml" -f "$ROOT/examples/azurekv.yaml" \
-  -f "$ROOT/examples/gcpsm.yaml"
+  -f "$ROOT/examples/gcpsm.yaml" -f "$ROOT/examples/conjur.yaml"
 
 node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
@@ -65,7 +79,7 @@ echo
 kubectl get secretstores,externalsecrets -n demo
 kubectl get clustersecretstores
 echo
-for s in api db-config db-dynamic db-creds registry-pull payments checkout; do
+for s in api db-config db-dynamic db-creds registry-pull payments checkout billing; do
   echo "Secret demo/$s (keys):"
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done

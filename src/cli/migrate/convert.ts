@@ -28,7 +28,7 @@ export interface MigrateFinding {
 export const ESO_VERSIONS = ['external-secrets.io/v1', 'external-secrets.io/v1beta1'];
 const ESO_GROUPS = /^(generators\.)?external-secrets\.io\//;
 const OURS = 'secretsync.dev/v1alpha1';
-const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm'];
+const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm', 'conjur'];
 /** ESO's openbao provider has the vault provider's shape; secretsync's vault provider speaks to both. */
 const ALIASES: Record<string, string> = { openbao: 'vault' };
 
@@ -304,6 +304,20 @@ function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): boolean {
         return false;
       }
       c.drop([...p, 'customCloudConfig'], 'set AZURE_AUTHORITY_HOST on the operator for a private cloud');
+      break;
+    }
+    case 'conjur': {
+      if (c.has([...p, 'caProvider']) && !c.has([...p, 'caBundle'])) {
+        c.error([...p, 'caProvider'], 'caProvider (the CA read from a Secret or ConfigMap) has no equivalent: put the CA certificate (PEM, or base64 PEM) in caBundle, then migrate again');
+      } else c.drop([...p, 'caProvider'], 'caBundle verifies the server');
+      if (!asText(c.get([...p, 'url'])).startsWith('https://')) c.error([...p, 'url'], 'secretsync speaks to Conjur over HTTPS only, with the certificate verified: use its https:// URL');
+      if (!authOf([...p, 'auth'], ['apikey', 'jwt'])) return false;
+      const jwt = [...p, 'auth', 'jwt'];
+      // ESO reads a JWT Secret's "token" key when none is named; secretsync names it.
+      if (c.has([...jwt, 'secretRef']) && !c.has([...jwt, 'secretRef', 'key'])) c.doc.setIn([...jwt, 'secretRef', 'key'], 'token');
+      if (c.has([...jwt, 'serviceAccountRef']) && !c.has([...jwt, 'serviceAccountRef', 'audiences'])) {
+        c.warn([...jwt, 'serviceAccountRef'], 'no audiences: ESO sends a token for the Kubernetes API server\'s own audience, which secretsync never sends to a provider; it asks for audience "conjur": set conjur/authn-jwt/<serviceID>/audience to conjur (or list the authenticator\'s audience in serviceAccountRef.audiences)');
+      }
       break;
     }
     case 'gcpsm': {
