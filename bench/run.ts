@@ -32,6 +32,7 @@ import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../test/support/azure.js';
 import type { GcpTestEnv } from '../test/support/gcp.js';
+import { ConjurAdmin } from '../test/servers/conjur/admin-client.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
@@ -44,7 +45,7 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp', 'fake,fake-templated,vault,aws,azure,gcp')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur', 'fake,fake-templated,vault,aws,azure,gcp,conjur')
   .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
@@ -53,7 +54,7 @@ const opts = new Command()
   .parse()
   .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
 
-type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp';
+type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 // The control plane whose processes are measured (their pids are in STATE), and its provider servers.
 const kubeconfigPath = join(STATE, 'kubeconfig');
@@ -115,6 +116,7 @@ function esSpec(i: number, templated: boolean, keyPrefix: string): ExternalSecre
 let awsProxy: AwsProxy | undefined;
 let azure: AzureTestEnv | undefined;
 let gcp: GcpTestEnv | undefined;
+let conjur: ConjurAdmin | undefined;
 
 /** The provider servers' settings the control plane wrote (the Azure ones reach the operator process too). */
 function stateEnv(): Record<string, string> {
@@ -178,6 +180,18 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
     await store({ gcpsm: { projectID: g.project, endpoint: g.endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } });
     return namePrefix;
   }
+  if (kind === 'conjur') {
+    const env = stateEnv();
+    process.env.NODE_EXTRA_CA_CERTS = env.NODE_EXTRA_CA_CERTS;
+    conjur ??= new ConjurAdmin(env.CONJUR_APPLIANCE_URL!, readFileSync(env.CONJUR_TEST_ADMIN_KEY_FILE!, 'utf8').trim(), env.TEST_CA_FILE!);
+    const admin = conjur;
+    const login = `host/bench/${stamp}`;
+    const apiKey = await admin.addRole(login);
+    await pool([...Array(opts.keys).keys()], 8, (i) => admin.addVariable({ id: `${prefix}key-${i}`, values: [secretValue(i)], permissions: { [login]: 'execute' } }));
+    await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'conjur-creds', namespace: ns }, data: { login: b64(login), apiKey: b64(apiKey) } });
+    await store({ conjur: { url: env.CONJUR_APPLIANCE_URL, caBundle: readFileSync(env.TEST_CA_FILE!, 'utf8'), auth: { apikey: { account: env.CONJUR_ACCOUNT, userRef: { name: 'conjur-creds', key: 'login' }, apiKeyRef: { name: 'conjur-creds', key: 'apiKey' } } } } });
+    return prefix;
+  }
   await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
   return '';
 }
@@ -188,6 +202,7 @@ async function serverRequests(kind: Kind): Promise<number | undefined> {
   if (kind === 'aws') return awsProxy?.total() ?? 0;
   if (kind === 'azure') return (await azure!.admin.stats()).vault;
   if (kind === 'gcp') return (await gcp!.admin.stats()).api;
+  if (kind === 'conjur') return (await conjur!.stats()).requests;
   return undefined;
 }
 
@@ -535,6 +550,7 @@ async function main(): Promise<void> {
     await azure?.admin.close();
     await gcp?.admin.close();
     await gcp?.sm.close();
+    await conjur?.close();
   }
   const plain = results.find((r) => r.label === 'fake');
   const templatedRun = results.find((r) => r.label === 'fake-templated');
