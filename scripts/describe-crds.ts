@@ -12,6 +12,7 @@ interface Descriptions {
   common: Record<string, string>;
   ExternalSecret: Record<string, string>;
   Store: Record<string, string>;
+  ClusterExternalSecret: Record<string, string>;
 }
 
 export interface Field {
@@ -24,13 +25,26 @@ const CRDS: Record<string, keyof Omit<Descriptions, 'common'>> = {
   'externalsecrets.yaml': 'ExternalSecret',
   'secretstores.yaml': 'Store',
   'clustersecretstores.yaml': 'Store',
+  'clusterexternalsecrets.yaml': 'ClusterExternalSecret',
 };
+
+/** Where a ClusterExternalSecret carries the ExternalSecret spec, copied from externalsecrets.yaml. */
+const EMBEDDED_SPEC = 'spec.externalSecretSpec';
 
 /** The CRD file with every described field's description set, and its fields in order. */
 export function describeCrd(file: string): { text: string; fields: Field[] } {
   const all = parse(readFileSync(join(root, 'crds/descriptions.yaml'), 'utf8')) as Descriptions;
-  const wanted = { ...all.common, ...all[CRDS[file]!] };
+  const wanted: Record<string, string> = { ...all.common, ...all[CRDS[file]!] };
   const doc = parseDocument(readFileSync(join(root, 'crds', file), 'utf8'));
+  const schemaPath = ['spec', 'versions', 0, 'schema', 'openAPIV3Schema'];
+  if (CRDS[file] === 'ClusterExternalSecret') {
+    // The ExternalSecret spec, its rules and descriptions, exactly: one schema for both kinds.
+    const es = parseDocument(readFileSync(join(root, 'crds/externalsecrets.yaml'), 'utf8'));
+    const spec = (es.getIn([...schemaPath, 'properties', 'spec'], true) as YAMLMap).clone() as YAMLMap;
+    spec.set('description', wanted[EMBEDDED_SPEC]);
+    doc.setIn([...schemaPath, 'properties', 'spec', 'properties', 'externalSecretSpec'], spec);
+    for (const [path, text] of Object.entries(all.ExternalSecret)) if (path.startsWith('spec.')) wanted[`${EMBEDDED_SPEC}${path.slice('spec'.length)}`] = text;
+  }
   const fields: Field[] = [];
   const walk = (node: YAMLMap, path: string) => {
     const props = node.get('properties', true);
@@ -57,7 +71,7 @@ export function describeCrd(file: string): { text: string; fields: Field[] } {
     const values = node.get('additionalProperties', true);
     if (isMap(values)) walk(values, `${path}{}`);
   };
-  walk(doc.getIn(['spec', 'versions', 0, 'schema', 'openAPIV3Schema'], true) as YAMLMap, '');
+  walk(doc.getIn(schemaPath, true) as YAMLMap, '');
   return { text: doc.toString({ lineWidth: 0, flowCollectionPadding: false }), fields };
 }
 

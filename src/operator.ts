@@ -7,7 +7,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { MANAGED_LABEL } from './api/names.js';
 import { storeIdFor, storeIdOf, storeKey } from './api/store-id.js';
-import type { ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
+import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
+import { CLUSTER_EXTERNAL_SECRET_LABEL, ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
 import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './controllers/externalsecret/store-resolver.js';
@@ -85,6 +86,9 @@ export class Operator {
   private readonly stores: Informer<SecretStore>;
   private readonly clusterStores: Informer<ClusterSecretStore>;
   private readonly namespaces: Informer<KubeObject>;
+  /** ClusterExternalSecrets: only for a cluster-wide installation (they stamp ExternalSecrets into any namespace). */
+  private readonly clusterExternalSecrets?: Informer<ClusterExternalSecret>;
+  private readonly cesQueue = new WorkQueue();
   private readonly esQueue = new WorkQueue();
   private readonly storeQueue = new WorkQueue();
   private readonly bySecret = new ReverseIndex();
@@ -128,6 +132,9 @@ export class Operator {
     this.stores = new Informer(this.kube, Resources.SecretStore, { ...informerOpts('SecretStore'), namespace: ns });
     this.clusterStores = new Informer(this.kube, Resources.ClusterSecretStore, informerOpts('ClusterSecretStore'));
     this.namespaces = new Informer(this.kube, Resources.Namespace, { ...informerOpts('Namespace'), metadataOnly: true });
+    if (ns === undefined && opts.clusterSecretStores !== false) {
+      this.clusterExternalSecrets = new Informer(this.kube, Resources.ClusterExternalSecret, informerOpts('ClusterExternalSecret'));
+    }
     this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers, hostPolicy: opts.storeHostPolicy });
     // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
     this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
@@ -203,8 +210,12 @@ export class Operator {
       events,
       log: this.log,
     });
+    const cesReconciler = this.clusterExternalSecrets
+      ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.clusterExternalSecrets, externalSecrets: this.externalSecrets, namespaces: this.namespaces, events })
+      : undefined;
     // Caches first, so the first reconciles see the whole picture.
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
+    if (this.clusterExternalSecrets) informers.push(this.clusterExternalSecrets);
     await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
     // A Pod that restarted after losing the Lease may still carry the label.
@@ -221,6 +232,7 @@ export class Operator {
         this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
         this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
       ];
+      if (cesReconciler) this.controllers.push(this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => cesReconciler.reconcile(key, ctx)));
       for (const c of this.controllers) c.start();
       this.leading = true;
       this.metrics.leader.set(1);
@@ -290,7 +302,7 @@ export class Operator {
     // Work in flight is done or aborted: hand the Lease over before closing the connections.
     await this.elector?.stop();
     this.metrics.leader.set(0);
-    await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces].map((i) => i.stop()));
+    await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets].flatMap((i) => (i ? [i.stop()] : [])));
     await this.credentials.stop();
     await this.storeClients.closeAll();
     await this.kube.close();
@@ -345,6 +357,11 @@ export class Operator {
       this.byStore.set(key, storeKey(storeIdFor(es)));
       this.refreshEvents?.index.set(es);
     };
+    // A ClusterExternalSecret's own ExternalSecrets changed or went: it puts them back in step.
+    const cesOf = (es: ExternalSecret) => {
+      const owner = es.metadata.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL];
+      if (owner && this.clusterExternalSecrets) this.cesQueue.add(owner);
+    };
     this.externalSecrets.addHandlers({
       onAdd: (es) => {
         track(es);
@@ -360,8 +377,10 @@ export class Operator {
           !isDeepStrictEqual(before.metadata.annotations, es.metadata.annotations) ||
           before.metadata.deletionTimestamp !== es.metadata.deletionTimestamp;
         if (changed) this.esQueue.add(objectKey(es), 'urgent');
+        if (before.metadata.generation !== es.metadata.generation || !isDeepStrictEqual(before.metadata.labels, es.metadata.labels)) cesOf(es);
       },
       onDelete: (es) => {
+        cesOf(es);
         const key = objectKey(es);
         void this.storeClients.release(storeKey(storeIdFor(es)), { consumer: key, log: this.log, signal: AbortSignal.timeout(30_000) });
         this.bySecret.remove(key);
@@ -416,10 +435,28 @@ export class Operator {
     this.stores.addHandlers(storeHandlers('SecretStore'));
     this.clusterStores.addHandlers(storeHandlers('ClusterSecretStore'));
 
+    const ces = this.clusterExternalSecrets;
+    if (ces) {
+      ces.addHandlers({
+        onAdd: (c) => this.cesQueue.add(c.metadata.name),
+        onUpdate: (before, c) => {
+          if (before.metadata.generation !== c.metadata.generation || before.metadata.uid !== c.metadata.uid) this.cesQueue.add(c.metadata.name);
+        },
+        onDelete: (c) => this.cesQueue.cancel(c.metadata.name),
+      });
+    }
+    // Namespaces coming, going or relabelled change which ones a ClusterExternalSecret picks.
+    const everyCes = () => {
+      for (const c of ces?.values() ?? []) this.cesQueue.add(c.metadata.name);
+    };
     // Namespace labels decide ClusterSecretStore access.
     this.namespaces.addHandlers({
+      onAdd: everyCes,
+      onDelete: everyCes,
       onUpdate: (before, ns) => {
+        if (before.metadata.deletionTimestamp !== ns.metadata.deletionTimestamp) everyCes();
         if (isDeepStrictEqual(before.metadata.labels, ns.metadata.labels)) return;
+        everyCes();
         for (const es of this.externalSecrets.values()) {
           if (es.metadata.namespace === ns.metadata.name && es.spec.secretStoreRef.kind === 'ClusterSecretStore') {
             this.esQueue.add(objectKey(es), 'urgent');

@@ -1,6 +1,8 @@
 // Named views of the generated CRD types, plus the full object shapes.
 import type { KubeObject, Condition } from '../kube/types.js';
 import type {
+  ClusterExternalSecretSpec,
+  ClusterExternalSecretStatus,
   ClusterSecretStoreSpec,
   ClusterSecretStoreStatus,
   ExternalSecretSpec,
@@ -26,6 +28,12 @@ export interface ClusterSecretStore extends KubeObject {
   kind?: 'ClusterSecretStore';
   spec: ClusterSecretStoreSpec;
   status?: ClusterSecretStoreStatus;
+}
+
+export interface ClusterExternalSecret extends KubeObject {
+  kind?: 'ClusterExternalSecret';
+  spec: ClusterExternalSecretSpec;
+  status?: ClusterExternalSecretStatus;
 }
 
 export type AnyStore = SecretStore | ClusterSecretStore;

@@ -41,6 +41,11 @@ export async function checkManifest(m: Manifest): Promise<Finding[]> {
   if (schema.length > 0) return schema.map((p) => at(p.path, p.message));
   const spec = m.obj.spec as ExternalSecretSpec & AnyStore['spec'];
   if (m.kind === 'ExternalSecret') return (await externalSecretProblems(spec)).map((p) => at(p.path, `${p.message} (the operator reports ${p.reason})`));
+  if (m.kind === 'ClusterExternalSecret') {
+    // What each stamped ExternalSecret would report.
+    const stamped = (m.obj.spec as { externalSecretSpec: ExternalSecretSpec }).externalSecretSpec;
+    return (await externalSecretProblems(stamped)).map((p) => at(p.path.replace(/^spec\./, 'spec.externalSecretSpec.'), `${p.message} (each ExternalSecret reports ${p.reason})`));
+  }
   // A SecretStore without a namespace in the file is applied into one later: its refs must not name another.
   const metadata = m.obj.metadata as { name: string; namespace?: string };
   const store = { ...m.obj, metadata: { ...metadata, namespace: m.kind === 'SecretStore' ? (metadata.namespace ?? 'default') : undefined } } as unknown as AnyStore;

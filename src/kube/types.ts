@@ -67,6 +67,7 @@ export const Resources = {
   ExternalSecret: { group: API_GROUP, version: 'v1alpha1', plural: 'externalsecrets', kind: 'ExternalSecret', namespaced: true },
   SecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'secretstores', kind: 'SecretStore', namespaced: true },
   ClusterSecretStore: { group: API_GROUP, version: 'v1alpha1', plural: 'clustersecretstores', kind: 'ClusterSecretStore', namespaced: false },
+  ClusterExternalSecret: { group: API_GROUP, version: 'v1alpha1', plural: 'clusterexternalsecrets', kind: 'ClusterExternalSecret', namespaced: false },
   Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },

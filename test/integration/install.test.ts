@@ -50,7 +50,7 @@ describe('installing with Helm and kustomize', () => {
   });
 
   it('the chart and the kustomize base do not drift: same CRDs, permissions and container', async () => {
-    for (const file of ['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml']) {
+    for (const file of ['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml', 'clusterexternalsecrets.yaml']) {
       expect(readFileSync(join(chart, 'crds', file), 'utf8'), `${file}: run make generate`).toBe(readFileSync(join(root, 'crds', file), 'utf8'));
     }
     const rendered = await helm(['template', 'secretsync', chart, '--namespace', 'secretsync-system', '--include-crds']);

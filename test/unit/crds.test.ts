@@ -45,7 +45,7 @@ describe('CRDs', () => {
     expect(css.status).toEqual(ss.status);
   });
 
-  it.each(['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml'])('%s has no server-side defaults', (file) => {
+  it.each(['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml', 'clusterexternalsecrets.yaml'])('%s has no server-side defaults', (file) => {
     expect(hasDefault(load(file))).toBe(false);
   });
 });

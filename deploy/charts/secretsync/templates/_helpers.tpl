@@ -21,11 +21,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The operator's permissions on the resources it syncs (the same list as config/rbac/rbac.yaml; a test compares them). */}}
 {{- define "secretsync.syncRules" -}}
 - apiGroups: [secretsync.dev]
-  resources: [externalsecrets, secretstores{{ if not .Values.watchNamespace }}, clustersecretstores{{ end }}]
+  resources: [externalsecrets, secretstores{{ if not .Values.watchNamespace }}, clustersecretstores, clusterexternalsecrets{{ end }}]
   verbs: [get, list, watch]
 - apiGroups: [secretsync.dev]
-  resources: [externalsecrets/status, secretstores/status{{ if not .Values.watchNamespace }}, clustersecretstores/status{{ end }}]
+  resources: [externalsecrets/status, secretstores/status{{ if not .Values.watchNamespace }}, clustersecretstores/status, clusterexternalsecrets/status{{ end }}]
   verbs: [patch]
+{{- if not .Values.watchNamespace }}
+# ClusterExternalSecrets stamp ExternalSecrets into the namespaces they select, and remove the ones they made.
+- apiGroups: [secretsync.dev]
+  resources: [externalsecrets]
+  verbs: [create, delete]
+{{- end }}
 - apiGroups: [secretsync.dev]
   resources: [externalsecrets, externalsecrets/finalizers]
   verbs: [patch, update]
