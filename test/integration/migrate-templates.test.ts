@@ -166,7 +166,10 @@ describe('migrated corpus manifests, rendered by `secretsync render --values`, g
     expect(code, stderr).toBe(0);
     const original = externalSecrets(join(root, 'test/corpus/eso/externalsecrets.yaml')).find((e) => e.metadata.name === name || (e as { spec: { externalSecretName?: string } }).spec.externalSecretName === name)!;
     const templates = original.spec.target?.template?.data ?? (original.spec as { externalSecretSpec?: Es['spec'] }).externalSecretSpec!.target!.template!.data!;
-    const converted = externalSecrets(join(out, 'externalsecrets.yaml')).find((e) => e.metadata.name === name)!;
+    const docs = externalSecrets(join(out, 'externalsecrets.yaml'));
+    // A ClusterExternalSecret's template is rendered as the ExternalSecret it stamps.
+    const stamped = docs.find((e) => (e.spec as { externalSecretName?: string }).externalSecretName === name) as { spec: { externalSecretSpec: Es['spec'] } } | undefined;
+    const converted = docs.find((e) => e.metadata.name === name) ?? ({ apiVersion: 'secretsync.dev/v1alpha1', kind: 'ExternalSecret', metadata: { name }, spec: stamped!.spec.externalSecretSpec } as Es);
     // Render reads templateFrom sources from the cluster: here only the inline templates are compared.
     delete (converted.spec.target!.template as { templateFrom?: unknown }).templateFrom;
     const given = values();

@@ -135,22 +135,33 @@ spec:
     expect(other.findings[0]).toMatchObject({ severity: 'error', path: 'spec.provider' });
   });
 
-  it('a ClusterExternalSecret with namespaces becomes one ExternalSecret per namespace', () => {
+  it('a ClusterExternalSecret maps one to one, selectors included, its ExternalSecret spec converted', () => {
     const { docs, findings } = convert(`apiVersion: external-secrets.io/v1
 kind: ClusterExternalSecret
 metadata: { name: pull }
 spec:
-  namespaces: [a, b]
+  namespaceSelectors: [{ matchLabels: { team: a } }]
+  namespaces: [b]
+  refreshTime: 1m
   externalSecretMetadata: { labels: { x: y } }
   externalSecretSpec:
+    refreshInterval: "0"
     secretStoreRef: { name: css, kind: ClusterSecretStore }
-    data: [{ secretKey: k, remoteRef: { key: k } }]
+    data: [{ secretKey: k, remoteRef: { key: k, conversionStrategy: Default } }]
 `);
-    expect(docs.map((d) => d.toJS() as { apiVersion: string; metadata: object })).toEqual([
-      expect.objectContaining({ apiVersion: 'secretsync.dev/v1alpha1', metadata: { name: 'pull', namespace: 'a', labels: { x: 'y' } } }),
-      expect.objectContaining({ apiVersion: 'secretsync.dev/v1alpha1', metadata: { name: 'pull', namespace: 'b', labels: { x: 'y' } } }),
-    ]);
-    expect(findings.some((f) => f.message.includes('expanded into 2 ExternalSecret(s)'))).toBe(true);
+    expect(docs.map((d) => d.toJS() as object)).toEqual([{
+      apiVersion: 'secretsync.dev/v1alpha1',
+      kind: 'ClusterExternalSecret',
+      metadata: { name: 'pull' },
+      spec: {
+        namespaceSelectors: [{ matchLabels: { team: 'a' } }],
+        namespaces: ['b'],
+        refreshTime: '1m',
+        externalSecretMetadata: { labels: { x: 'y' } },
+        externalSecretSpec: { refreshPolicy: 'CreatedOnce', secretStoreRef: { name: 'css', kind: 'ClusterSecretStore' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] },
+      },
+    }]);
+    expect(findings.map((f) => f.path)).toEqual(['spec.externalSecretSpec.refreshInterval']);
   });
 });
 

@@ -6,7 +6,7 @@
 // provider, PushSecret, a ClusterExternalSecret without a namespace list) is
 // left as it was with an error: reported, never dropped. A field whose loss
 // would change what the manifest does is an error too, not a warning.
-import { Document, isAlias, isMap, isScalar, isSeq, visit, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import { parseDuration } from '../../util/duration.js';
 import { schemaProblems } from '../../validation/schema.js';
 import { asText, pathSegments } from '../manifests.js';
@@ -380,7 +380,8 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
       if (!convertStoreSpec(c, ['spec'], kind === 'ClusterSecretStore')) return unchanged();
       break;
     case 'ClusterExternalSecret':
-      return expandClusterExternalSecret(c, original, context);
+      convertClusterExternalSecret(c);
+      break;
     default:
       c.error([], `${kind} has no equivalent in secretsync: keep it on External Secrets Operator`);
       return unchanged();
@@ -392,33 +393,7 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
   return { docs: [c.doc], findings: c.findings, eso: true };
 }
 
-/** A ClusterExternalSecret with a namespace list becomes one ExternalSecret per namespace. */
-function expandClusterExternalSecret(c: Converter, original: Document, context: MigrateContext): Converted {
-  const namespaces = (c.doc.toJS() as { spec?: { namespaces?: string[] } }).spec?.namespaces ?? [];
-  const selector = ['namespaceSelector', 'namespaceSelectors'].find((f) => c.has(['spec', f]));
-  if (selector) {
-    c.error(['spec', selector], 'namespace selectors have no equivalent yet (secretsync has no ClusterExternalSecret): list the namespaces in spec.namespaces instead, to expand it into one ExternalSecret per namespace');
-    return { docs: [original], findings: c.findings, eso: true, unchanged: true };
-  }
-  if (namespaces.length === 0) {
-    c.error(['spec', 'namespaces'], 'secretsync has no ClusterExternalSecret: list the namespaces in spec.namespaces to expand it into one ExternalSecret per namespace');
-    return { docs: [original], findings: c.findings, eso: true, unchanged: true };
-  }
-  const js = c.doc.toJS() as { metadata: { name: string }; spec: { externalSecretName?: string; externalSecretMetadata?: { labels?: object; annotations?: object }; externalSecretSpec: object } };
-  c.drop(['spec', 'refreshTime'], 'each ExternalSecret refreshes on its own refreshInterval');
-  const docs: Document[] = [];
-  for (const ns of namespaces) {
-    const es = new Document({
-      apiVersion: 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: { name: js.spec.externalSecretName ?? js.metadata.name, namespace: ns, ...js.spec.externalSecretMetadata },
-      spec: js.spec.externalSecretSpec,
-    });
-    const converted = convertDocument(es, context);
-    docs.push(...converted.docs);
-    if (ns === namespaces[0]) c.findings.push(...converted.findings.map((f) => ({ ...f, path: `spec.externalSecretSpec${f.path.replace(/^spec/, '')}` })));
-  }
-  if (c.findings.some((f) => f.severity === 'error')) return { docs: [original], findings: c.findings, eso: true, unchanged: true };
-  c.warn(['kind'], `ClusterExternalSecret expanded into ${namespaces.length} ExternalSecret(s), one per namespace in spec.namespaces (comments of the original are not carried over)`);
-  return { docs, findings: c.findings, eso: true };
+/** A ClusterExternalSecret maps one to one: the same selection fields, its ExternalSecret spec converted like any other. */
+function convertClusterExternalSecret(c: Converter): void {
+  convertExternalSecretSpec(c, ['spec', 'externalSecretSpec']);
 }
