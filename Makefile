@@ -28,6 +28,7 @@ image: build
 
 generate: deps
 	tsx scripts/gen-types.ts
+	tsx scripts/gen-docs.ts
 
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
