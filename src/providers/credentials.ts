@@ -4,7 +4,7 @@
 // ClusterSecretStore must name one.
 import type { AnyStore, ProviderSpec, SecretKeySelector } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
-import { Resources, type Secret } from '../kube/types.js';
+import { Resources, type KubeObject, type Secret } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
 import { StoreConfigError } from './errors.js';
 
@@ -127,4 +127,17 @@ export async function serviceAccountToken(
     throw new StoreConfigError(`${what}: audiences ${JSON.stringify(ref.audiences)} include one the Kubernetes API server accepts; a token for it is never sent to a provider`);
   }
   return minted;
+}
+
+/** The annotations of the ServiceAccount `ref` names (workload identity reads its role or client id there). */
+export async function serviceAccountAnnotations(kube: KubeClient, storeNamespace: string, ref: { name: string; namespace?: string }, what: string): Promise<Record<string, string>> {
+  const namespace = refNamespace(storeNamespace, ref, what);
+  let sa: KubeObject | undefined;
+  try {
+    sa = await kube.getOrUndefined<KubeObject>(Resources.ServiceAccount, namespace, ref.name);
+  } catch (err) {
+    throw new StoreConfigError(`${what}: reading ServiceAccount "${namespace}/${ref.name}" failed: ${errorMessage(err)}`);
+  }
+  if (!sa) throw new StoreConfigError(`${what}: ServiceAccount "${ref.name}" not found in namespace "${namespace}"`);
+  return sa.metadata.annotations ?? {};
 }

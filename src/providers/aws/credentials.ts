@@ -11,9 +11,7 @@ import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Cr
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AnyStore } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { Resources, type KubeObject } from '../../kube/types.js';
-import { errorMessage } from '../../util/errors.js';
-import { readSecretKey, refNamespace, serviceAccountToken, type ServiceAccountRef } from '../credentials.js';
+import { readSecretKey, serviceAccountAnnotations, serviceAccountToken, type ServiceAccountRef } from '../credentials.js';
 import { StoreConfigError } from '../errors.js';
 
 type AwsSpec = NonNullable<AnyStore['spec']['provider']['aws']>;
@@ -47,15 +45,7 @@ function cached(fetch: () => Promise<AwsCredentialIdentity>): AwsCredentialIdent
 
 /** The web identity role and token audience a ServiceAccount's EKS annotations name. */
 async function webIdentityOf(kube: KubeClient, namespace: string, ref: ServiceAccountRef): Promise<{ role?: string; audiences?: string[] }> {
-  const what = 'aws auth.jwt.serviceAccountRef';
-  let sa: KubeObject | undefined;
-  try {
-    sa = await kube.getOrUndefined<KubeObject>(Resources.ServiceAccount, refNamespace(namespace, ref, what), ref.name);
-  } catch (err) {
-    throw new StoreConfigError(`${what}: reading ServiceAccount "${ref.name}" failed: ${errorMessage(err)}`);
-  }
-  if (!sa) throw new StoreConfigError(`${what}: ServiceAccount "${ref.name}" not found`);
-  const annotations = sa.metadata.annotations ?? {};
+  const annotations = await serviceAccountAnnotations(kube, namespace, ref, 'aws auth.jwt.serviceAccountRef');
   const audience = annotations[AUDIENCE_ANNOTATION];
   return { role: annotations[ROLE_ARN_ANNOTATION] || undefined, audiences: audience ? [audience] : undefined };
 }

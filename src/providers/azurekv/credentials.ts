@@ -7,9 +7,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { AnyStore } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { Resources, type KubeObject } from '../../kube/types.js';
-import { errorMessage } from '../../util/errors.js';
-import { readSecretKey, refNamespace, serviceAccountToken } from '../credentials.js';
+import { readSecretKey, serviceAccountAnnotations, serviceAccountToken } from '../credentials.js';
 import { StoreConfigError } from '../errors.js';
 import { authorityHost, isKnownAuthority } from './cloud.js';
 
@@ -47,7 +45,7 @@ export async function storeCredential(spec: AzureSpec, kube: KubeClient, namespa
   if (type === 'WorkloadIdentity') {
     const ref = spec.serviceAccountRef!;
     const what = 'azurekv serviceAccountRef';
-    const annotations = await serviceAccountAnnotations(kube, refNamespace(namespace, ref, what), ref.name, what);
+    const annotations = await serviceAccountAnnotations(kube, namespace, ref, what);
     const clientId = spec.authSecretRef?.clientId
       ? (await readSecretKey(kube, namespace, spec.authSecretRef.clientId, 'azurekv authSecretRef.clientId')).trim()
       : spec.identityId ?? annotations[CLIENT_ID_ANNOTATION];
@@ -73,13 +71,3 @@ export async function storeCredential(spec: AzureSpec, kube: KubeClient, namespa
   return new ClientSecretCredential(tenantId, clientId, secret, common);
 }
 
-async function serviceAccountAnnotations(kube: KubeClient, namespace: string, name: string, what: string): Promise<Record<string, string>> {
-  let sa: KubeObject | undefined;
-  try {
-    sa = await kube.getOrUndefined<KubeObject>(Resources.ServiceAccount, namespace, name);
-  } catch (err) {
-    throw new StoreConfigError(`${what}: reading ServiceAccount "${namespace}/${name}" failed: ${errorMessage(err)}`);
-  }
-  if (!sa) throw new StoreConfigError(`${what}: ServiceAccount "${name}" not found in namespace "${namespace}"`);
-  return sa.metadata.annotations ?? {};
-}

@@ -9,9 +9,7 @@
 import { IdentityPoolClient, JWT, type AuthClient } from 'google-auth-library';
 import type { AnyStore } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { Resources, type KubeObject } from '../../kube/types.js';
-import { errorMessage } from '../../util/errors.js';
-import { readSecretKey, refNamespace, serviceAccountToken } from '../credentials.js';
+import { readSecretKey, serviceAccountAnnotations, serviceAccountToken } from '../credentials.js';
 import { StoreConfigError } from '../errors.js';
 
 type GcpSpec = NonNullable<AnyStore['spec']['provider']['gcpsm']>;
@@ -70,14 +68,7 @@ async function workloadIdentity(spec: GcpSpec, wi: WorkloadIdentitySpec, kube: K
   const what = 'gcpsm auth.workloadIdentity.serviceAccountRef';
   const ref = wi.serviceAccountRef;
   const audiences = workloadAudiences(spec, wi);
-  let sa: KubeObject | undefined;
-  try {
-    sa = await kube.getOrUndefined<KubeObject>(Resources.ServiceAccount, refNamespace(namespace, ref, what), ref.name);
-  } catch (err) {
-    throw new StoreConfigError(`${what}: reading ServiceAccount "${ref.name}" failed: ${errorMessage(err)}`);
-  }
-  if (!sa) throw new StoreConfigError(`${what}: ServiceAccount "${ref.name}" not found`);
-  const gsa = sa.metadata.annotations?.[GSA_ANNOTATION];
+  const gsa = (await serviceAccountAnnotations(kube, namespace, ref, what))[GSA_ANNOTATION];
   return new IdentityPoolClient({
     type: 'external_account',
     audience: audiences.sts,

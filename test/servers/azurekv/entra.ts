@@ -17,7 +17,10 @@
 //   for `/metadata/identity/oauth2/token/` (trailing slash).
 import { createHash, generateKeyPairSync, randomUUID, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { json, readBody } from '../shared/http.js';
 import { audiences, decodeJwt, keyFromJwk, signatureValid, signJwt, timeProblem } from '../shared/jwt.js';
+
+export { json };
 
 export interface FederatedCredential {
   issuer: string;
@@ -267,14 +270,7 @@ function resourceOf(scope: string): string {
   return dflt ? dflt.slice(0, -'/.default'.length) : '';
 }
 
-export function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
 
 export async function body(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readBody(req)).toString('utf8');
 }

@@ -6,7 +6,10 @@
 // minutes; clients send them base64-encoded as `Token token="..."`.
 import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { json, readBody as body } from '../shared/http.js';
 import { audiences, decodeJwt, keyFromJwk, signatureValid, timeProblem, type Claims } from '../shared/jwt.js';
+
+export { body, json };
 
 export interface Role {
   /** host/<id> or user/<id> */
@@ -37,17 +40,6 @@ export interface JwtService {
 const ADMIN = 'user/admin';
 export const TOKEN_TTL_SECONDS = 8 * 60;
 
-export function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-export async function body(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const error = (res: ServerResponse, status: number, code: string, message: string) => json(res, status, { error: { code, message } });
 const b64 = (data: string | Buffer) => Buffer.from(data).toString('base64');
