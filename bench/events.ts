@@ -16,7 +16,7 @@
 //                   value (includes --restart-debounce).
 // Prints a table and writes JSON to bench/results/.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
@@ -27,6 +27,7 @@ import { KubeClient } from '../src/kube/client.js';
 import { findReady } from '../src/kube/status.js';
 import { API_VERSION, Resources, type KubeObject, type Secret } from '../src/kube/types.js';
 import { signRefresh } from '../src/refresh-events/webhook.js';
+import { readEnvFile } from '../test/support/env-file.js';
 import { openbaoRequestPaths } from '../test/support/openbao-audit.js';
 import { pool } from './baselines.js';
 import { startOperator } from './operator-process.js';
@@ -47,10 +48,7 @@ const kubeconfig = join(STATE, 'kubeconfig');
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
 const kube = new KubeClient(kc);
-const env = Object.fromEntries(readFileSync(join(STATE, 'env'), 'utf8').split('\n').flatMap((l) => {
-  const m = /^export ([A-Z_]+)="?([^"]*)"?$/.exec(l);
-  return m ? [[m[1]!, m[2]!]] : [];
-})) as Record<string, string>;
+const env = readEnvFile(join(STATE, 'env'));
 const ns = `bench-events-${Date.now().toString(36)}`;
 const prefix = `${ns}/`;
 const hookKey = randomBytes(32);

@@ -31,6 +31,7 @@ import { createLogger } from '../src/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../test/support/azure.js';
+import { readEnvFile } from '../test/support/env-file.js';
 import type { GcpTestEnv } from '../test/support/gcp.js';
 import { ConjurAdmin } from '../test/servers/conjur/admin-client.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
@@ -119,14 +120,7 @@ let gcp: GcpTestEnv | undefined;
 let conjur: ConjurAdmin | undefined;
 
 /** The provider servers' settings the control plane wrote (the Azure ones reach the operator process too). */
-function stateEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(join(STATE, 'env'), 'utf8').split('\n')) {
-    const m = /^export ([A-Z_]+)="?([^"]*)"?$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
+const stateEnv = (): Record<string, string> => readEnvFile(join(STATE, 'env'));
 
 /** The store for a scenario; for vault and aws, the remote keys are written to the server first. */
 async function createStore(kind: Kind, ns: string): Promise<string> {

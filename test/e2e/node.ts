@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
+import { WORKLOADS } from '../../src/controllers/externalsecret/workload-restarts.js';
 import type { ResourceType } from '../../src/kube/types.js';
 import { Resources } from '../../src/kube/types.js';
 import { createCredentialSecret, createStore, kube, kubectl, waitFor } from '../integration/harness.js';
+import { readEnvFile } from '../support/env-file.js';
 export { helm } from '../integration/harness.js';
 
 const exec = promisify(execFile);
@@ -18,19 +20,14 @@ export const chart = join(root, 'deploy/charts/secretsync');
 
 export const Workloads = {
   Pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
-  Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true },
+  Deployment: WORKLOADS.Deployment,
   PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true },
   NetworkPolicy: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
 
 /** The node cluster's env file: provider addresses, containerd's socket, runc's root. */
 export function nodeEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(join(inject('nodeState'), 'env'), 'utf8').split('\n')) {
-    const m = /^export (\w+)="?([^"]*)"?$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+  return readEnvFile(join(inject('nodeState'), 'env'));
 }
 
 export interface Pod {

@@ -4,7 +4,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readEnvFile } from '../support/env-file.js';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -167,12 +167,7 @@ export async function events(namespace: string, name: string): Promise<Array<{ t
 
 /** Addresses of the provider servers started beside the control plane (from its env file). */
 export function providerEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(join(stateDir(), 'env'), 'utf8').split('\n')) {
-    const m = /^export ([A-Z_]+)="?([^"]*)"?$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
+  return readEnvFile(join(stateDir(), 'env'));
 }
 
 /** A Secret holding credentials for a store. */
