@@ -6,7 +6,10 @@ import { Reason } from '../../src/api/reasons.js';
 import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from '../../src/providers/errors.js';
 import { VaultHttp } from '../../src/providers/vault/http.js';
 import { valueToMap } from '../../src/providers/property.js';
+import type { SecretStore } from '../../src/api/types.js';
 import { caBundlePem } from '../../src/providers/ca-bundle.js';
+import { conjurProvider } from '../../src/providers/conjur/provider.js';
+import { vaultProvider } from '../../src/providers/vault/provider.js';
 import { RegexpError } from '../../src/util/linear-regexp.js';
 import { RemoteTooLargeError, readLimited, tooLargeAnswer } from '../../src/providers/response-limit.js';
 
@@ -33,6 +36,13 @@ describe('vault errors', () => {
     expect(caBundlePem(pem)).toBe(pem);
     expect(caBundlePem(Buffer.from(pem).toString('base64'))).toBe(pem);
     expect(() => caBundlePem('not a certificate')).toThrow(/neither PEM nor base64-encoded PEM/);
+  });
+
+  it('vault and conjur stores with a caBundle that is not PEM are refused by validateStore, naming the provider', () => {
+    const store = (provider: object) => ({ metadata: { name: 's', namespace: 'n' }, spec: { provider } }) as SecretStore;
+    expect(vaultProvider.validateStore(store({ vault: { server: 'https://v', auth: {}, caBundle: 'nope' } }))).toEqual(['vault.caBundle is neither PEM nor base64-encoded PEM']);
+    expect(conjurProvider.validateStore(store({ conjur: { url: 'https://c', auth: {}, caBundle: 'nope' } }))).toEqual(['conjur.caBundle is neither PEM nor base64-encoded PEM']);
+    expect(conjurProvider.validateStore(store({ conjur: { url: 'https://c', auth: {} } }))).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 // The `conjur` provider: CyberArk Conjur (OSS and Secrets Manager, API v5)
 // over its REST API, with API key or authn-jwt logins.
 import type { AnyStore } from '../../api/types.js';
-import { caBundlePem } from '../ca-bundle.js';
+import { caBundlePem, caBundleProblems } from '../ca-bundle.js';
 import type { Provider } from '../provider.js';
 import { ConjurLogin } from './auth.js';
 import { ConjurClient } from './client.js';
@@ -10,18 +10,7 @@ import { ConjurHttp } from './http.js';
 export const conjurProvider: Provider = {
   name: 'conjur',
   capabilities: 'ReadOnly',
-  validateStore(store: AnyStore) {
-    const spec = store.spec.provider.conjur!;
-    const problems: string[] = [];
-    if (spec.caBundle) {
-      try {
-        caBundlePem(spec.caBundle);
-      } catch (err) {
-        problems.push(`conjur.${(err as Error).message}`);
-      }
-    }
-    return problems;
-  },
+  validateStore: (store: AnyStore) => caBundleProblems('conjur', store.spec.provider.conjur!.caBundle),
   newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.conjur!;
     const http = new ConjurHttp(spec.url.replace(/\/+$/, ''), spec.caBundle ? caBundlePem(spec.caBundle) : undefined);

@@ -1,7 +1,7 @@
 // The `vault` provider: HashiCorp Vault and OpenBao (same HTTP API), through node-vault.
 import NodeVault from 'node-vault';
 import type { AnyStore } from '../../api/types.js';
-import { caBundlePem } from '../ca-bundle.js';
+import { caBundlePem, caBundleProblems } from '../ca-bundle.js';
 import type { Provider } from '../provider.js';
 import { VaultToken, trimSlashes } from './auth.js';
 import { VaultClient } from './client.js';
@@ -11,18 +11,7 @@ import { vaultTransport } from './transport.js';
 export const vaultProvider: Provider = {
   name: 'vault',
   capabilities: 'ReadOnly',
-  validateStore(store: AnyStore) {
-    const spec = store.spec.provider.vault!;
-    const problems: string[] = [];
-    if (spec.caBundle) {
-      try {
-        caBundlePem(spec.caBundle);
-      } catch (err) {
-        problems.push(`vault.${(err as Error).message}`);
-      }
-    }
-    return problems;
-  },
+  validateStore: (store: AnyStore) => caBundleProblems('vault', store.spec.provider.vault!.caBundle),
   newClient({ store, namespace, kube }) {
     const spec = store.spec.provider.vault!;
     const transport = vaultTransport(spec.caBundle ? caBundlePem(spec.caBundle) : undefined);
