@@ -97,7 +97,8 @@ async function buildContext(files: InputFile[]): Promise<{ context: MigrateConte
     const kind = kindOf(doc);
     if (!isEso(doc)) continue;
     if (kind === 'ExternalSecret') context.addTemplateSources((doc.toJS() as { spec?: unknown }).spec, namespaceOf(doc));
-    if (kind === 'ClusterExternalSecret') for (const ns of asList(doc.getIn(['spec', 'namespaces']))) context.addTemplateSources((doc.toJS() as { spec?: { externalSecretSpec?: unknown } }).spec?.externalSecretSpec, ns);
+    // A ClusterExternalSecret's ExternalSecrets read templates in every namespace it selects: matched by name only.
+    if (kind === 'ClusterExternalSecret') context.addTemplateSources((doc.toJS() as { spec?: { externalSecretSpec?: unknown } }).spec?.externalSecretSpec, undefined);
     if (kind === 'SecretStore' || kind === 'ClusterSecretStore') {
       const providers = Object.keys((doc.getIn(['spec', 'provider']) as { toJSON?: () => object } | undefined)?.toJSON?.() ?? {});
       const provider = providers[0] === 'openbao' ? 'vault' : (providers[0] ?? '');
@@ -124,8 +125,6 @@ async function buildContext(files: InputFile[]): Promise<{ context: MigrateConte
   }
   return { context, stores };
 }
-
-const asList = (node: unknown): string[] => ((node as { toJSON?: () => unknown } | undefined)?.toJSON?.() as string[] | undefined) ?? [];
 
 /** What `secretsync validate` would say about a converted document, as migrate findings. */
 async function stillInvalid(converted: Document[], file: string): Promise<MigrateFinding[]> {

@@ -41,11 +41,6 @@ export function namespaceSelected(spec: ClusterExternalSecret['spec'], namespace
 export class ClusterExternalSecretReconciler {
   constructor(private readonly deps: ClusterExternalSecretDeps) {}
 
-  /** The ClusterExternalSecrets an ExternalSecret or Namespace change concerns. */
-  ownerOf(es: ExternalSecret): string | undefined {
-    return es.metadata.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL];
-  }
-
   async reconcile(name: string, ctx: ReconcileContext): Promise<void> {
     const ces = this.deps.clusterExternalSecrets.get(name);
     if (!ces) return; // deleted: the garbage collector removes its ExternalSecrets (owner references)
@@ -55,7 +50,7 @@ export class ClusterExternalSecretReconciler {
       if (ns.metadata.deletionTimestamp) continue;
       if (namespaceSelected(ces.spec, ns.metadata.name, ns.metadata.labels ?? {})) selected.add(ns.metadata.name);
     }
-    const owned = [...this.deps.externalSecrets.values()].filter((es) => this.ownerOf(es) === name && ownedBy(es, ces));
+    const owned = [...this.deps.externalSecrets.values()].filter((es) => es.metadata.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL] === name && ownedBy(es, ces));
     const provisioned: string[] = [];
     const failed: Status['failedNamespaces'] = [];
 

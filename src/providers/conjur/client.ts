@@ -79,7 +79,7 @@ export class ConjurClient implements ProviderClient {
    */
   async getSecrets(refs: RemoteRef[], ctx: CallContext): Promise<Array<RemoteValue | Error>> {
     const out: Array<RemoteValue | Error> = [];
-    for (const chunk of chunks(refs.map((r) => r.key), (id) => encodeURIComponent(this.fullId(id)).length + 3, BATCH_URL_BUDGET)) {
+    for (const chunk of chunks(refs.map((r) => r.key), (id) => encodeURIComponent(this.fullId(id)).length + 3, BATCH_URL_BUDGET, this.batchSize)) {
       const values = await this.batch(chunk, ctx);
       for (const key of chunk) {
         const ref = refs[out.length]!;
@@ -157,14 +157,14 @@ export class ConjurClient implements ProviderClient {
   }
 }
 
-/** Splits items into runs whose summed size stays within budget. */
-function chunks<T>(items: T[], size: (item: T) => number, budget: number): T[][] {
+/** Splits items into runs of at most `most` whose summed size stays within budget. */
+function chunks<T>(items: T[], size: (item: T) => number, budget: number, most: number): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let used = 0;
   for (const item of items) {
     const s = size(item);
-    if (current.length > 0 && (used + s > budget || current.length >= 50)) {
+    if (current.length > 0 && (used + s > budget || current.length >= most)) {
       out.push(current);
       current = [];
       used = 0;
