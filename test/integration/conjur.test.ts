@@ -233,22 +233,28 @@ describe('conjur through the operator (shipped RBAC)', () => {
     const host = await hostWithKey(ns, `host/apps/${ns}`);
     const id = `apps/${ns}/rotating`;
     await admin.addVariable({ id, values: ['first'], permissions: { [host]: 'execute' } });
-    const logins = async () => (await admin.stats()).byOperation.authenticate ?? 0;
+    const count = async (op: string) => (await admin.stats()).byOperation[op] ?? 0;
     await admin.tokenTtl(3);
     try {
       await createStore(ns, 'conjur', apiKeyStore());
       await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'conjur' }, refreshInterval: '1s', data: [{ secretKey: 'v', remoteRef: { key: id } }] });
-      await waitForReady(ns, 'es');
-      // Refreshes every second outlive 3-second tokens: new logins follow, with no failed read between.
-      const first = await logins();
-      await waitFor('renewed logins', async () => (await logins()) >= first + 2, 15_000);
+      const since = ready(await waitForReady(ns, 'es'))!.lastTransitionTime;
+      // Refreshes every second outlive 3-second tokens: new logins follow, renewed before expiry.
+      const first = await count('authenticate');
+      await waitFor('renewed logins', async () => (await count('authenticate')) >= first + 2, 15_000);
+      // From here tokens last 8 minutes: once one is in use, only a 401 can make the client log in again.
       await admin.tokenTtl(8 * 60);
-      // Tokens revoked early: the next read gets 401, logs in again and is repeated.
+      const longLived = await count('authenticate');
+      await waitFor('a long-lived token', async () => (await count('authenticate')) > longLived, 15_000);
+      const beforeRevoke = { logins: await count('authenticate'), refused: await count('refused-token') };
       await admin.revokeTokens();
       await admin.addVariable({ id, values: ['second'] });
       await waitFor('the new value', async () => decoded(await getSecret(ns, 'es')).v === 'second', 15_000);
+      // The refused token was replaced by a login, and the read repeated: Ready never left True.
+      expect(await count('refused-token')).toBeGreaterThan(beforeRevoke.refused);
+      expect(await count('authenticate')).toBeGreaterThan(beforeRevoke.logins);
       const es = await waitForReady(ns, 'es');
-      expect(ready(es)?.reason).toBe('SecretSynced');
+      expect(ready(es)).toMatchObject({ reason: 'SecretSynced', lastTransitionTime: since });
     } finally {
       await admin.tokenTtl(8 * 60);
     }

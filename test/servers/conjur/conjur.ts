@@ -122,6 +122,7 @@ export class TestConjur {
 
     const role = this.tokenRole(req);
     if (!role) {
+      op('refused-token');
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
       return;
     }
