@@ -49,6 +49,10 @@ describe('recordedVersions', () => {
     expect(recordedVersions(es({ spec: { dataFrom: [{ extract: { key: 'apps/common' } }, { find: { path: 'apps' } }] } }), secret())).toBeUndefined();
     const fromConfigMap = { target: { template: { templateFrom: [{ configMap: { name: 'tpl', items: [{ key: 'k' }] } }] } } };
     expect(recordedVersions(es({ spec: fromConfigMap }), secret())).toBeUndefined();
+    // Tags and custom metadata change without a new version of the value.
+    const tags = { data: [{ secretKey: 'owner', remoteRef: { key: 'apps/db', property: 'owner', metadataPolicy: 'Fetch' as const } }], dataFrom: [{ extract: { key: 'apps/common' } }] };
+    expect(recordedVersions(es({ spec: tags }), secret())).toBeUndefined();
+    expect(recordedVersions(es({ spec: { dataFrom: [{ extract: { key: 'apps/common', metadataPolicy: 'Fetch' } }] } }), secret())).toBeUndefined();
     // A literal template is part of the spec: it cannot change behind our back.
     expect(recordedVersions(es({ spec: { target: { template: { templateFrom: [{ literal: 'x: {{ .user }}' }] } } } }), secret())).toBeDefined();
   });
