@@ -8,12 +8,8 @@ import { isAlias, isMap, parse, parseDocument, type Scalar, type YAMLMap } from 
 
 const root = join(import.meta.dirname, '..');
 
-interface Descriptions {
-  common: Record<string, string>;
-  ExternalSecret: Record<string, string>;
-  Store: Record<string, string>;
-  ClusterExternalSecret: Record<string, string>;
-}
+type Section = 'ExternalSecret' | 'Store' | 'ClusterExternalSecret' | 'PushSecret' | 'Password' | 'UUID' | 'ECRAuthorizationToken' | 'VaultDynamicSecret' | 'GCRAccessToken';
+type Descriptions = { common: Record<string, string> } & Record<Section, Record<string, string>>;
 
 export interface Field {
   path: string;
@@ -21,15 +17,33 @@ export interface Field {
   description?: string;
 }
 
-const CRDS: Record<string, keyof Omit<Descriptions, 'common'>> = {
+const CRDS: Record<string, Section> = {
   'externalsecrets.yaml': 'ExternalSecret',
   'secretstores.yaml': 'Store',
   'clustersecretstores.yaml': 'Store',
   'clusterexternalsecrets.yaml': 'ClusterExternalSecret',
+  'pushsecrets.yaml': 'PushSecret',
+  'passwords.yaml': 'Password',
+  'uuids.yaml': 'UUID',
+  'ecrauthorizationtokens.yaml': 'ECRAuthorizationToken',
+  'vaultdynamicsecrets.yaml': 'VaultDynamicSecret',
+  'gcraccesstokens.yaml': 'GCRAccessToken',
 };
 
-/** Where a ClusterExternalSecret carries the ExternalSecret spec, copied from externalsecrets.yaml. */
-const EMBEDDED_SPEC = 'spec.externalSecretSpec';
+/**
+ * Schemas one kind carries from another, copied exactly (rules and
+ * descriptions included), so the same field is checked the same way
+ * everywhere: [file, path here, source file, source section, path there].
+ */
+const EMBEDS: Array<[string, string, string, Section, string]> = [
+  ['clusterexternalsecrets.yaml', 'spec.externalSecretSpec', 'externalsecrets.yaml', 'ExternalSecret', 'spec'],
+  ['pushsecrets.yaml', 'spec.template', 'externalsecrets.yaml', 'ExternalSecret', 'spec.target.template'],
+  ['ecrauthorizationtokens.yaml', 'spec.auth', 'secretstores.yaml', 'Store', 'spec.provider.aws.auth'],
+  ['vaultdynamicsecrets.yaml', 'spec.provider', 'secretstores.yaml', 'Store', 'spec.provider.vault'],
+  ['gcraccesstokens.yaml', 'spec.auth', 'secretstores.yaml', 'Store', 'spec.provider.gcpsm.auth'],
+];
+
+const schemaPathOf = (path: string): Array<string | number> => path.split('.').flatMap((p) => ['properties', p]);
 
 /** The CRD file with every described field's description set, and its fields in order. */
 export function describeCrd(file: string): { text: string; fields: Field[] } {
@@ -37,13 +51,15 @@ export function describeCrd(file: string): { text: string; fields: Field[] } {
   const wanted: Record<string, string> = { ...all.common, ...all[CRDS[file]!] };
   const doc = parseDocument(readFileSync(join(root, 'crds', file), 'utf8'));
   const schemaPath = ['spec', 'versions', 0, 'schema', 'openAPIV3Schema'];
-  if (CRDS[file] === 'ClusterExternalSecret') {
-    // The ExternalSecret spec, its rules and descriptions, exactly: one schema for both kinds.
-    const es = parseDocument(readFileSync(join(root, 'crds/externalsecrets.yaml'), 'utf8'));
-    const spec = (es.getIn([...schemaPath, 'properties', 'spec'], true) as YAMLMap).clone() as YAMLMap;
-    spec.set('description', wanted[EMBEDDED_SPEC]);
-    doc.setIn([...schemaPath, 'properties', 'spec', 'properties', 'externalSecretSpec'], spec);
-    for (const [path, text] of Object.entries(all.ExternalSecret)) if (path.startsWith('spec.')) wanted[`${EMBEDDED_SPEC}${path.slice('spec'.length)}`] = text;
+  for (const [into, here, from, section, there] of EMBEDS) {
+    if (into !== file) continue;
+    // Anchors do not cross documents: the copy is the plain schema, aliases resolved.
+    let node = parse(readFileSync(join(root, 'crds', from), 'utf8')) as Record<string | number, unknown>;
+    for (const step of [...schemaPath, ...schemaPathOf(there)]) node = node[step] as Record<string | number, unknown>;
+    const copied = doc.createNode(node, { aliasDuplicateObjects: false }) as YAMLMap;
+    if (wanted[here]) copied.set('description', wanted[here]);
+    doc.setIn([...schemaPath, ...schemaPathOf(here)], copied);
+    for (const [path, text] of Object.entries(all[section])) if (path.startsWith(`${there}.`)) wanted[`${here}${path.slice(there.length)}`] = text;
   }
   const fields: Field[] = [];
   const walk = (node: YAMLMap, path: string) => {

@@ -23,8 +23,20 @@ export const Reason = {
   TemplateError: 'TemplateError',
   KubernetesError: 'KubernetesAPIError',
   Deleted: 'SecretDeleted',
+  GeneratorNotFound: 'GeneratorNotFound',
+  GeneratorError: 'GeneratorFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** PushSecret Ready reasons (besides the provider reasons it shares with ExternalSecret). */
+export const PushReason = {
+  Pushed: 'SecretPushed',
+  SourceNotFound: 'SourceSecretNotFound',
+  NotOwned: 'RemoteSecretNotOwned',
+  StoreReadOnly: 'StoreReadOnly',
+  InvalidPush: 'InvalidPushSecret',
+} as const;
+export type PushReason = (typeof PushReason)[keyof typeof PushReason];
 
 /** SecretStore / ClusterSecretStore Ready reasons. */
 export const StoreReason = {
@@ -79,6 +91,31 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
   [Reason.RemoteNotFound]: {
     means: 'A remote secret, version or JSON property the ExternalSecret names does not exist (or is disabled, destroyed or scheduled for deletion).',
     todo: 'Check remoteRef.key, version and property against the provider. With deletionPolicy Delete, a source that is entirely gone deletes the Secret.',
+  },
+  [Reason.GeneratorNotFound]: {
+    means: 'A generator named in dataFrom[].sourceRef.generatorRef (or a PushSecret\'s selector.generatorRef) does not exist in the namespace.',
+    todo: 'Create the generator, or fix the reference (kind and name). Nothing is generated or written until then.',
+  },
+  [Reason.GeneratorError]: {
+    means: 'A generator could not make its value (a token service or Vault refused, or its spec cannot be met). Values generated earlier stay in place.',
+    todo: 'Read the message for the service\'s own words; check the generator\'s credentials. Retried with backoff.',
+  },
+  [PushReason.Pushed]: { means: 'Every entry of the PushSecret is written to every store it names (or left as is, by updatePolicy IfNotExists).', todo: 'Nothing.' },
+  [PushReason.SourceNotFound]: {
+    means: 'The Secret a PushSecret pushes (selector.secret.name), or a key it names, does not exist. Nothing is written or deleted remotely.',
+    todo: 'Create the Secret or fix the key; the PushSecret pushes as soon as it appears (it watches the Secret).',
+  },
+  [PushReason.NotOwned]: {
+    means: 'A remote secret the PushSecret would write exists and was not created by this PushSecret (by hand, by another PushSecret, or by another tool). It is never overwritten.',
+    todo: 'Push to another remoteKey, delete the remote secret if it is stale, or set updatePolicy IfNotExists to leave it as it is.',
+  },
+  [PushReason.StoreReadOnly]: {
+    means: 'A store the PushSecret names uses a provider secretsync only reads (status.capabilities ReadOnly).',
+    todo: 'Push through a store whose provider can write: vault, aws, azurekv or gcpsm.',
+  },
+  [PushReason.InvalidPush]: {
+    means: 'The PushSecret cannot be carried out as written (two entries write the same remote key differently, a template fails, or a provider cannot hold the value).',
+    todo: 'Read the message, fix the PushSecret, and it is pushed again at once.',
   },
   [Reason.PermissionDenied]: {
     means: 'The provider refused the store\'s credentials for this secret (policy, IAM role, access policy).',

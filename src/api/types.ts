@@ -1,6 +1,13 @@
 // Named views of the generated CRD types, plus the full object shapes.
 import type { KubeObject, Condition } from '../kube/types.js';
 import type {
+  ECRAuthorizationTokenSpec,
+  GCRAccessTokenSpec,
+  PasswordSpec,
+  PushSecretSpec,
+  PushSecretStatus,
+  UUIDSpec,
+  VaultDynamicSecretSpec,
   ClusterExternalSecretSpec,
   ClusterExternalSecretStatus,
   ClusterSecretStoreSpec,
@@ -35,6 +42,28 @@ export interface ClusterExternalSecret extends KubeObject {
   spec: ClusterExternalSecretSpec;
   status?: ClusterExternalSecretStatus;
 }
+
+export interface PushSecret extends KubeObject {
+  kind?: 'PushSecret';
+  spec: PushSecretSpec;
+  status?: PushSecretStatus;
+}
+export type { PushSecretSpec, PushSecretStatus };
+
+/** The generator kinds, by kind, with their specs. */
+export interface GeneratorSpecs {
+  Password: PasswordSpec;
+  UUID: UUIDSpec;
+  ECRAuthorizationToken: ECRAuthorizationTokenSpec;
+  VaultDynamicSecret: VaultDynamicSecretSpec;
+  GCRAccessToken: GCRAccessTokenSpec;
+}
+export type GeneratorKind = keyof GeneratorSpecs;
+export interface Generator<K extends GeneratorKind = GeneratorKind> extends KubeObject {
+  kind?: K;
+  spec: GeneratorSpecs[K];
+}
+export type GeneratorRef = NonNullable<NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['sourceRef']>['generatorRef']>;
 
 export type AnyStore = SecretStore | ClusterSecretStore;
 export type StoreKind = 'SecretStore' | 'ClusterSecretStore';

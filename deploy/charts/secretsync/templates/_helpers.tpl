@@ -21,11 +21,19 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The operator's permissions on the resources it syncs (the same list as config/rbac/rbac.yaml; a test compares them). */}}
 {{- define "secretsync.syncRules" -}}
 - apiGroups: [secretsync.dev]
-  resources: [externalsecrets, secretstores{{ if not .Values.watchNamespace }}, clustersecretstores, clusterexternalsecrets{{ end }}]
+  resources: [externalsecrets, secretstores{{ if not .Values.watchNamespace }}, clustersecretstores, clusterexternalsecrets{{ end }}, pushsecrets]
   verbs: [get, list, watch]
 - apiGroups: [secretsync.dev]
-  resources: [externalsecrets/status, secretstores/status{{ if not .Values.watchNamespace }}, clustersecretstores/status, clusterexternalsecrets/status{{ end }}]
+  resources: [externalsecrets/status, secretstores/status{{ if not .Values.watchNamespace }}, clustersecretstores/status, clusterexternalsecrets/status{{ end }}, pushsecrets/status]
   verbs: [patch]
+# Generators are read when an ExternalSecret or PushSecret uses one (never listed or watched).
+- apiGroups: [secretsync.dev]
+  resources: [passwords, uuids, ecrauthorizationtokens, vaultdynamicsecrets, gcraccesstokens]
+  verbs: [get]
+# The cleanup finalizer: a PushSecret with deletionPolicy Delete is released once its remote secrets are deleted.
+- apiGroups: [secretsync.dev]
+  resources: [pushsecrets, pushsecrets/finalizers]
+  verbs: [patch, update]
 {{- if not .Values.watchNamespace }}
 # ClusterExternalSecrets stamp ExternalSecrets into the namespaces they select, and remove the ones they made.
 - apiGroups: [secretsync.dev]
