@@ -18,6 +18,11 @@ export class PermissionDeniedError extends Error {
   override readonly name = 'PermissionDeniedError';
 }
 
+/** A conditional write lost a race: the remote secret changed (or appeared) since it was inspected. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
 /** The provider asked us to slow down. */
 export class ThrottledError extends Error {
   override readonly name = 'ThrottledError';
@@ -47,6 +52,7 @@ export interface ProviderFailure {
 const FAILURES: Array<[new (...args: never[]) => Error, ProviderFailure]> = [
   [NotFoundError, { reason: Reason.RemoteNotFound, metric: 'not_found', retry: true }],
   [PermissionDeniedError, { reason: Reason.PermissionDenied, metric: 'denied', retry: true }],
+  [ConflictError, { reason: Reason.ProviderError, metric: 'error', retry: true }],
   [ThrottledError, { reason: Reason.Throttled, metric: 'throttled', retry: true }],
   [ProviderTimeoutError, { reason: Reason.ProviderTimeout, metric: 'timeout', retry: true }],
   [StoreConfigError, { reason: Reason.ProviderError, metric: 'config', retry: false }],

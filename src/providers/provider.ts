@@ -1,5 +1,6 @@
 // The provider interface. A provider turns a store spec into a client; a
-// client reads remote secrets. Everything is read-only for now.
+// client reads remote secrets and, where the provider states ReadWrite,
+// writes and deletes them for PushSecrets (RemoteWriter).
 //
 // Every client call gets a CallContext: an AbortSignal that fires at the
 // call's deadline or when the operator stops (a provider passes it to its SDK
@@ -63,7 +64,49 @@ export interface CallContext {
   request(): Promise<void>;
 }
 
+/** What is at a remote key, for a PushSecret's ownership check. */
+export interface RemoteState {
+  exists: boolean;
+  /** The owner recorded with it (RemoteWriter.ownership 'remote'); undefined when none is. */
+  owner?: string;
+  /** Its current version, for a conditional write. */
+  version?: string;
+}
+
+export interface WriteOptions {
+  /** Recorded with the remote secret where the provider can (tags, labels, custom metadata). */
+  owner: string;
+  /** The key did not exist when inspected: create it, and fail with ConflictError if it appeared meanwhile. */
+  create: boolean;
+  /** Replace only this version (where the provider can condition a write); ConflictError otherwise. */
+  ifVersion?: string;
+}
+
+/**
+ * Writes for PushSecrets. The controller decides (ownership, update and
+ * deletion policy); a writer only inspects, writes and deletes one remote key.
+ */
+export interface RemoteWriter {
+  /**
+   * 'remote': the owner is stored with the secret and inspect() returns it;
+   * 'status': the provider has nowhere to keep it (Vault KV v1), so only what
+   * the PushSecret's status records as written by it counts as its own.
+   */
+  readonly ownership: 'remote' | 'status';
+  /** Whether writes are conditioned on the version inspected (a change in between is a ConflictError). */
+  readonly conditional: boolean;
+  /** Whether a create fails (ConflictError) when the key appeared since it was inspected. */
+  readonly exclusiveCreate: boolean;
+  inspect(key: string, ctx: CallContext): Promise<RemoteState>;
+  /** Writes the value as the key's new current value; returns the version written where there is one. */
+  write(key: string, value: Uint8Array, opts: WriteOptions, ctx: CallContext): Promise<{ version?: string }>;
+  /** Deletes the key (as recoverably as the provider allows); a key already gone is not an error. */
+  remove(key: string, ctx: CallContext): Promise<void>;
+}
+
 export interface ProviderClient {
+  /** Present when the provider can write (Provider.capabilities ReadWrite). */
+  readonly writer?: RemoteWriter;
   /** One value; `ref.property` picks a field of a JSON value. */
   getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue>;
   /** A JSON object (or the value at `ref.property`) as a map of keys. */
@@ -119,7 +162,8 @@ export interface ClientContext {
 
 export interface Provider {
   readonly name: string;
-  readonly capabilities: 'ReadOnly';
+  /** ReadWrite: its clients have a RemoteWriter (PushSecret). */
+  readonly capabilities: 'ReadOnly' | 'ReadWrite';
   /** Static checks of the store spec; returns problems, empty when valid. */
   validateStore(store: AnyStore): string[];
   newClient(ctx: ClientContext): Promise<ProviderClient>;

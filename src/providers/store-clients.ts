@@ -15,7 +15,7 @@ import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from './errors.js';
 import { mapFor, valueFor } from './property.js';
 import { reusableUntil } from './freshness.js';
-import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteValue, RemoteValues, SourceInfo } from './provider.js';
+import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteState, RemoteValue, RemoteValues, RemoteWriter, SourceInfo, WriteOptions } from './provider.js';
 import { checkStoreHosts, type HostPolicy } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
 
@@ -247,6 +247,42 @@ export class StoreClient {
     const findSecrets = this.client.findSecrets?.bind(this.client);
     if (!findSecrets) return Promise.reject(new Error(`provider "${this.provider}" does not support dataFrom.find`));
     return this.shared('findSecrets', find, opts, find.path ?? find.name?.regexp ?? 'find', (ctx) => findSecrets(find, ctx));
+  }
+
+  /** How the provider records ownership and conditions writes; undefined when it cannot write. */
+  get writes(): Pick<RemoteWriter, 'ownership' | 'conditional'> | undefined {
+    return this.client.writer;
+  }
+
+  inspectRemote(key: string, opts: CallOptions): Promise<RemoteState> {
+    return this.call('inspect', opts, key, (ctx) => this.writer().inspect(key, ctx));
+  }
+
+  /** Writes a remote secret; reads of it shared before the write are not served again. */
+  async writeRemote(key: string, value: Uint8Array, write: WriteOptions, opts: CallOptions): Promise<{ version?: string }> {
+    try {
+      return await this.call('write', opts, key, (ctx) => this.writer().write(key, value, write, ctx));
+    } finally {
+      this.forgetReads(key);
+    }
+  }
+
+  async removeRemote(key: string, opts: CallOptions): Promise<void> {
+    try {
+      await this.call('delete', opts, key, (ctx) => this.writer().remove(key, ctx));
+    } finally {
+      this.forgetReads(key);
+    }
+  }
+
+  private writer(): RemoteWriter {
+    if (!this.client.writer) throw new StoreConfigError(`the ${this.provider} provider is read-only: a PushSecret cannot write through this store`);
+    return this.client.writer;
+  }
+
+  private forgetReads(key: string): void {
+    const needle = JSON.stringify(key);
+    for (const k of this.reads.keys()) if (k.includes(`"key":${needle}`)) this.reads.delete(k);
   }
 
   validate(opts: CallOptions): Promise<void> {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RemoteRef } from '../../src/api/types.js';
-import { NotFoundError, PermissionDeniedError, ThrottledError } from '../../src/providers/errors.js';
+import { ConflictError, NotFoundError, PermissionDeniedError, ThrottledError } from '../../src/providers/errors.js';
 import type { ProviderClient, RemoteValue } from '../../src/providers/provider.js';
 import { callContext } from '../support/call-context.js';
 
@@ -27,6 +27,8 @@ export interface ConformanceAdapter {
   put(key: string, value: string, opts?: PutOptions): Promise<string | undefined>;
   /** A client for a store pointing at the server (after the puts so far). */
   client(): Promise<ProviderClient>;
+  /** A client whose credentials may write (the writes section); client() when omitted. */
+  writerClient?(): Promise<ProviderClient>;
   /** A client whose credentials may read nothing (for PermissionDenied). */
   deniedClient?(): Promise<ProviderClient>;
   /** Requests the server has received so far, counted at the server. */
@@ -48,6 +50,8 @@ export interface ConformanceAdapter {
     rotationDates: Support;
     permissions: Support;
     throttling: Support;
+    /** client.writer: write, conditional write, delete and ownership (PushSecret). */
+    writes: Support;
   };
   /** How a plain (non-JSON) value written by put() is referenced (e.g. Vault keeps it under a property). */
   plainRef?(key: string): RemoteRef;
@@ -257,6 +261,77 @@ export function providerConformance(adapter: ConformanceAdapter): void {
       expect(received).toBeLessThanOrEqual(adapter.batchCost(refs.length));
       // The provider reports exactly the requests it made, so budgets and metrics are true.
       expect(counted.requests).toBe(received);
+    });
+
+    describe.runIf(can(supports.writes))('writes (PushSecret)', () => {
+      const owner = 'conformance/push';
+      const json = (v: string) => new TextEncoder().encode(JSON.stringify({ v }));
+      const writerClient = () => adapter.writerClient?.() ?? adapter.client();
+      const readV = async (client: ProviderClient, key: string) => text((await client.getSecret({ key, property: 'v' }, ctx())).value);
+
+      it('creates a remote secret that records its owner, and reads back exactly', async () => {
+        const key = unique('push');
+        const client = await writerClient();
+        const writer = client.writer!;
+        expect(await writer.inspect(key, ctx())).toEqual({ exists: false });
+        await writer.write(key, json('first ünïcode'), { owner, create: true }, ctx());
+        expect(await readV(client, key)).toBe('first ünïcode');
+        const state = await writer.inspect(key, ctx());
+        expect(state.exists).toBe(true);
+        if (writer.ownership === 'remote') expect(state.owner).toBe(owner);
+      });
+
+      it('replaces its own secret with a new version; a conditional write on a stale version is a ConflictError', async () => {
+        const key = unique('replace');
+        const client = await writerClient();
+        const writer = client.writer!;
+        await writer.write(key, json('one'), { owner, create: true }, ctx());
+        const before = await writer.inspect(key, ctx());
+        const written = await writer.write(key, json('two'), { owner, create: false, ifVersion: writer.conditional ? before.version : undefined }, ctx());
+        expect(await readV(client, key)).toBe('two');
+        const after = await writer.inspect(key, ctx());
+        if (before.version !== undefined) {
+          expect(after.version).not.toBe(before.version);
+          expect(written.version).toBe(after.version);
+        }
+        if (writer.conditional) {
+          await expect(writer.write(key, json('three'), { owner, create: false, ifVersion: before.version }, ctx())).rejects.toBeInstanceOf(ConflictError);
+          expect(await readV(client, key)).toBe('two');
+        }
+      });
+
+      it('a create that finds the secret already there is a ConflictError and changes nothing (where the provider can create exclusively)', async () => {
+        const key = unique('race');
+        await adapter.put(key, JSON.stringify({ v: 'theirs' }));
+        const client = await writerClient();
+        // A provider without a create-only write says so (RemoteWriter.exclusiveCreate): Key Vault.
+        if (!client.writer!.exclusiveCreate) return;
+        await expect(client.writer!.write(key, json('ours'), { owner, create: true }, ctx())).rejects.toBeInstanceOf(ConflictError);
+        expect(await readV(client, key)).toBe('theirs');
+      });
+
+      it('a secret written by hand has no owner recorded', async () => {
+        const key = unique('foreign');
+        await adapter.put(key, JSON.stringify({ v: 'by hand' }));
+        const client = await writerClient();
+        const state = await client.writer!.inspect(key, ctx());
+        expect(state.exists).toBe(true);
+        expect(state.owner).toBeUndefined();
+      });
+
+      it('deletes a secret (a second delete is no error), and a new push brings it back', async () => {
+        const key = unique('delete');
+        const client = await writerClient();
+        const writer = client.writer!;
+        await writer.write(key, json('doomed'), { owner, create: true }, ctx());
+        await writer.remove(key, ctx());
+        await expect(client.getSecret({ key, property: 'v' }, ctx())).rejects.toBeInstanceOf(NotFoundError);
+        await writer.remove(key, ctx());
+        const state = await writer.inspect(key, ctx());
+        // Soft-deleting providers (AWS, Key Vault) keep the name, and its owner, until it is purged.
+        await writer.write(key, json('back'), { owner, create: !state.exists }, ctx());
+        expect(await readV(client, key)).toBe('back');
+      });
     });
 
     it('validates its store', async () => {

@@ -92,6 +92,7 @@ describe('aws conformance', () => {
       rotationDates: true,
       permissions: true,
       throttling: true,
+      writes: true,
     },
   });
 });

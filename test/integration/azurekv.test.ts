@@ -64,6 +64,8 @@ describe('azurekv conformance', () => {
       return s.properties.version;
     },
     client: () => clientFor('reader'),
+    // Key Vault's own permission names for a PushSecret's store: read, write, soft delete, recover.
+    writerClient: () => clientFor('writer', { secrets: ['get', 'list', 'set', 'delete', 'recover'] }),
     deniedClient: () => clientFor('nobody', {}),
     serverRequests: async () => (await azure.admin.stats()).vault,
     async throttle() {
@@ -83,6 +85,7 @@ describe('azurekv conformance', () => {
       rotationDates: { no: 'Key Vault secrets have no rotation schedule; key rotation policies and certificate auto-renewal are reported (tested below)' },
       permissions: true,
       throttling: true,
+      writes: true,
     },
   });
 

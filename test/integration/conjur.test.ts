@@ -86,6 +86,7 @@ describe('conjur conformance', () => {
       rotationDates: { no: 'Conjur OSS has no rotation schedule for variables' },
       permissions: true,
       throttling: { no: 'Conjur OSS does not rate-limit its API' },
+      writes: { no: 'Conjur variables are declared by policy loads, not by a client: secretsync only reads Conjur' },
     },
   });
 });

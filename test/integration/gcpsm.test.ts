@@ -61,6 +61,7 @@ describe('gcpsm conformance', () => {
       labels: opts?.tags, expireTime: opts?.expiresAt, rotation: opts?.rotation ? { next: new Date(Date.now() + 3_600_000), periodSeconds: 86_400 } : undefined,
     }),
     client: () => clientFor('reader'),
+    writerClient: () => clientFor('writer', ['roles/secretmanager.admin']),
     deniedClient: () => clientFor('nobody', []),
     metadataOf: (tags) => ({ annotations: {}, labels: tags }),
     serverRequests: async () => (await gcp.admin.stats()).api,
@@ -81,6 +82,7 @@ describe('gcpsm conformance', () => {
       rotationDates: true,
       permissions: true,
       throttling: true,
+      writes: true,
     },
   });
 

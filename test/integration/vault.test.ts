@@ -96,6 +96,7 @@ describe('vault conformance', () => {
       rotationDates: { no: 'KV has no rotation schedule' },
       permissions: true,
       throttling: true,
+      writes: true,
     },
   });
 });

@@ -49,5 +49,6 @@ providerConformance({
     rotationDates: { no: 'the fake store spec has no rotation schedule' },
     permissions: { no: 'the fake store has no credentials to refuse' },
     throttling: { no: 'the fake store answers from memory and never throttles' },
+    writes: { no: 'the fake store holds its values in the store spec itself: there is nothing to write to' },
   },
 });

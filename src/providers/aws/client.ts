@@ -21,6 +21,7 @@ import { MAX_FIND_RESULTS, underPath } from '../find.js';
 import { extractProperty, valueToMap } from '../property.js';
 import type { CallContext, ProviderClient, RecordedSource, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
+import { AwsWriter } from './writer.js';
 
 const BATCH_SIZE = 20;
 /** A rotation date still unpassed, at the same version, is looked up again after this (the schedule may have changed). */
@@ -71,6 +72,8 @@ export class AwsClient implements ProviderClient {
   private batchDenied = false;
   /** Likewise for ListSecrets: rotation dates then come from DescribeSecret, one secret a request. */
   private listDenied = false;
+
+  readonly writer = new AwsWriter((ctx, key, request) => this.send(ctx, key, request));
 
   constructor(
     private readonly sm: SecretsManagerClient,

@@ -8,7 +8,7 @@ import { limitResponses } from './response-limit.js';
 
 export const awsProvider: Provider = {
   name: 'aws',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   // auth.jwt without aws.role takes the role from the ServiceAccount's annotation, known only when it is read.
   validateStore: () => [],
   newClient({ store, namespace, kube }) {

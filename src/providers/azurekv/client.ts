@@ -22,6 +22,7 @@ import { mapFor, valueFor } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { isKnownVaultHost } from './cloud.js';
 import { azureError } from './errors.js';
+import { AzureKvWriter } from './writer.js';
 import { addIsoDuration, certificateChain, parseObjectRef, type ObjectRef } from './objects.js';
 
 const POLICY_TTL_MS = 60 * 60_000;
@@ -46,6 +47,7 @@ export class AzureKvClient implements ProviderClient {
   private readonly current = new AsyncLocalStorage<CallContext>();
   private readonly options;
   private readonly secrets: SecretClient;
+  readonly writer: AzureKvWriter;
   private keys?: Promise<KeyClient>;
   private certificates?: Promise<CertificateClient>;
   private readonly rotations = new Map<string, { rotatesAt?: Date; until: number }>();
@@ -72,6 +74,7 @@ export class AzureKvClient implements ProviderClient {
     };
     this.options = { httpClient: counting, retryOptions: { maxRetries: 0 }, disableChallengeResourceVerification: !isKnownVaultHost(vaultUrl) };
     this.secrets = new SecretClient(vaultUrl, credential, this.options);
+    this.writer = new AzureKvWriter(this.secrets, (ctx, key, op) => this.sdk(ctx, key, op));
   }
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {

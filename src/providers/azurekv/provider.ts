@@ -7,7 +7,7 @@ import { specProblems, storeCredential } from './credentials.js';
 
 export const azurekvProvider: Provider = {
   name: 'azurekv',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   validateStore(store) {
     return specProblems(store.spec.provider.azurekv!);
   },

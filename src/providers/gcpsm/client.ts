@@ -21,6 +21,7 @@ import { MAX_FIND_RESULTS } from '../find.js';
 import { mapFor, valueFor } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { googleError } from './errors.js';
+import { GcpSmWriter } from './writer.js';
 
 type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
 type Timestamp = protos.google.protobuf.ITimestamp | null | undefined;
@@ -52,8 +53,12 @@ export class GcpSmClient implements ProviderClient {
   private readonly dates = new Map<string, Dates>();
   private metadataDenied = false;
 
+  readonly writer: GcpSmWriter;
+
   /** `parent`: projects/<id> or projects/<id>/locations/<location>. */
-  constructor(private readonly sm: SecretManagerServiceClient, private readonly parent: string) {}
+  constructor(private readonly sm: SecretManagerServiceClient, private readonly parent: string) {
+    this.writer = new GcpSmWriter(sm, parent, (ctx, key, rpc) => this.call(ctx, key, rpc));
+  }
 
   async getSecret(ref: RemoteRef, ctx: CallContext): Promise<RemoteValue> {
     return valueFor(ref, await this.read(ref, ctx));

@@ -1,10 +1,10 @@
 // Secret Manager (gRPC) and Google token service failures as typed provider
 // errors. The service's messages name resources and permissions, never payloads.
-import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { ConflictError, NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
 import { tooLargeAnswer } from '../response-limit.js';
 
 /** gRPC status codes the map below uses. */
-const Code = { NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAUTHENTICATED: 16 } as const;
+const Code = { NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAUTHENTICATED: 16 } as const;
 
 interface GoogleFailure {
   name?: string;
@@ -34,6 +34,8 @@ export function googleError(err: unknown, key: string): Error {
       const state = /in (DISABLED|DESTROYED) state/.exec(message)?.[1];
       return state ? new NotFoundError(key, `the version is ${state.toLowerCase()}`) : new Error(`Secret Manager refused "${key}": ${message}`);
     }
+    case Code.ALREADY_EXISTS:
+      return new ConflictError(`"${key}" already exists in Secret Manager`);
     case Code.PERMISSION_DENIED:
     case Code.UNAUTHENTICATED:
       return new PermissionDeniedError(`Secret Manager refused "${key}": ${message}`);

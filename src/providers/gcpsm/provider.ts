@@ -17,7 +17,7 @@ export function endpointOf(endpoint: string | undefined, location: string | unde
 
 export const gcpsmProvider: Provider = {
   name: 'gcpsm',
-  capabilities: 'ReadOnly',
+  capabilities: 'ReadWrite',
   validateStore(store) {
     const spec = store.spec.provider.gcpsm!;
     const wi = spec.auth?.workloadIdentity;

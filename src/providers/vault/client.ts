@@ -11,6 +11,7 @@ import { MAX_FIND_RESULTS } from '../find.js';
 import { extractProperty, toBytes, valueToMap } from '../property.js';
 import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo } from '../provider.js';
 import { trimSlashes, type VaultToken } from './auth.js';
+import { VaultWriter } from './writer.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
 
 interface KvSecret {
@@ -36,13 +37,16 @@ export class VaultClient implements ProviderClient {
    * (the least-privilege policy most guides give a reader): read data directly.
    */
   private metadataDenied = false;
+  readonly writer: VaultWriter;
 
   constructor(
     private readonly http: VaultHttp,
     private readonly token: VaultToken,
     private readonly mount: string,
     private readonly kvVersion: 'v1' | 'v2',
-  ) {}
+  ) {
+    this.writer = new VaultWriter((ctx, method, path, what, body) => this.call(ctx, method, path, what, body), mount, kvVersion);
+  }
 
   isShareable(ref: RemoteRef): boolean {
     return !ref.key.startsWith('/');
@@ -264,7 +268,7 @@ export class VaultClient implements ProviderClient {
    * One request with a valid token; a 403 triggers one fresh login and a
    * retry. `what` names the secret in errors (never the value).
    */
-  private async call(ctx: CallContext, method: 'read' | 'write' | 'list', path: string, what = path, body?: Record<string, unknown>): Promise<VaultResponse> {
+  private async call(ctx: CallContext, method: 'read' | 'write' | 'list' | 'delete', path: string, what = path, body?: Record<string, unknown>): Promise<VaultResponse> {
     try {
       return await this.http.send(ctx, method, path, await this.token.get(ctx), body, what);
     } catch (err) {

@@ -4,7 +4,7 @@
 // requests), the request is counted against the store's budget, and failures
 // become typed errors whose messages carry paths, never values.
 import type { client as VaultApi } from 'node-vault';
-import { NotFoundError, PermissionDeniedError, ProviderTimeoutError, ThrottledError } from '../errors.js';
+import { ConflictError, NotFoundError, PermissionDeniedError, ProviderTimeoutError, ThrottledError } from '../errors.js';
 import type { CallContext } from '../provider.js';
 import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
 
@@ -16,7 +16,7 @@ export interface VaultResponse {
   renewable?: boolean;
 }
 
-type Method = 'read' | 'write' | 'list';
+type Method = 'read' | 'write' | 'list' | 'delete';
 
 /** Any other failed request, with its HTTP status when there was an answer. */
 export class VaultRequestError extends Error {
@@ -44,6 +44,7 @@ export class VaultHttp {
     };
     try {
       if (method === 'write') return (await this.api.write(path, body ?? {}, options)) as VaultResponse;
+      if (method === 'delete') return ((await this.api.delete(path, options)) ?? {}) as VaultResponse;
       if (method === 'list') return (await this.api.list(path, options)) as VaultResponse;
       return (await this.api.read(path, options)) as VaultResponse;
     } catch (err) {
@@ -58,6 +59,8 @@ export class VaultHttp {
     const status = e.response?.statusCode;
     const code = e.code ?? e.cause?.code;
     if (status === 404) return new NotFoundError(what);
+    // KV v2 check-and-set: the version moved since it was inspected.
+    if (status === 400 && /check-and-set/i.test(String(e.message))) return new ConflictError(`"${what}" changed while it was being written (check-and-set)`);
     if (status === 403) return new PermissionDeniedError(`permission denied reading "${what}"`);
     if (status === 429) return new ThrottledError(`vault at ${this.server} is rate limiting requests (HTTP 429)`);
     if (status === 503) return new VaultRequestError(`vault at ${this.server} is sealed or unavailable`, status);

@@ -16,6 +16,10 @@
 //   retries with a token. A token for another tenant is refused (AKV10032).
 // - Lists return at most 25 items a page; `nextLink` carries `$skiptoken`.
 // - A key's rotation policy defaults to "notify 30 days before expiry".
+// - Secrets are soft-deleted (recovery level Recoverable+Purgeable): DELETE
+//   moves every version to /deletedsecrets, where the name stays taken (PUT
+//   answers 409 Conflict) until it is recovered (POST .../recover) or purged
+//   (DELETE /deletedsecrets/{name}).
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate, type JsonWebKey } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { body, json, type TestEntra } from './entra.js';
@@ -62,6 +66,8 @@ const newVersion = () => randomBytes(16).toString('hex');
 
 export class TestKeyVault {
   readonly secrets = new Map<string, Array<Version<SecretData>>>();
+  /** Soft-deleted secrets, by name: their versions and when they were deleted. */
+  readonly deletedSecrets = new Map<string, { versions: Array<Version<SecretData>>; deletedDate: number }>();
   readonly keys = new Map<string, Array<Version<KeyData>>>();
   readonly certificates = new Map<string, Array<Version<CertData>>>();
   readonly keyPolicies = new Map<string, { lifetimeActions: LifetimeAction[]; attributes: Record<string, unknown> }>();
@@ -92,7 +98,8 @@ export class TestKeyVault {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, base: string): Promise<void> {
     try {
       const out = await this.route(req, url, base);
-      json(res, 200, out);
+      if (out === undefined) res.writeHead(204).end();
+      else json(res, 200, out);
     } catch (err) {
       if (!(err instanceof VaultError)) throw err;
       const headers: Record<string, string> = {};
@@ -110,8 +117,9 @@ export class TestKeyVault {
     const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
     const [collection, name = '', third] = parts;
     const method = req.method ?? 'GET';
-    const kind = collection === 'secrets' || collection === 'keys' || collection === 'certificates' ? collection : undefined;
-    const op = kind ? `${kind}.${opName(method, name, third)}` : 'unknown';
+    const deleted = collection === 'deletedsecrets';
+    const kind = collection === 'secrets' || collection === 'keys' || collection === 'certificates' ? collection : deleted ? 'secrets' : undefined;
+    const op = deleted ? `deletedsecrets.${third ?? method.toLowerCase()}` : kind ? `${kind}.${opName(method, name, third)}` : 'unknown';
     const auth = req.headers.authorization;
     if (!auth) {
       this.count('challenge');
@@ -131,11 +139,12 @@ export class TestKeyVault {
     if (!url.searchParams.get('api-version')) throw new VaultError(400, 'BadParameter', 'The api-version query parameter is required.');
     if (!kind) throw new VaultError(404, 'NotFound', `The requested path ${url.pathname} is not served by this key vault.`);
     if (name && !NAME.test(name)) throw new VaultError(400, 'BadParameter', `The request URI contains an invalid name: ${name}`);
-    const permission = permissionFor(kind, method, name, third);
+    const permission = deleted ? (third === 'recover' ? 'recover' : method === 'DELETE' ? 'purge' : name ? 'get' : 'list') : permissionFor(kind, method, name, third);
     if (!(this.access.get(token.appid)?.[kind] ?? []).includes(permission)) {
       throw new VaultError(403, 'Forbidden', `The user, group or application 'appid=${token.appid};oid=${token.appid};iss=https://sts.windows.net/${token.tid}/' does not have ${kind} ${permission} permission on key vault 'test;location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`, 'AccessDenied');
     }
     const input = method === 'PUT' || method === 'POST' || method === 'PATCH' ? (JSON.parse((await body(req)) || '{}') as Record<string, unknown>) : {};
+    if (deleted) return this.deletedSecretOp(method, name, third, base);
     if (kind === 'secrets') return this.secretOp(method, name, third, input, url, base);
     if (kind === 'keys') return this.keyOp(method, name, third, input, url, base);
     return this.certificateOp(method, name, third, input, url, base);
@@ -145,6 +154,17 @@ export class TestKeyVault {
 
   private secretOp(method: string, name: string, third: string | undefined, input: Record<string, unknown>, url: URL, base: string): unknown {
     if (!name) return this.list(url, base, 'secrets', [...this.secrets].map(([n, vs]) => ({ name: n, v: vs.at(-1)! })), (n, v) => secretItem(`${base}/secrets/${n}`, v));
+    if (method === 'DELETE') {
+      const versions = this.secrets.get(name);
+      if (!versions) throw notFound('secret', name);
+      if (versions.at(-1)!.data.managed) throw new VaultError(403, 'Forbidden', `Secret ${name} is managed by a certificate and cannot be deleted.`);
+      this.secrets.delete(name);
+      this.deletedSecrets.set(name, { versions, deletedDate: now() });
+      return deletedSecretBundle(base, name, this.deletedSecrets.get(name)!);
+    }
+    if (method === 'PUT' && this.deletedSecrets.has(name)) {
+      throw new VaultError(409, 'Conflict', `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable');
+    }
     if (method === 'PUT') {
       if (this.secrets.get(name)?.at(-1)?.data.managed) throw new VaultError(403, 'Forbidden', `Secret ${name} is managed by a certificate and cannot be set.`);
       if (typeof input.value !== 'string') throw new VaultError(400, 'BadParameter', 'Property value is required.');
@@ -165,6 +185,23 @@ export class TestKeyVault {
     }
     if (!v.attributes.enabled) throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled');
     return secretBundle(base, name, v);
+  }
+
+  /** GET /deletedsecrets/{name}, DELETE (purge), POST .../recover. */
+  private deletedSecretOp(method: string, name: string, third: string | undefined, base: string): unknown {
+    const entry = this.deletedSecrets.get(name);
+    if (!name) throw new VaultError(400, 'BadParameter', 'Listing deleted secrets is not served by this test Key Vault.');
+    if (!entry) throw new VaultError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`);
+    if (method === 'POST' && third === 'recover') {
+      this.deletedSecrets.delete(name);
+      this.secrets.set(name, entry.versions);
+      return secretBundle(base, name, entry.versions.at(-1)!);
+    }
+    if (method === 'DELETE') {
+      this.deletedSecrets.delete(name);
+      return undefined;
+    }
+    return deletedSecretBundle(base, name, entry);
   }
 
   // ---- keys ----
@@ -307,6 +344,7 @@ function permissionFor(kind: string, method: string, name: string, third: string
   if (third === 'create' || third === 'rotate') return third;
   if (method === 'PUT') return 'set';
   if (method === 'PATCH') return 'update';
+  if (method === 'DELETE') return 'delete';
   return 'get';
 }
 
@@ -325,6 +363,11 @@ function updateProperties(v: Version<SecretData>, input: Record<string, unknown>
 
 function attributes(a: Attributes) {
   return { ...a, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 };
+}
+
+function deletedSecretBundle(base: string, name: string, entry: { versions: Array<Version<SecretData>>; deletedDate: number }) {
+  const { value: _value, ...bundle } = secretBundle(base, name, entry.versions.at(-1)!);
+  return { ...bundle, recoveryId: `${base}/deletedsecrets/${name}`, deletedDate: entry.deletedDate, scheduledPurgeDate: entry.deletedDate + 90 * 86400 };
 }
 
 function secretItem(id: string, v: Version<SecretData>) {

@@ -30,6 +30,7 @@ interface Secret {
   name: string;
   created: number;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   topics: Array<{ name: string }>;
   expireAt?: number;
   rotation?: { next?: number; periodSeconds?: number };
@@ -161,8 +162,8 @@ export class TestSecretManager {
     if (!SECRET_NAME.test(name)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Invalid secret id [${String(req.secret_id)}].`);
     if (this.live().some((s) => s.name === name)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
     const input = (req.secret ?? {}) as Request;
-    const secret: Secret = { name, created: Date.now(), labels: {}, topics: [], etag: etag(), versions: [] };
-    this.applySecret(secret, input, ['labels', 'topics', 'expire_time', 'ttl', 'rotation']);
+    const secret: Secret = { name, created: Date.now(), labels: {}, annotations: {}, topics: [], etag: etag(), versions: [] };
+    this.applySecret(secret, input, ['labels', 'annotations', 'topics', 'expire_time', 'ttl', 'rotation']);
     this.secrets.set(name, secret);
     return this.secretMessage(secret);
   }
@@ -183,6 +184,7 @@ export class TestSecretManager {
 
   DeleteSecret(req: Request): unknown {
     const secret = this.secret(String(req.name));
+    if (req.etag && req.etag !== secret.etag) throw new RpcError(grpc.status.FAILED_PRECONDITION, `The etag provided in the request does not match the current etag of ${secret.name}.`);
     this.secrets.delete(secret.name);
     return {};
   }
@@ -285,6 +287,12 @@ export class TestSecretManager {
 
   private applySecret(secret: Secret, input: Request, paths: string[]): void {
     if (paths.includes('labels')) secret.labels = { ...((input.labels as Record<string, string> | undefined) ?? {}) };
+    if (paths.includes('annotations')) {
+      const annotations = (input.annotations as Record<string, string> | undefined) ?? {};
+      // Google's limit: keys and values together at most 16 KiB.
+      if (Object.entries(annotations).reduce((n, [k, v]) => n + k.length + v.length, 0) > 16 * 1024) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'The total size of annotations must be less than 16 KiB.');
+      secret.annotations = { ...annotations };
+    }
     if (paths.includes('topics')) secret.topics = (input.topics as Array<{ name: string }> | undefined) ?? [];
     if (paths.includes('expire_time') || paths.includes('ttl')) {
       const ttl = fromDuration(input.ttl);
@@ -306,6 +314,7 @@ export class TestSecretManager {
       replication: { automatic: {} },
       create_time: ts(s.created),
       labels: s.labels,
+      annotations: s.annotations,
       topics: s.topics,
       ...(s.expireAt !== undefined ? { expire_time: ts(s.expireAt) } : {}),
       etag: s.etag,
