@@ -29,8 +29,9 @@ export function storeIdOf(store: AnyStore, kind: StoreKind): StoreId {
   return kind === 'SecretStore' ? { kind, name: store.metadata.name, namespace: store.metadata.namespace } : { kind, name: store.metadata.name };
 }
 
-/** The store an ExternalSecret refers to (a SecretStore is always in its own namespace). */
-export function storeIdFor(es: ExternalSecret): StoreId {
+/** The store an ExternalSecret refers to (a SecretStore is always in its own namespace); undefined for a generators-only one. */
+export function storeIdFor(es: ExternalSecret): StoreId | undefined {
+  if (!es.spec.secretStoreRef) return undefined;
   const kind = es.spec.secretStoreRef.kind ?? 'SecretStore';
   const { name } = es.spec.secretStoreRef;
   return kind === 'SecretStore' ? { kind, name, namespace: es.metadata.namespace } : { kind, name };

@@ -16,7 +16,9 @@ export class RemoteKeyIndex {
   set(es: ExternalSecret): void {
     const key = `${es.metadata.namespace}/${es.metadata.name}`;
     this.remove(key);
-    const store = storeKey(storeIdFor(es));
+    const id = storeIdFor(es);
+    if (!id) return;
+    const store = storeKey(id);
     const remote = new Set<string>();
     for (const d of es.spec.data ?? []) remote.add(d.remoteRef.key);
     for (const d of es.spec.dataFrom ?? []) {

@@ -1,5 +1,6 @@
 // Fetches everything an ExternalSecret asks for, through the store's shared
-// client: each `dataFrom` entry in order, then `data` as one batch (explicit
+// client: each `dataFrom` entry in order (a generator's entry takes its
+// values as generated.ts settled them), then `data` as one batch (explicit
 // `data` keys override keys from dataFrom). Returns bytes per Secret key, and
 // provenance (never values) for status.
 import { Reason } from '../../api/reasons.js';
@@ -9,6 +10,7 @@ import type { RemoteValues, SourceInfo } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
 import { decodeValue } from './decoding.js';
 import { toSyncError } from './errors.js';
+import type { GeneratedValues, GeneratorUse } from '../../generators/generated.js';
 import { applyRewrites, toSecretKey } from './rewrite.js';
 import { SyncError } from './sync-error.js';
 
@@ -32,7 +34,19 @@ function describeFind(find: FindRef): string {
   return `find(${parts.filter(Boolean).join(', ')})`;
 }
 
-async function fetchDataFrom(client: StoreClient, entry: DataFromEntry, opts: ReadOptions): Promise<RemoteValues> {
+/** The generator entries of a spec, by the slot their state is kept under. */
+export function generatorUses(spec: ExternalSecretSpec): GeneratorUse[] {
+  return (spec.dataFrom ?? []).flatMap((e, i) => (e.sourceRef ? [{ slot: `dataFrom[${i}]`, ref: e.sourceRef.generatorRef }] : []));
+}
+
+async function fetchDataFrom(client: StoreClient | undefined, entry: DataFromEntry, slot: string, opts: ReadOptions, generated: Map<string, GeneratedValues>): Promise<RemoteValues> {
+  if (entry.sourceRef) {
+    const made = generated.get(slot);
+    if (!made) throw new SyncError(Reason.GeneratorError, `${slot}: generator not run`, true);
+    const ref = entry.sourceRef.generatorRef;
+    return { values: made.values, sources: [{ key: `${ref.kind}/${ref.name}`, rotatesAt: made.renewAt !== undefined ? new Date(made.renewAt) : undefined }] };
+  }
+  if (!client) throw new SyncError(Reason.StoreNotFound, 'this entry reads a store, and spec.secretStoreRef is not set', false);
   if (entry.extract) return client.getSecretMap(entry.extract, opts);
   if (entry.find) {
     const found = await client.findSecrets(entry.find, opts);
@@ -45,17 +59,17 @@ async function fetchDataFrom(client: StoreClient, entry: DataFromEntry, opts: Re
   throw new SyncError(Reason.InvalidData, 'dataFrom entry has neither extract nor find', false);
 }
 
-export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, opts: ReadOptions): Promise<FetchedData> {
+export async function fetchData(client: StoreClient | undefined, spec: ExternalSecretSpec, opts: ReadOptions, generated = new Map<string, GeneratedValues>()): Promise<FetchedData> {
   const data: Record<string, Uint8Array> = {};
   const sources: SourceInfo[] = [];
   const missing: NotFoundError[] = [];
   let requested = 0;
 
-  for (const entry of spec.dataFrom ?? []) {
+  for (const [i, entry] of (spec.dataFrom ?? []).entries()) {
     requested++;
     let fetched: RemoteValues;
     try {
-      fetched = await fetchDataFrom(client, entry, opts);
+      fetched = await fetchDataFrom(client, entry, `dataFrom[${i}]`, opts, generated);
     } catch (err) {
       if (err instanceof NotFoundError) {
         missing.push(err);
@@ -74,6 +88,7 @@ export async function fetchData(client: StoreClient, spec: ExternalSecretSpec, o
 
   const refs = spec.data ?? [];
   if (refs.length > 0) {
+    if (!client) throw new SyncError(Reason.StoreNotFound, 'spec.data reads a store, and spec.secretStoreRef is not set', false);
     requested += refs.length;
     const results = await client.getSecrets(refs.map((d) => d.remoteRef), opts);
     results.forEach((result, i) => {

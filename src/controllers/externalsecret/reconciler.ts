@@ -27,7 +27,9 @@ import type { HmacKey } from './data-hash.js';
 import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret.js';
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
-import { RemoteMissing, fetchData } from './fetch-data.js';
+import { RemoteMissing, fetchData, generatorUses } from './fetch-data.js';
+import { generate } from '../../generators/generated.js';
+import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
 import { recordedVersions } from './recorded-versions.js';
@@ -182,8 +184,9 @@ export class ExternalSecretReconciler {
     const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
 
     // A store that is gone, refused or not Ready shows at once, even when nothing is due.
-    const resolved = deps.stores.resolve(es);
-    const version = syncedVersion(es, resolved.store);
+    // An ExternalSecret whose every value comes from generators has no store.
+    const resolved = es.spec.secretStoreRef ? deps.stores.resolve(es) : undefined;
+    const version = syncedVersion(es, resolved?.store);
     // A provider event refreshes what a schedule would (Periodic, not an immutable Secret already written).
     const changedAt = this.remoteChanges.get(key);
     const eventDue = changedAt !== undefined && refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && es.status?.binding);
@@ -207,7 +210,8 @@ export class ExternalSecretReconciler {
       if (problems.length > 0) throw new SyncError(problems[0]!.reason, problems.map((p) => p.message).join('; '), false);
     }
 
-    const client = await deps.storeClients.get(resolved.store, resolved.id.kind);
+    const client = resolved ? await deps.storeClients.get(resolved.store, resolved.id.kind) : undefined;
+    const uses = generatorUses(es.spec);
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
     const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
@@ -225,15 +229,22 @@ export class ExternalSecretReconciler {
       batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
       fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : afterEvent,
     };
-    if (dueAt !== undefined) {
+    // Generated values are settled by their state below, so only a store-only spec can be confirmed by versions.
+    if (dueAt !== undefined && client && uses.length === 0) {
       const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
       if (kept) return kept;
       this.prefetch.start(client, dueAt, readOptions);
     }
-    client.recall(recordedSources(es.status));
-    const fetched = await fetchData(client, es.spec, readOptions);
+    client?.recall(recordedSources(es.status));
+    const previousState = cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
+    const generated = uses.length > 0
+      ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log })
+      : undefined;
+    const fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
+    const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
+    if (state) desired.body.metadata.annotations![GENERATOR_STATE_ANNOTATION] = state;
     const leases = leasesOf(fetched.sources);
     if (leases.length > 0 && policy !== 'None') {
       desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
@@ -246,7 +257,7 @@ export class ExternalSecretReconciler {
     if (deps.restarts && written.operation === 'update' && newHash && cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash) {
       deps.restarts.changed({ esKey: key, namespace, secret: name, dataHash: newHash, targets: es.spec.target?.rolloutRestart ?? [] });
     }
-    await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
+    if (client) await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
       deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
@@ -361,6 +372,7 @@ export class ExternalSecretReconciler {
     const secret = deps.secrets.get(`${es.metadata.namespace}/${targetName(es)}`);
     const recorded = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name ? recordedLeases(secret) : [];
     let client: StoreClient | undefined;
+    if (!es.spec.secretStoreRef) return void (await this.setLeaseFinalizer(es, false));
     try {
       const resolved = deps.stores.resolve(es);
       client = await deps.storeClients.get(resolved.store, resolved.id.kind);
@@ -431,8 +443,8 @@ export class ExternalSecretReconciler {
   }
 
   /** When the interval's refresh is due on the store's beat. */
-  private beatOf(client: StoreClient, intervalMs: number, now: number): number | undefined {
-    return intervalMs > 0 ? this.beats.dueAt(client.key, intervalMs, now) : undefined;
+  private beatOf(client: StoreClient | undefined, intervalMs: number, now: number): number | undefined {
+    return intervalMs > 0 && client ? this.beats.dueAt(client.key, intervalMs, now) : undefined;
   }
 
   /** Requeue at the next refresh time recorded in status. */

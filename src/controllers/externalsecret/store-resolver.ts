@@ -28,12 +28,14 @@ export class StoreResolver {
   /** The referenced store as cached, whatever its state (no access checks). */
   peek(es: ExternalSecret): AnyStore | undefined {
     const id = storeIdFor(es);
+    if (!id) return undefined;
     return id.kind === 'ClusterSecretStore' ? this.clusterStores.get(id.name) : this.stores.get(`${id.namespace}/${id.name}`);
   }
 
   resolve(es: ExternalSecret): ResolvedStore {
     const namespace = es.metadata.namespace!;
     const id = storeIdFor(es);
+    if (!id) throw new SyncError(Reason.StoreNotFound, 'spec.secretStoreRef is not set', false);
     const store = this.peek(es);
     if (id.kind === 'SecretStore') {
       if (!store) throw new SyncError(Reason.StoreNotFound, `SecretStore "${id.name}" not found in namespace "${namespace}"`, false);

@@ -31,7 +31,12 @@ interface ServiceAccountKey {
   private_key_id?: string;
 }
 
-export async function storeAuth(spec: GcpSpec, kube: KubeClient, namespace: string): Promise<AuthClient | undefined> {
+/**
+ * The store's credentials. A service account key signs its own access
+ * tokens (no token endpoint call) unless `oauthToken` asks for a real OAuth
+ * token (a registry login needs one).
+ */
+export async function storeAuth(spec: GcpSpec, kube: KubeClient, namespace: string, oauthToken = false): Promise<AuthClient | undefined> {
   if (spec.auth?.secretRef) {
     const text = await readSecretKey(kube, namespace, spec.auth.secretRef.secretAccessKeySecretRef, 'gcpsm auth.secretRef.secretAccessKeySecretRef');
     let key: ServiceAccountKey;
@@ -44,7 +49,7 @@ export async function storeAuth(spec: GcpSpec, kube: KubeClient, namespace: stri
       throw new StoreConfigError('gcpsm auth.secretRef.secretAccessKeySecretRef is not a service account key (needs type service_account, client_email, private_key)');
     }
     const jwt = new JWT({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes: [CLOUD_PLATFORM] });
-    jwt.useJWTAccessWithScope = true;
+    jwt.useJWTAccessWithScope = !oauthToken;
     return jwt;
   }
   if (spec.auth?.workloadIdentity) return workloadIdentity(spec, spec.auth.workloadIdentity, kube, namespace);

@@ -1,0 +1,91 @@
+// Which generated values an ExternalSecret or PushSecret uses now: the ones
+// recorded in its state while they stand (same generator, same spec, not yet
+// due), otherwise new ones. The state goes back with the Secret it is kept in.
+import { Reason } from '../api/reasons.js';
+import type { Generator, GeneratorRef } from '../api/types.js';
+import { SyncError } from '../controllers/externalsecret/sync-error.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { Resources } from '../kube/types.js';
+import { parseDuration } from '../util/duration.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from 'pino';
+import { runGenerator } from './generators.js';
+import type { GeneratedEntry, GeneratorState } from './state.js';
+
+/** A token is replaced at this share of its life. */
+const TOKEN_LIFE_USED = 0.8;
+
+export interface GeneratorUse {
+  /** Where in the spec it is used (e.g. dataFrom[2]): the state key. */
+  slot: string;
+  ref: GeneratorRef;
+}
+
+export interface GeneratedValues {
+  values: Record<string, Uint8Array>;
+  /** When a new value is due (for the refresh schedule); undefined: never. */
+  renewAt?: number;
+  /** True when the values were made now (not taken from the state). */
+  fresh: boolean;
+}
+
+export interface GenerateOptions {
+  namespace: string;
+  kube: KubeClient;
+  previous: GeneratorState;
+  now: number;
+  signal: AbortSignal;
+  log: Logger;
+  /** Ignore the state: every generator makes a new value (force-sync). */
+  regenerate?: boolean;
+}
+
+export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Promise<{ bySlot: Map<string, GeneratedValues>; state: GeneratorState }> {
+  const bySlot = new Map<string, GeneratedValues>();
+  const state: GeneratorState = {};
+  for (const { slot, ref } of uses) {
+    const generator = await readGenerator(opts.kube, opts.namespace, ref);
+    const source = `${ref.kind}/${ref.name}@${generator.metadata.uid ?? ''}:${generator.metadata.generation ?? 0}`;
+    const kept = opts.previous[slot];
+    if (kept && kept.source === source && !opts.regenerate && (kept.renewAt === undefined || opts.now < kept.renewAt)) {
+      state[slot] = kept;
+      bySlot.set(slot, { values: decode(kept.values), renewAt: kept.renewAt, fresh: false });
+      continue;
+    }
+    let made;
+    try {
+      made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log, replacedLeaseId: kept?.leaseId });
+    } catch (err) {
+      if (err instanceof SyncError) throw err;
+      throw new SyncError(Reason.GeneratorError, `${ref.kind} "${ref.name}": ${errorMessage(err)}`, true, { cause: err });
+    }
+    const entry: GeneratedEntry = { source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now), leaseId: made.leaseId, values: encode(made.values) };
+    state[slot] = entry;
+    bySlot.set(slot, { values: made.values, renewAt: entry.renewAt, fresh: true });
+  }
+  return { bySlot, state };
+}
+
+async function readGenerator(kube: KubeClient, namespace: string, ref: GeneratorRef): Promise<Generator> {
+  const resource = Resources[ref.kind];
+  let found: Generator | undefined;
+  try {
+    found = await kube.getOrUndefined<Generator>(resource, namespace, ref.name);
+  } catch (err) {
+    const status = err instanceof KubeApiError ? err.status : undefined;
+    throw new SyncError(Reason.KubernetesError, `reading ${ref.kind} "${ref.name}" failed: ${errorMessage(err)}${status === 403 ? ' (the operator\'s RBAC lacks get on this generator kind)' : ''}`, true, { cause: err });
+  }
+  if (!found) throw new SyncError(Reason.GeneratorNotFound, `${ref.kind} "${ref.name}" not found in namespace "${namespace}"`, true);
+  return { ...found, kind: ref.kind };
+}
+
+function renewAt(generator: Generator, expiresAt: Date | undefined, now: number): number | undefined {
+  const interval = parseDuration((generator.spec).refreshInterval ?? '0');
+  const byInterval = interval > 0 ? now + interval : undefined;
+  const byExpiry = expiresAt ? now + Math.max(1000, (expiresAt.getTime() - now) * TOKEN_LIFE_USED) : undefined;
+  if (byInterval === undefined) return byExpiry;
+  return byExpiry === undefined ? byInterval : Math.min(byInterval, byExpiry);
+}
+
+const encode = (values: Record<string, Uint8Array>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+const decode = (values: Record<string, string>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]));

@@ -1,0 +1,43 @@
+// Generators: kinds whose output is made by the operator (or minted by a
+// provider's token service) rather than read from a store. Each generator
+// returns its values and how long they stand; generated.ts decides when to
+// reuse them. SDK-backed kinds are loaded only when used.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Generator, GeneratorKind, GeneratorSpecs } from '../api/types.js';
+import type { KubeClient } from '../kube/client.js';
+import { generatePassword } from './password.js';
+
+export interface GenerateContext {
+  namespace: string;
+  kube: KubeClient;
+  signal: AbortSignal;
+  log: Logger;
+  /** The lease of the values being replaced, for a generator that revokes it. */
+  replacedLeaseId?: string;
+}
+
+export interface Generated {
+  values: Record<string, Uint8Array>;
+  /** The values stop working at this time (a token): a new one is generated before it. */
+  expiresAt?: Date;
+  leaseId?: string;
+}
+
+type GenerateFn<K extends GeneratorKind> = (spec: GeneratorSpecs[K], ctx: GenerateContext) => Promise<Generated>;
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+const GENERATORS: { [K in GeneratorKind]: () => Promise<GenerateFn<K>> } = {
+  Password: () => Promise.resolve((spec) => Promise.resolve({ values: { password: text(generatePassword(spec)) } })),
+  UUID: () => Promise.resolve(() => Promise.resolve({ values: { uuid: text(randomUUID()) } })),
+  ECRAuthorizationToken: () => import('./ecr.js').then((m) => m.generateEcrToken),
+  VaultDynamicSecret: () => import('./vault-dynamic.js').then((m) => m.generateVaultDynamic),
+  GCRAccessToken: () => import('./gcr.js').then((m) => m.generateGcrToken),
+};
+
+export async function runGenerator(generator: Generator, ctx: GenerateContext): Promise<Generated> {
+  const kind = generator.kind as GeneratorKind;
+  const generate = (await GENERATORS[kind]()) as GenerateFn<GeneratorKind>;
+  return generate(generator.spec, ctx);
+}
