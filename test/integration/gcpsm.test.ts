@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
-import { Resources } from '../../src/kube/types.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { NotFoundError } from '../../src/providers/errors.js';
 import { gcpsmProvider } from '../../src/providers/gcpsm/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
@@ -231,6 +231,15 @@ describe('gcpsm through the operator (shipped RBAC)', () => {
     const after = (await gcp.admin.stats()).tokens;
     expect(after.sts - before.sts).toBeGreaterThanOrEqual(2);
     expect(after.iam - before.iam).toBeGreaterThanOrEqual(1);
+
+    // The GCRAccessToken generator logs in the same way, and its token is what the Google service account gets.
+    await kube().create(Resources.GCRAccessToken, { apiVersion: API_VERSION, kind: 'GCRAccessToken', metadata: { name: 'gcr', namespace: ns }, spec: { projectID: gcp.project, auth: { workloadIdentity: { serviceAccountRef: { name: 'app' }, audience } } } });
+    await createExternalSecret(ns, 'gcr', { dataFrom: [{ sourceRef: { generatorRef: { kind: 'GCRAccessToken', name: 'gcr' } } }] });
+    await waitForReady(ns, 'gcr');
+    const login = decoded(await getSecret(ns, 'gcr'));
+    expect(login.username).toBe('oauth2accesstoken');
+    expect(Number(login.expiry) * 1000).toBeGreaterThan(Date.now() + 60_000);
+    expect((await gcp.admin.stats()).tokens.iam).toBeGreaterThan(after.iam);
     await waitFor('the intruder store refused', async () => {
       const c = ready(await kube().get<SecretStore>(Resources.SecretStore, ns, 'intruder'));
       return c?.status === 'False' && c.message.includes('iam.serviceAccounts.getAccessToken') ? c : undefined;
