@@ -7,7 +7,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { MANAGED_LABEL } from './api/names.js';
 import { storeIdFor, storeIdOf, storeKey } from './api/store-id.js';
-import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
+import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore, StoreKind } from './api/types.js';
+import { PushSecretReconciler } from './controllers/pushsecret/reconciler.js';
 import { CLUSTER_EXTERNAL_SECRET_LABEL, ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
 import { targetName } from './controllers/externalsecret/desired-secret.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
@@ -89,6 +90,10 @@ export class Operator {
   /** ClusterExternalSecrets: only for a cluster-wide installation (they stamp ExternalSecrets into any namespace). */
   private readonly clusterExternalSecrets?: Informer<ClusterExternalSecret>;
   private readonly cesQueue = new WorkQueue();
+  private readonly pushSecrets: Informer<PushSecret>;
+  private readonly pushQueue = new WorkQueue();
+  /** Each PushSecret's source Secret, watched by name (metadata only): a change is pushed at once. */
+  private readonly pushSources: CredentialWatch<string>;
   private readonly esQueue = new WorkQueue();
   private readonly storeQueue = new WorkQueue();
   private readonly bySecret = new ReverseIndex();
@@ -135,6 +140,8 @@ export class Operator {
     if (ns === undefined && opts.clusterSecretStores !== false) {
       this.clusterExternalSecrets = new Informer(this.kube, Resources.ClusterExternalSecret, informerOpts('ClusterExternalSecret'));
     }
+    this.pushSecrets = new Informer(this.kube, Resources.PushSecret, { ...informerOpts('PushSecret'), namespace: ns });
+    this.pushSources = new CredentialWatch<string>(this.kube, informerOpts('PushSource'), (key) => this.pushQueue.add(key));
     this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers, hostPolicy: opts.storeHostPolicy });
     // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
     this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
@@ -213,8 +220,20 @@ export class Operator {
     const cesReconciler = this.clusterExternalSecrets
       ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.clusterExternalSecrets, externalSecrets: this.externalSecrets, namespaces: this.namespaces, events })
       : undefined;
+    const pushReconciler = new PushSecretReconciler({
+      kube: this.kube,
+      pushSecrets: this.pushSecrets,
+      stores: resolver,
+      secretStores: this.stores,
+      clusterStores: this.clusterStores,
+      storeClients: this.storeClients,
+      hmacKey,
+      events,
+      watchSource: (key, secret) => void this.pushSources.track(key, secret ? [secret] : []),
+    });
     // Caches first, so the first reconciles see the whole picture.
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
+    informers.push(this.pushSecrets);
     if (this.clusterExternalSecrets) informers.push(this.clusterExternalSecrets);
     await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
@@ -232,6 +251,7 @@ export class Operator {
         this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
         this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
       ];
+      this.controllers.push(this.controller('pushsecret', this.pushQueue, 4, (key, ctx) => pushReconciler.reconcile(key, ctx)));
       if (cesReconciler) this.controllers.push(this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => cesReconciler.reconcile(key, ctx)));
       for (const c of this.controllers) c.start();
       this.leading = true;
@@ -302,8 +322,9 @@ export class Operator {
     // Work in flight is done or aborted: hand the Lease over before closing the connections.
     await this.elector?.stop();
     this.metrics.leader.set(0);
-    await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets].flatMap((i) => (i ? [i.stop()] : [])));
+    await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.pushSecrets].flatMap((i) => (i ? [i.stop()] : [])));
     await this.credentials.stop();
+    await this.pushSources.stop();
     await this.storeClients.closeAll();
     await this.kube.close();
     this.log.info('operator stopped');
@@ -354,7 +375,9 @@ export class Operator {
     const track = (es: ExternalSecret) => {
       const key = objectKey(es);
       this.bySecret.set(key, `${es.metadata.namespace}/${targetName(es)}`);
-      this.byStore.set(key, storeKey(storeIdFor(es)));
+      const store = storeIdFor(es);
+      if (store) this.byStore.set(key, storeKey(store));
+      else this.byStore.remove(key);
       this.refreshEvents?.index.set(es);
     };
     // A ClusterExternalSecret's own ExternalSecrets changed or went: it puts them back in step.
@@ -382,7 +405,8 @@ export class Operator {
       onDelete: (es) => {
         cesOf(es);
         const key = objectKey(es);
-        void this.storeClients.release(storeKey(storeIdFor(es)), { consumer: key, log: this.log, signal: AbortSignal.timeout(30_000) });
+        const store = storeIdFor(es);
+        if (store) void this.storeClients.release(storeKey(store), { consumer: key, log: this.log, signal: AbortSignal.timeout(30_000) });
         this.bySecret.remove(key);
         this.byStore.remove(key);
         this.refreshEvents?.index.remove(key);
@@ -423,6 +447,8 @@ export class Operator {
           // Spec, readiness or access rules changed: dependents may now sync, or must stop.
           if (specChanged || !isDeepStrictEqual(readyOf(before), readyOf(s))) {
             this.enqueueDependents(this.byStore, keyOf(s));
+            // PushSecrets are few, and may name stores by label: each looks again.
+            for (const ps of this.pushSecrets.values()) this.pushQueue.add(objectKey(ps));
           }
         },
         onDelete: (s: SecretStore | ClusterSecretStore) => {
@@ -432,6 +458,16 @@ export class Operator {
         },
       };
     };
+    this.pushSecrets.addHandlers({
+      onAdd: (ps) => this.pushQueue.add(objectKey(ps), 'urgent'),
+      onUpdate: (before, ps) => {
+        if (before.metadata.generation !== ps.metadata.generation || before.metadata.deletionTimestamp !== ps.metadata.deletionTimestamp || !isDeepStrictEqual(before.metadata.finalizers, ps.metadata.finalizers)) this.pushQueue.add(objectKey(ps), 'urgent');
+      },
+      onDelete: (ps) => {
+        this.pushQueue.cancel(objectKey(ps));
+        void this.pushSources.untrack(objectKey(ps));
+      },
+    });
     this.stores.addHandlers(storeHandlers('SecretStore'));
     this.clusterStores.addHandlers(storeHandlers('ClusterSecretStore'));
 
@@ -458,7 +494,7 @@ export class Operator {
         if (isDeepStrictEqual(before.metadata.labels, ns.metadata.labels)) return;
         everyCes();
         for (const es of this.externalSecrets.values()) {
-          if (es.metadata.namespace === ns.metadata.name && es.spec.secretStoreRef.kind === 'ClusterSecretStore') {
+          if (es.metadata.namespace === ns.metadata.name && es.spec.secretStoreRef?.kind === 'ClusterSecretStore') {
             this.esQueue.add(objectKey(es), 'urgent');
           }
         }

@@ -12,24 +12,25 @@ import { untilAborted } from '../../util/abort.js';
 
 const FIRST_LIST_WAIT_MS = 10_000;
 
-interface Watch {
+interface Watch<K> {
   informer: Informer<KubeObject>;
-  stores: Set<StoreKey>;
+  stores: Set<K>;
   started: Promise<void>;
 }
 
-export class CredentialWatch {
-  private readonly watches = new Map<string, Watch>();
-  private readonly byStore = new Map<StoreKey, Set<string>>();
+/** Keyed by store (credentials) or by any other follower (a PushSecret and its source Secret). */
+export class CredentialWatch<K extends string = StoreKey> {
+  private readonly watches = new Map<string, Watch<K>>();
+  private readonly byStore = new Map<K, Set<string>>();
 
   constructor(
     private readonly kube: KubeClient,
     private readonly informerOpts: Omit<InformerOptions, 'namespace' | 'fieldSelector' | 'metadataOnly'>,
-    private readonly onChange: (store: StoreKey) => void,
+    private readonly onChange: (store: K) => void,
   ) {}
 
   /** Follows exactly these Secrets ("namespace/name") for the store; resolves once each is being watched. */
-  async track(store: StoreKey, secrets: string[]): Promise<void> {
+  async track(store: K, secrets: string[]): Promise<void> {
     const wanted = new Set(secrets);
     for (const secret of this.byStore.get(store) ?? []) if (!wanted.has(secret)) this.unwatch(store, secret);
     if (wanted.size === 0) this.byStore.delete(store);
@@ -39,7 +40,7 @@ export class CredentialWatch {
     await untilAborted(watching, AbortSignal.timeout(FIRST_LIST_WAIT_MS)).catch(() => undefined);
   }
 
-  untrack(store: StoreKey): Promise<void> {
+  untrack(store: K): Promise<void> {
     return this.track(store, []);
   }
 
@@ -50,7 +51,7 @@ export class CredentialWatch {
     await Promise.all(all.map((w) => w.informer.stop()));
   }
 
-  private watch(store: StoreKey, secret: string): Promise<void> {
+  private watch(store: K, secret: string): Promise<void> {
     let watch = this.watches.get(secret);
     if (!watch) {
       const slash = secret.indexOf('/');
@@ -60,7 +61,7 @@ export class CredentialWatch {
         fieldSelector: `metadata.name=${secret.slice(slash + 1)}`,
         metadataOnly: true,
       });
-      const created: Watch = { informer, stores: new Set(), started: Promise.resolve() };
+      const created: Watch<K> = { informer, stores: new Set(), started: Promise.resolve() };
       // Handlers go on after the first list: what it finds is the baseline the client was built from.
       created.started = informer.start().then(() => {
         const changed = () => {
@@ -74,7 +75,7 @@ export class CredentialWatch {
     return watch.started;
   }
 
-  private unwatch(store: StoreKey, secret: string): void {
+  private unwatch(store: K, secret: string): void {
     const watch = this.watches.get(secret);
     if (!watch) return;
     watch.stores.delete(store);
