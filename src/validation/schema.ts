@@ -82,13 +82,29 @@ function schemaProblem(e: ErrorObject): Problem {
   }
 }
 
+/**
+ * The value with CEL's types: a field the schema calls integer is a CEL int
+ * (BigInt in cel-js), as the API server types it, so `self.length + 0` and
+ * comparisons with int literals evaluate as they do there.
+ */
+function celTyped(schema: Schema | undefined, value: unknown): unknown {
+  if (!schema) return value;
+  if (schema.type === 'integer' && typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (Array.isArray(value)) return value.map((v) => celTyped(schema.items, v));
+  if (value !== null && typeof value === 'object') {
+    const extra = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, celTyped(schema.properties?.[k] ?? extra, v)]));
+  }
+  return value;
+}
+
 /** Runs every CEL rule on the values present, the way the API server does: `self` is the value at the rule's level. */
 function celProblems(schema: Schema, value: unknown, path: string, out: Problem[]): void {
   if (value === undefined || value === null) return;
   for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
     let ok: unknown;
     try {
-      ok = evaluate(rule, { self: value });
+      ok = evaluate(rule, { self: celTyped(schema, value) });
     } catch {
       ok = false; // a rule that cannot evaluate on this value refuses it, as in the API server
     }
