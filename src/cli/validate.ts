@@ -8,7 +8,9 @@ import { loadProvider } from '../providers/registry.js';
 import { schemaProblems } from '../validation/schema.js';
 import { externalSecretProblems, storeProblems } from '../validation/semantic.js';
 import { asText, readManifests, type Manifest } from './manifests.js';
-import { ESO_VERSIONS } from './migrate/convert.js';
+import { ESO_VERSIONS, GENERATOR_KINDS } from './migrate/convert.js';
+import { pushPlan } from '../controllers/pushsecret/push-plan.js';
+import type { PushSecretSpec } from '../api/types.js';
 import { progress, styler } from './style.js';
 
 export interface Finding {
@@ -24,7 +26,7 @@ export interface Finding {
 const GROUP = 'secretsync.dev/';
 const ESO_GROUP = /^([a-z.]+\.)?external-secrets\.io\//;
 /** What `secretsync migrate` converts. */
-const MIGRATED_KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'];
+const MIGRATED_KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret', 'PushSecret', ...GENERATOR_KINDS];
 
 /** Problems of one manifest; [] when it is valid or not ours. */
 export async function checkManifest(m: Manifest): Promise<Finding[]> {
@@ -41,6 +43,22 @@ export async function checkManifest(m: Manifest): Promise<Finding[]> {
   if (schema.length > 0) return schema.map((p) => at(p.path, p.message));
   const spec = m.obj.spec as ExternalSecretSpec & AnyStore['spec'];
   if (m.kind === 'ExternalSecret') return (await externalSecretProblems(spec)).map((p) => at(p.path, `${p.message} (the operator reports ${p.reason})`));
+  // Schema and CEL say all there is to say about a generator.
+  if (GENERATOR_KINDS.includes(m.kind)) return [];
+  if (m.kind === 'PushSecret') {
+    const spec = m.obj.spec as PushSecretSpec;
+    const out: Finding[] = [];
+    // Entries that write one remote key two ways, found as the operator would find them (any value will do).
+    try {
+      pushPlan(spec, Object.fromEntries(spec.data.flatMap((d) => (d.match.secretKey ? [[d.match.secretKey, new Uint8Array()]] : []))));
+    } catch (err) {
+      out.push(at('spec.data', `${(err as Error).message} (the operator reports ${(err as { reason?: string }).reason ?? 'InvalidPushSecret'})`));
+    }
+    if (!spec.template) return out;
+    // Its template is checked as an ExternalSecret's would be.
+    const problems = await externalSecretProblems({ target: { template: spec.template } });
+    return [...out, ...problems.map((p) => at(p.path.replace(/^spec\.target\.template/, 'spec.template'), p.message))];
+  }
   if (m.kind === 'ClusterExternalSecret') {
     // What each stamped ExternalSecret would report.
     const stamped = (m.obj.spec as { externalSecretSpec: ExternalSecretSpec }).externalSecretSpec;

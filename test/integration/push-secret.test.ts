@@ -269,3 +269,48 @@ describe('generators in ExternalSecrets', () => {
     expect(login.password.length).toBeGreaterThan(10);
   });
 });
+
+describe('malformed PushSecrets and generators', () => {
+  it('the API server refuses them with the rule broken, and `secretsync validate` agrees on every one', async () => {
+    const ns = await newNamespace();
+    const push = (spec: Record<string, unknown>) => ({ kind: 'PushSecret', spec: { secretStoreRefs: [{ name: 'v' }], selector: { secret: { name: 's' } }, data: [{ match: { secretKey: 'a', remoteRef: { remoteKey: 'x' } } }], ...spec } });
+    const cases: Array<[string, { kind: string; spec: unknown }, RegExp | undefined]> = [
+      ['valid PushSecret', push({}), undefined],
+      ['no data', push({ data: [] }), /data/],
+      ['whole Secret with a property', push({ data: [{ match: { remoteRef: { remoteKey: 'x', property: 'p' } } }] }), /cannot set remoteRef.property/],
+      ['two selectors', push({ selector: { secret: { name: 's' }, generatorRef: { kind: 'UUID', name: 'u' } } }), /exactly one of secret or generatorRef/],
+      ['store by name and selector', push({ secretStoreRefs: [{ name: 'v', labelSelector: { matchLabels: { a: 'b' } } }] }), /exactly one of name or labelSelector/],
+      ['unknown updatePolicy', push({ updatePolicy: 'Overwrite' }), /Unsupported value/],
+      ['unknown generator kind', push({ selector: { generatorRef: { kind: 'Fake', name: 'f' } } }), /Unsupported value/],
+      ['ReverseUnicode', push({ data: [{ match: { secretKey: 'a', remoteRef: { remoteKey: 'x' } }, conversionStrategy: 'ReverseUnicode' }] }), /Unsupported value/],
+      ['valid Password', { kind: 'Password', spec: { length: 30, digits: 4, symbols: 4 } }, undefined],
+      ['Password too short for its digits', { kind: 'Password', spec: { length: 5, digits: 4, symbols: 4 } }, /digits plus symbols cannot exceed length/],
+      ['Password longer than its distinct characters', { kind: 'Password', spec: { length: 200 } }, /distinct characters/],
+      ['Password with a bad interval', { kind: 'Password', spec: { refreshInterval: 'daily' } }, /refreshInterval|should match/],
+      ['ECR without region', { kind: 'ECRAuthorizationToken', spec: {} }, /region/],
+      ['VaultDynamicSecret without path', { kind: 'VaultDynamicSecret', spec: { provider: { server: 'https://v', auth: { tokenSecretRef: { name: 't', key: 'k' } } } } }, /path/],
+      ['VaultDynamicSecret with two auth methods', { kind: 'VaultDynamicSecret', spec: { path: 'db/creds/a', provider: { server: 'https://v', auth: { tokenSecretRef: { name: 't', key: 'k' }, appRole: { roleId: 'r', secretRef: { name: 's', key: 'k' } } } } } }, /exactly one of tokenSecretRef/],
+      ['GCR with a bad project', { kind: 'GCRAccessToken', spec: { projectID: 'No_Such' } }, /projectID|should match/],
+      ['ExternalSecret without a store reading a store', { kind: 'ExternalSecret', spec: { data: [{ secretKey: 'a', remoteRef: { key: 'k' } }] } }, /secretStoreRef is required/],
+      ['ExternalSecret with a generator and creationPolicy None', { kind: 'ExternalSecret', spec: { target: { creationPolicy: 'None' }, dataFrom: [{ sourceRef: { generatorRef: { kind: 'UUID', name: 'u' } } }] } }, /creationPolicy None cannot be used/],
+      ['ExternalSecret with only generators', { kind: 'ExternalSecret', spec: { dataFrom: [{ sourceRef: { generatorRef: { kind: 'UUID', name: 'u' } } }] } }, undefined],
+    ];
+    const { schemaProblems } = await import('../../src/validation/schema.js');
+    const { KubeApiError } = await import('../../src/kube/client.js');
+    for (const [i, [name, c, refusal]] of cases.entries()) {
+      const body = { apiVersion: API_VERSION, kind: c.kind, metadata: { name: `m-${i}`, namespace: ns }, spec: c.spec };
+      const offline = schemaProblems(body).map((p) => `${p.path}: ${p.message}`).join('; ');
+      const online = await kube().request('POST', kube().path(Resources[c.kind as 'PushSecret'], ns), { body, query: { fieldValidation: 'Strict' } }).then(() => '', (err: unknown) => {
+        if (!(err instanceof KubeApiError)) throw err;
+        return err.message;
+      });
+      if (refusal) {
+        expect(online, name).toMatch(refusal);
+        expect(offline, name).toMatch(refusal);
+      } else {
+        expect(online, name).toBe('');
+        expect(offline, name).toBe('');
+      }
+    }
+  });
+});

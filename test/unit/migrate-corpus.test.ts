@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { migrate } from '../../src/cli/migrate.js';
 import { readManifests } from '../../src/cli/manifests.js';
 import { checkManifest } from '../../src/cli/validate.js';
+import { ESO_VERSIONS, GENERATOR_KINDS } from '../../src/cli/migrate/convert.js';
 
 const corpus = join(import.meta.dirname, '../corpus');
 const work = mkdtempSync(join(tmpdir(), 'migrate-corpus-'));
@@ -59,7 +60,7 @@ describe.each([
     // What migrate leaves on ESO, validate does not send to migrate.
     for (const m of manifests.filter((x) => String(x.obj.apiVersion).includes('external-secrets.io/'))) {
       const [finding] = await checkManifest(m);
-      const convertible = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'].includes(m.kind) && String(m.obj.apiVersion).startsWith('external-secrets.io/v1');
+      const convertible = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret', 'PushSecret', ...GENERATOR_KINDS].includes(m.kind) && ESO_VERSIONS.includes(String(m.obj.apiVersion));
       expect(finding?.message, `${m.kind}/${m.name}`).toContain(convertible ? 'convert it with `secretsync migrate`' : 'secretsync has no equivalent yet');
     }
   });

@@ -25,7 +25,7 @@ export interface MigrateFinding {
 }
 
 /** The versions converted; anything else of ESO's API groups is reported. */
-export const ESO_VERSIONS = ['external-secrets.io/v1', 'external-secrets.io/v1beta1'];
+export const ESO_VERSIONS = ['external-secrets.io/v1', 'external-secrets.io/v1beta1', 'external-secrets.io/v1alpha1', 'generators.external-secrets.io/v1alpha1'];
 const ESO_GROUPS = /^(generators\.)?external-secrets\.io\//;
 const OURS = 'secretsync.dev/v1alpha1';
 const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm', 'conjur'];
@@ -86,8 +86,8 @@ export class Converter {
     this.doc.setIn(to, node);
   }
   /** An error when the field is there: its loss would change what the manifest does. */
-  refuse(path: Path, message: string): void {
-    if (this.has(path)) this.error(path, message);
+  refuse(path: Path, message: string, when: (value: unknown) => boolean = () => true): void {
+    if (this.has(path) && when(this.get(path))) this.error(path, message);
   }
   template(path: Path): void {
     const source = this.get(path);
@@ -201,7 +201,12 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
     const from = (c.doc.getIn([...path, 'sourceRef']) as Node).toJSON() as { storeRef?: { name?: string; kind?: string }; generatorRef?: { kind?: string; name?: string } };
     const same = from.storeRef && !from.generatorRef && from.storeRef.name === storeRef?.name && (from.storeRef.kind ?? 'SecretStore') === (storeRef?.kind ?? 'SecretStore');
     if (same) c.doc.deleteIn([...path, 'sourceRef']);
-    else if (from.generatorRef) c.error([...path, 'sourceRef'], `values from a ${from.generatorRef.kind ?? ''} generator have no equivalent yet: keep this ExternalSecret on External Secrets Operator`);
+    else if (from.generatorRef && path.includes('dataFrom') && GENERATOR_KINDS.includes(from.generatorRef.kind ?? '')) {
+      generatorRef([...path, 'sourceRef', 'generatorRef']);
+      if (!c.has([...path, 'sourceRef', 'storeRef'])) {
+        c.warn([...path, 'sourceRef'], `External Secrets Operator generates a new ${from.generatorRef.kind} value at every refresh of this ExternalSecret; secretsync keeps it (in the Secret) until the generator's own spec.refreshInterval, or a token until 80% of its life: set refreshInterval on the generator to rotate`);
+      } else c.error([...path, 'sourceRef', 'storeRef'], 'an entry takes a storeRef or a generatorRef, not both');
+    } else if (from.generatorRef) c.error([...path, 'sourceRef'], `values from a ${from.generatorRef.kind ?? ''} generator have no equivalent yet (secretsync has ${GENERATOR_KINDS.join(', ')}, in dataFrom): keep this ExternalSecret on External Secrets Operator`);
     else c.error([...path, 'sourceRef'], 'secretsync reads every entry from spec.secretStoreRef: move the entries of another store into an ExternalSecret of their own');
   };
   for (let i = 0; i < c.items([...spec, 'data']); i++) {
@@ -225,7 +230,47 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
       c.refuse([...rewrite, 'merge'], 'rewrite merge (JSON values merged into one key set) has no equivalent: keep this ExternalSecret on External Secrets Operator');
     }
   }
-  if (!c.has([...spec, 'secretStoreRef'])) c.error([...spec, 'secretStoreRef'], 'secretsync needs spec.secretStoreRef: name the store every entry is read from');
+  const onlyGenerators = !c.has([...spec, 'data']) && c.items([...spec, 'dataFrom']) > 0 && Array.from({ length: c.items([...spec, 'dataFrom']) }, (_, i) => c.has([...spec, 'dataFrom', i, 'sourceRef', 'generatorRef'])).every(Boolean);
+  if (!c.has([...spec, 'secretStoreRef']) && !onlyGenerators) c.error([...spec, 'secretStoreRef'], 'secretsync needs spec.secretStoreRef: name the store every entry is read from');
+  function generatorRef(path: Path): void {
+    // generators.external-secrets.io/v1alpha1 becomes ours; the kind and name stay.
+    if (c.has([...path, 'apiVersion'])) c.doc.setIn([...path, 'apiVersion'], OURS);
+  }
+}
+
+export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken'];
+
+/** A PushSecret maps one to one; what ESO lets a provider read from data[].metadata has no equivalent. */
+function convertPushSecret(c: Converter): void {
+  for (let i = 0; i < c.items(['spec', 'data']); i++) {
+    const entry = ['spec', 'data', i];
+    c.refuse([...entry, 'metadata'], 'provider-specific push metadata has no equivalent: keep this PushSecret on External Secrets Operator');
+    if (c.get([...entry, 'conversionStrategy']) === 'ReverseUnicode') c.error([...entry, 'conversionStrategy'], 'conversionStrategy ReverseUnicode has no equivalent: keep this PushSecret on External Secrets Operator');
+  }
+  c.refuse(['spec', 'selector', 'secret', 'selector'], 'selecting Secrets by label has no equivalent: name the Secret (selector.secret.name)');
+  const generatorKind = asText(c.get(['spec', 'selector', 'generatorRef', 'kind']));
+  if (generatorKind && !GENERATOR_KINDS.includes(generatorKind)) c.error(['spec', 'selector', 'generatorRef'], `a ${generatorKind} generator has no equivalent yet: keep this PushSecret on External Secrets Operator`);
+  if (c.has(['spec', 'selector', 'generatorRef', 'apiVersion'])) c.doc.setIn(['spec', 'selector', 'generatorRef', 'apiVersion'], OURS);
+  for (let i = 0; i < c.items(['spec', 'template', 'templateFrom']); i++) c.template(['spec', 'template', 'templateFrom', i, 'literal']);
+  for (const key of c.keys(['spec', 'template', 'data'])) c.template(['spec', 'template', 'data', key]);
+  c.refuse(['spec', 'template', 'engineVersion'], 'template engine v1 has no equivalent: keep this PushSecret on External Secrets Operator', (v) => v === 'v1');
+}
+
+/** Generators keep their fields; what secretsync's kind does not have is an error, never dropped silently. */
+function convertGenerator(c: Converter, kind: string): void {
+  if (kind === 'Password') {
+    c.refuse(['spec', 'encoding'], 'password encodings other than raw have no equivalent', (v) => v !== 'raw');
+    c.refuse(['spec', 'secretKeys'], 'secretsync\'s Password always outputs key "password": rename with a dataFrom rewrite');
+  }
+  if (kind === 'VaultDynamicSecret') {
+    c.refuse(['spec', 'retrySettings'], 'retries go through the operator\'s backoff: remove retrySettings');
+    c.refuse(['spec', 'allowEmptyResponse'], 'an empty response is an error in secretsync');
+    c.dropIfDefault(['spec', 'controller'], [''], 'controller classes do not apply');
+    for (const field of ['tls', 'headers', 'caProvider', 'forwardInconsistent', 'readYourWrites']) {
+      c.refuse(['spec', 'provider', field], `provider.${field} has no equivalent in secretsync's vault provider: keep this generator on External Secrets Operator`);
+    }
+  }
+  if (kind === 'ECRAuthorizationToken') c.refuse(['spec', 'auth', 'jwt', 'serviceAccountRef', 'namespace'], 'a generator reads credentials in its own namespace');
 }
 
 /** False when the store cannot be converted (the document is then left as it was). */
@@ -381,6 +426,16 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
       break;
     case 'ClusterExternalSecret':
       convertClusterExternalSecret(c);
+      break;
+    case 'PushSecret':
+      convertPushSecret(c);
+      break;
+    case 'Password':
+    case 'UUID':
+    case 'ECRAuthorizationToken':
+    case 'VaultDynamicSecret':
+    case 'GCRAccessToken':
+      convertGenerator(c, kind);
       break;
     default:
       c.error([], `${kind} has no equivalent in secretsync: keep it on External Secrets Operator`);
