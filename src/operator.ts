@@ -206,6 +206,7 @@ export class Operator {
       dependentsOf: (store) => this.byStore.ownersOf(store),
       secretChanged: (secret) => this.enqueueDependents(this.bySecret, secret),
       restarts,
+      hostPolicy: this.opts.storeHostPolicy,
     });
     this.esReconciler = esReconciler;
     const storeReconciler = new StoreReconciler({
@@ -230,6 +231,7 @@ export class Operator {
       hmacKey,
       events,
       watchSource: (key, secret) => void this.pushSources.track(key, secret ? [secret] : []),
+      hostPolicy: this.opts.storeHostPolicy,
     });
     // Caches first, so the first reconciles see the whole picture.
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];

@@ -9,7 +9,8 @@ import { Resources } from '../kube/types.js';
 import { parseDuration } from '../util/duration.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from 'pino';
-import { runGenerator } from './generators.js';
+import { checkGeneratorHosts, type HostPolicy } from '../providers/host-policy.js';
+import { generatorEndpoints, runGenerator } from './generators.js';
 import type { GeneratedEntry, GeneratorState } from './state.js';
 
 /** A token is replaced at this share of its life. */
@@ -38,6 +39,8 @@ export interface GenerateOptions {
   log: Logger;
   /** Ignore the state: every generator makes a new value (force-sync). */
   regenerate?: boolean;
+  /** The operator's --deny-store-hosts, applied to generator endpoints too. */
+  hostPolicy?: HostPolicy;
 }
 
 export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Promise<{ bySlot: Map<string, GeneratedValues>; state: GeneratorState }> {
@@ -54,6 +57,7 @@ export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Pro
     }
     let made;
     try {
+      await checkGeneratorHosts(generatorEndpoints(generator), opts.hostPolicy);
       made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log, replacedLeaseId: kept?.leaseId });
     } catch (err) {
       if (err instanceof SyncError) throw err;

@@ -34,7 +34,18 @@ const GENERATORS: { [K in GeneratorKind]: () => Promise<GenerateFn<K>> } = {
   ECRAuthorizationToken: () => import('./ecr.js').then((m) => m.generateEcrToken),
   VaultDynamicSecret: () => import('./vault-dynamic.js').then((m) => m.generateVaultDynamic),
   GCRAccessToken: () => import('./gcr.js').then((m) => m.generateGcrToken),
+  ACRAccessToken: () => import('./acr.js').then((m) => m.generateAcrToken),
 };
+
+/** The endpoints a generator points the operator at (checked against --deny-store-hosts: a generator is tenant-controlled). */
+export function generatorEndpoints(generator: Generator): Array<{ path: string; url: string }> {
+  const spec = generator.spec as { endpoint?: string; provider?: { server?: string }; registry?: string };
+  const out: Array<{ path: string; url: string }> = [];
+  if (generator.kind === 'ECRAuthorizationToken' && spec.endpoint) out.push({ path: 'spec.endpoint', url: spec.endpoint });
+  if (generator.kind === 'VaultDynamicSecret' && spec.provider?.server) out.push({ path: 'spec.provider.server', url: spec.provider.server });
+  if (generator.kind === 'ACRAccessToken' && spec.registry) out.push({ path: 'spec.registry', url: `https://${spec.registry}` });
+  return out;
+}
 
 export async function runGenerator(generator: Generator, ctx: GenerateContext): Promise<Generated> {
   const kind = generator.kind as GeneratorKind;

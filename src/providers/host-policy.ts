@@ -86,14 +86,31 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
 /** Throws StoreConfigError when a namespaced store's endpoint resolves into a denied range. */
 export async function checkStoreHosts(store: AnyStore, policy: HostPolicy | undefined, resolve = defaultResolve): Promise<void> {
   if (!policy || !store.metadata.namespace) return;
-  for (const { path, host } of storeEndpoints(store)) {
+  await checkHosts(storeEndpoints(store), policy, 'namespaced SecretStores may not use', 'use a ClusterSecretStore or ask the platform team', resolve);
+}
+
+/** The same policy for a generator (namespaced, so tenant-controlled): its endpoints by path, as URLs. */
+export async function checkGeneratorHosts(endpoints: Array<{ path: string; url: string }>, policy: HostPolicy | undefined, resolve = defaultResolve): Promise<void> {
+  if (!policy) return;
+  const hosts = endpoints.map(({ path, url }) => {
+    try {
+      return { path, host: new URL(url).hostname.replace(/^\[|\]$/g, '') };
+    } catch {
+      throw new StoreConfigError(`${path} is not a URL`);
+    }
+  });
+  await checkHosts(hosts, policy, 'generators may not use', 'ask the platform team', resolve);
+}
+
+async function checkHosts(endpoints: Array<{ path: string; host: string }>, policy: HostPolicy, refused: string, advice: string, resolve: typeof defaultResolve): Promise<void> {
+  for (const { path, host } of endpoints) {
     const addresses = isIP(host) ? [host] : await resolve(host).catch((err: unknown) => {
       throw new StoreConfigError(`${path}: cannot resolve "${host}": ${(err as Error).message}`);
     });
     for (const address of addresses) {
       const range = policy.refuses(address);
       if (range) {
-        throw new StoreConfigError(`${path} points at ${host === address ? address : `${host} (${address})`}, in the ${range} range, which namespaced SecretStores may not use (operator flag --deny-store-hosts ${policy.denied.join(',')}); use a ClusterSecretStore or ask the platform team`);
+        throw new StoreConfigError(`${path} points at ${host === address ? address : `${host} (${address})`}, in the ${range} range, which ${refused} (operator flag --deny-store-hosts ${policy.denied.join(',')}); ${advice}`);
       }
     }
   }

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyStore } from '../../src/api/types.js';
 import { StoreConfigError } from '../../src/providers/errors.js';
-import { checkStoreHosts, parseHostPolicy, storeEndpoints } from '../../src/providers/host-policy.js';
+import { checkGeneratorHosts, checkStoreHosts, parseHostPolicy, storeEndpoints } from '../../src/providers/host-policy.js';
+import { generatorEndpoints } from '../../src/generators/generators.js';
+import type { Generator } from '../../src/api/types.js';
 
 const policy = parseHostPolicy('loopback,link-local,metadata,unspecified,10.20.0.0/16');
 const store = (provider: AnyStore['spec']['provider'], namespace = 'team-a') => ({ metadata: { name: 's', namespace }, spec: { provider } }) as AnyStore;
@@ -44,5 +46,19 @@ describe('host policy', () => {
     await expect(checkStoreHosts(metadataByName, policy, resolveTo(['93.184.216.34']))).resolves.toBeUndefined();
     await expect(checkStoreHosts(store({ vault: { server: 'http://127.0.0.1:8200', auth: { tokenSecretRef: { name: 't', key: 'k' } } } }, ''), policy)).resolves.toBeUndefined();
     await expect(checkStoreHosts(metadataByName, undefined)).resolves.toBeUndefined();
+  });
+
+  it('applies to generator endpoints too: a tenant cannot aim ECR, Vault or ACR calls at a denied range', async () => {
+    const policy = parseHostPolicy('link-local,private');
+    const gen = (kind: string, spec: Record<string, unknown>) => ({ kind, metadata: { name: 'g', namespace: 'a' }, spec }) as unknown as Generator;
+    expect(generatorEndpoints(gen('ECRAuthorizationToken', { region: 'x', endpoint: 'http://169.254.169.254/' }))).toEqual([{ path: 'spec.endpoint', url: 'http://169.254.169.254/' }]);
+    expect(generatorEndpoints(gen('VaultDynamicSecret', { path: 'p', provider: { server: 'https://10.0.0.5:8200' } }))).toEqual([{ path: 'spec.provider.server', url: 'https://10.0.0.5:8200' }]);
+    expect(generatorEndpoints(gen('ACRAccessToken', { registry: 'r.azurecr.io' }))).toEqual([{ path: 'spec.registry', url: 'https://r.azurecr.io' }]);
+    expect(generatorEndpoints(gen('Password', {}))).toEqual([]);
+    const refused = await checkGeneratorHosts([{ path: 'spec.endpoint', url: 'http://169.254.169.254/' }], policy).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StoreConfigError);
+    expect((refused as Error).message).toBe('spec.endpoint points at 169.254.169.254, in the link-local range, which generators may not use (operator flag --deny-store-hosts link-local,private); ask the platform team');
+    await expect(checkGeneratorHosts([{ path: 'spec.registry', url: 'https://93.184.216.34' }], policy)).resolves.toBeUndefined();
+    await expect(checkGeneratorHosts([{ path: 'spec.registry', url: 'https://10.1.2.3' }], undefined)).resolves.toBeUndefined();
   });
 });

@@ -29,6 +29,7 @@ import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData, generatorUses } from './fetch-data.js';
 import { generate } from '../../generators/generated.js';
+import type { HostPolicy } from '../../providers/host-policy.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
@@ -65,6 +66,8 @@ export interface ExternalSecretDeps {
   secretChanged: (secretKey: string) => void;
   /** Restarts workloads when a Secret's data changes; undefined without --rollout-restart. */
   restarts?: WorkloadRestarts;
+  /** --deny-store-hosts, applied to generator endpoints. */
+  hostPolicy?: HostPolicy;
 }
 
 const ROLLOUT_RESTART = 'RolloutRestart';
@@ -238,7 +241,7 @@ export class ExternalSecretReconciler {
     client?.recall(recordedSources(es.status));
     const previousState = cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
     const generated = uses.length > 0
-      ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log })
+      ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
     const fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });

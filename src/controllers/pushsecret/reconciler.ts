@@ -14,6 +14,7 @@ import { MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
 import { generate } from '../../generators/generated.js';
+import type { HostPolicy } from '../../providers/host-policy.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -54,6 +55,8 @@ export interface PushSecretDeps {
   events: EventRecorder;
   /** Follow exactly this source Secret ("namespace/name") for the PushSecret; undefined: none. */
   watchSource: (pushSecret: string, secret: string | undefined) => void;
+  /** --deny-store-hosts, applied to generator endpoints. */
+  hostPolicy?: HostPolicy;
 }
 
 /** The name of the Secret holding a generator-fed PushSecret's generated values. */
@@ -184,8 +187,10 @@ export class PushSecretReconciler {
           const client = await this.deps.storeClients.get(target.store, target.kind);
           const state = await client.inspectRemote(remoteKey, opts);
           const ours = client.writes?.ownership === 'remote' ? state.owner === owner : true;
-          if (state.exists && ours) await client.removeRemote(remoteKey, opts);
-          this.deps.events.emit(withKind(ps), 'Normal', 'RemoteDeleted', `deleted "${remoteKey}" in ${storeName} (deletionPolicy Delete)`);
+          if (state.exists && ours) {
+            await client.removeRemote(remoteKey, opts);
+            this.deps.events.emit(withKind(ps), 'Normal', 'RemoteDeleted', `deleted "${remoteKey}" in ${storeName} (deletionPolicy Delete)`);
+          }
         } catch (err) {
           if (all) throw toSyncError(err);
           failures?.push(prefix(toSyncError(err), storeName, remoteKey));
@@ -222,7 +227,7 @@ export class PushSecretReconciler {
     const stateName = stateSecretName(ps);
     const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
     const previousState = existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
-    const made = await generate([{ slot: 'selector', ref: ps.spec.selector.generatorRef! }], { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log });
+    const made = await generate([{ slot: 'selector', ref: ps.spec.selector.generatorRef! }], { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
     const values = made.bySlot.get('selector')!.values;
     const annotation = stateAnnotation(made.state, previousState, deps.hmacKey)!;
     if (annotation !== previousState) {
