@@ -8,7 +8,7 @@ import { isAlias, isMap, parse, parseDocument, type Scalar, type YAMLMap } from 
 
 const root = join(import.meta.dirname, '..');
 
-type Section = 'ExternalSecret' | 'Store' | 'ClusterExternalSecret' | 'PushSecret' | 'Password' | 'UUID' | 'ECRAuthorizationToken' | 'VaultDynamicSecret' | 'GCRAccessToken';
+type Section = 'ExternalSecret' | 'Store' | 'ClusterExternalSecret' | 'PushSecret' | 'Password' | 'UUID' | 'ECRAuthorizationToken' | 'VaultDynamicSecret' | 'GCRAccessToken' | 'ACRAccessToken';
 type Descriptions = { common: Record<string, string> } & Record<Section, Record<string, string>>;
 
 export interface Field {
@@ -28,6 +28,7 @@ const CRDS: Record<string, Section> = {
   'ecrauthorizationtokens.yaml': 'ECRAuthorizationToken',
   'vaultdynamicsecrets.yaml': 'VaultDynamicSecret',
   'gcraccesstokens.yaml': 'GCRAccessToken',
+  'acraccesstokens.yaml': 'ACRAccessToken',
 };
 
 /**

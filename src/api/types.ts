@@ -3,6 +3,7 @@ import type { KubeObject, Condition } from '../kube/types.js';
 import type {
   ECRAuthorizationTokenSpec,
   GCRAccessTokenSpec,
+  ACRAccessTokenSpec,
   PasswordSpec,
   PushSecretSpec,
   PushSecretStatus,
@@ -57,6 +58,7 @@ export interface GeneratorSpecs {
   ECRAuthorizationToken: ECRAuthorizationTokenSpec;
   VaultDynamicSecret: VaultDynamicSecretSpec;
   GCRAccessToken: GCRAccessTokenSpec;
+  ACRAccessToken: ACRAccessTokenSpec;
 }
 export type GeneratorKind = keyof GeneratorSpecs;
 export interface Generator<K extends GeneratorKind = GeneratorKind> extends KubeObject {

@@ -3,10 +3,11 @@
 // and the real kube-apiserver for workload identity: the shared conformance
 // suite, then the operator end to end for each auth type.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { NotFoundError } from '../../src/providers/errors.js';
-import { Resources } from '../../src/kube/types.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { azurekvProvider } from '../../src/providers/azurekv/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
 import { callContext } from '../support/call-context.js';
@@ -153,6 +154,41 @@ describe('azurekv conformance', () => {
 describe('azurekv through the operator (shipped RBAC)', () => {
   const op = useOperator([SECRET_VALUE], { asServiceAccount: true });
   const put = async (name: string, value: string, opts: { tags?: Record<string, string>; expiresOn?: Date } = {}) => (await azure.secrets.setSecret(name, value, opts)).properties.version!;
+
+  it('ACRAccessToken: an Entra ID token exchanged at the registry for a refresh token, and for a scoped access token; a principal without a registry role is refused', async () => {
+    const { ns, clientId } = await namespaceWithPrincipal();
+    await azure.admin.assignRegistryRoles(clientId, ['AcrPull']);
+    const registry = new URL(azure.vaultUrl).host;
+    const caBundle = readFileSync(providerEnv().TEST_CA_FILE!, 'utf8');
+    const sp = { servicePrincipal: { secretRef: { clientId: { name: 'azure-creds', key: 'clientId' }, clientSecret: { name: 'azure-creds', key: 'clientSecret' } } } };
+    const generator = (name: string, spec: Record<string, unknown>) => kube().create(Resources.ACRAccessToken, { apiVersion: API_VERSION, kind: 'ACRAccessToken', metadata: { name, namespace: ns }, spec: { registry, tenantId: azure.tenantId, caBundle, auth: sp, ...spec } });
+    await generator('refresh', {});
+    await generator('pull', { scope: 'repository:app:pull' });
+    await generator('push', { scope: 'repository:app:push' });
+    const before = (await azure.admin.stats()).registry;
+    for (const name of ['refresh', 'pull']) {
+      await createExternalSecret(ns, name, {
+        dataFrom: [{ sourceRef: { generatorRef: { kind: 'ACRAccessToken', name } } }],
+        target: { template: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': `{"auths":{"${registry}":{"username":"{{ username }}","password":"{{ password }}"}}}` } } },
+      });
+      await waitForReady(ns, name);
+    }
+    const login = (name: string) => getSecret(ns, name).then((s) => (JSON.parse(decoded(s)['.dockerconfigjson']!) as { auths: Record<string, { username: string; password: string }> }).auths[registry]!);
+    const refresh = await login('refresh');
+    expect(refresh.username).toBe('00000000-0000-0000-0000-000000000000');
+    const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { grant_type: string; aud: string; sub: string };
+    expect(claims(refresh.password)).toMatchObject({ grant_type: 'refresh', aud: registry, sub: clientId });
+    expect(claims((await login('pull')).password)).toMatchObject({ grant_type: 'repository:app:pull', sub: clientId });
+    const after = (await azure.admin.stats()).registry;
+    expect(after.exchange - before.exchange).toBe(2);
+    expect(after.token - before.token).toBe(1);
+
+    // AcrPull may not push: the registry's refusal, in the ExternalSecret's status; no Secret is written.
+    await createExternalSecret(ns, 'push', { dataFrom: [{ sourceRef: { generatorRef: { kind: 'ACRAccessToken', name: 'push' } } }] });
+    const refused = await waitForReady(ns, 'push', 'False', 'GeneratorFailed');
+    expect(ready(refused)!.message).toContain(`may not push repository app`);
+    expect(await getSecret(ns, 'push')).toBeUndefined();
+  });
 
   it('service principal: versions, properties, extract, cert/, key/, and find by regexp and tags', async () => {
     const { ns } = await namespaceWithPrincipal();

@@ -206,7 +206,9 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
       if (!c.has([...path, 'sourceRef', 'storeRef'])) {
         c.warn([...path, 'sourceRef'], `External Secrets Operator generates a new ${from.generatorRef.kind} value at every refresh of this ExternalSecret; secretsync keeps it (in the Secret) until the generator's own spec.refreshInterval, or a token until 80% of its life: set refreshInterval on the generator to rotate`);
       } else c.error([...path, 'sourceRef', 'storeRef'], 'an entry takes a storeRef or a generatorRef, not both');
-    } else if (from.generatorRef) c.error([...path, 'sourceRef'], `values from a ${from.generatorRef.kind ?? ''} generator have no equivalent yet (secretsync has ${GENERATOR_KINDS.join(', ')}, in dataFrom): keep this ExternalSecret on External Secrets Operator`);
+    } else if (from.generatorRef && GENERATOR_KINDS.includes(from.generatorRef.kind ?? '')) {
+      c.error([...path, 'sourceRef'], `a generator in spec.data (one key of its output) has no equivalent: read the ${from.generatorRef.kind ?? ''} generator in dataFrom[].sourceRef.generatorRef and pick or rename its keys with rewrite, then migrate again`);
+    } else if (from.generatorRef) c.error([...path, 'sourceRef'], `values from a ${from.generatorRef.kind ?? ''} generator have no equivalent yet (secretsync has ${GENERATOR_KINDS.join(', ')}): keep this ExternalSecret on External Secrets Operator`);
     else c.error([...path, 'sourceRef'], 'secretsync reads every entry from spec.secretStoreRef: move the entries of another store into an ExternalSecret of their own');
   };
   for (let i = 0; i < c.items([...spec, 'data']); i++) {
@@ -238,7 +240,7 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
   }
 }
 
-export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken'];
+export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken', 'ACRAccessToken'];
 
 /** A PushSecret maps one to one; what ESO lets a provider read from data[].metadata has no equivalent. */
 function convertPushSecret(c: Converter): void {
@@ -435,6 +437,7 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
     case 'ECRAuthorizationToken':
     case 'VaultDynamicSecret':
     case 'GCRAccessToken':
+    case 'ACRAccessToken':
       convertGenerator(c, kind);
       break;
     default:

@@ -1,5 +1,5 @@
 // The Azure test server's admin API: register applications and managed
-// identities with their Key Vault permissions, inject throttling, read
+// identities with their Key Vault permissions and registry roles, inject throttling, read
 // request counts.
 import { AdminClient } from '../shared/admin-client.js';
 import type { AdminApp, AdminIdentity } from './server.js';
@@ -8,6 +8,7 @@ export interface AzureStats {
   vault: number;
   byOperation: Record<string, number>;
   entra: { token: number; imds: number; refused: number };
+  registry: { exchange: number; token: number; refused: number };
 }
 
 export class AzureAdmin extends AdminClient {
@@ -22,6 +23,11 @@ export class AzureAdmin extends AdminClient {
   /** The next `requests` authenticated vault requests are answered 429 with Retry-After. */
   throttle(requests: number, retryAfterSeconds = 1): Promise<unknown> {
     return this.call('POST', 'throttle', { requests, retryAfterSeconds });
+  }
+
+  /** ACR role assignments (AcrPull, AcrPush) of an application on the test registry. */
+  assignRegistryRoles(clientId: string, roles: string[]): Promise<unknown> {
+    return this.call('POST', 'acr-roles', { clientId, roles });
   }
 
   stats(): Promise<AzureStats> {

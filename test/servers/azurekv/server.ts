@@ -1,5 +1,6 @@
-// The Azure test servers in one process: Key Vault and Entra ID on one HTTPS
-// port (the vault at the root, the token service under /<tenant>/...), IMDS on
+// The Azure test servers in one process: Key Vault, Entra ID and a Container
+// Registry token service on one HTTPS port (the vault at the root, the token
+// service under /<tenant>/..., the registry under /oauth2/), IMDS on
 // a plain-HTTP port like the real 169.254.169.254, and an admin API under
 // /__admin/ (guarded by a key) through which tests register applications,
 // identities and permissions, inject throttling and read request counts.
@@ -9,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { body, json, TestEntra, type AppRegistration, type ManagedIdentity } from './entra.js';
 import { testTls } from '../shared/tls.js';
+import { TestContainerRegistry } from './registry.js';
 import { TestKeyVault, type Permissions } from './vault.js';
 
 export interface AzureServerOptions {
@@ -40,6 +42,7 @@ export async function startAzureServer(opts: AzureServerOptions): Promise<AzureT
   const tls = testTls(opts.tlsDir);
   const entra = new TestEntra(opts.kubeJwks);
   const vault = new TestKeyVault(entra, opts.tenantId);
+  const registry = new TestContainerRegistry(entra, opts.tenantId);
   const adminKey = opts.adminKey ?? randomBytes(16).toString('hex');
   let base = '';
 
@@ -63,7 +66,11 @@ export async function startAzureServer(opts: AzureServerOptions): Promise<AzureT
       vault.throttle(Number(input.requests ?? 0), Number(input.retryAfterSeconds ?? 1));
       return json(res, 200, {});
     }
-    if (path === 'stats') return json(res, 200, { vault: vault.total(), byOperation: Object.fromEntries(vault.counts), entra: entra.requests });
+    if (path === 'acr-roles') {
+      registry.assign(String(input.clientId), (input.roles as string[] | undefined) ?? []);
+      return json(res, 200, {});
+    }
+    if (path === 'stats') return json(res, 200, { vault: vault.total(), byOperation: Object.fromEntries(vault.counts), entra: entra.requests, registry: registry.requests });
     return json(res, 404, { error: `unknown admin path ${path}` });
   };
 
@@ -72,6 +79,7 @@ export async function startAzureServer(opts: AzureServerOptions): Promise<AzureT
     const run = async () => {
       if (url.pathname.startsWith('/__admin/')) return admin(req, res, url.pathname.slice('/__admin/'.length));
       if (await entra.handle(req, res, url, base)) return;
+      if (await registry.handle(req, res, url)) return;
       await vault.handle(req, res, url, base);
     };
     run().catch((err: unknown) => json(res, 500, { error: { code: 'InternalError', message: String(err) } }));
