@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { NotFoundError } from '../../src/providers/errors.js';
-import { API_VERSION, Resources } from '../../src/kube/types.js';
+import { API_VERSION, Resources, type Condition, type KubeObject } from '../../src/kube/types.js';
 import { azurekvProvider } from '../../src/providers/azurekv/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
 import { callContext } from '../support/call-context.js';
@@ -188,6 +188,34 @@ describe('azurekv through the operator (shipped RBAC)', () => {
     const refused = await waitForReady(ns, 'push', 'False', 'GeneratorFailed');
     expect(ready(refused)!.message).toContain(`may not push repository app`);
     expect(await getSecret(ns, 'push')).toBeUndefined();
+  });
+
+  it('PushSecret: writes with owner tags, never over a secret set by hand, and soft-deletes what it owns with the PushSecret', async () => {
+    const ns = await newNamespace();
+    const sp = await servicePrincipal(azure, { secrets: ['get', 'list', 'set', 'delete', 'recover'] });
+    await createCredentialSecret(ns, 'azure-creds', { clientId: sp.clientId, clientSecret: sp.secret });
+    await createStore(ns, 'akv', servicePrincipalStore());
+    await waitForStoreReady(ns, 'akv');
+    await put(`${ns}-theirs`, 'by hand');
+    await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app', namespace: ns }, stringData: { token: SECRET_VALUE } } as never);
+    const push = (name: string, remoteKey: string) => kube().create(Resources.PushSecret, {
+      apiVersion: API_VERSION, kind: 'PushSecret', metadata: { name, namespace: ns },
+      spec: { deletionPolicy: 'Delete', secretStoreRefs: [{ name: 'akv' }], selector: { secret: { name: 'app' } }, data: [{ match: { secretKey: 'token', remoteRef: { remoteKey } } }] },
+    });
+    await push('mine', `secret/${ns}-mine`);
+    await push('theirs', `${ns}-theirs`);
+    await waitFor('pushed to Key Vault', () => azure.secrets.getSecret(`${ns}-mine`).then((s) => s.value === SECRET_VALUE, () => false));
+    expect((await azure.secrets.getSecret(`${ns}-mine`)).properties.tags).toEqual({ 'managed-by': 'secretsync', 'secretsync-owner': `${ns}/mine` });
+    const refused = await waitFor('theirs refused', async () => {
+      const c = ready(await kube().get<{ status?: { conditions?: Condition[] } } & KubeObject>(Resources.PushSecret, ns, 'theirs'));
+      return c?.reason === 'RemoteSecretNotOwned' ? c : undefined;
+    });
+    expect(refused.message).toContain('no secretsync owner recorded');
+    expect((await azure.secrets.getSecret(`${ns}-theirs`)).value).toBe('by hand');
+    await kube().delete(Resources.PushSecret, ns, 'mine');
+    await waitFor('soft-deleted with the PushSecret', () => azure.secrets.getDeletedSecret(`${ns}-mine`).then(() => true, () => false));
+    await kube().delete(Resources.PushSecret, ns, 'theirs');
+    expect((await azure.secrets.getSecret(`${ns}-theirs`)).value).toBe('by hand');
   });
 
   it('service principal: versions, properties, extract, cert/, key/, and find by regexp and tags', async () => {

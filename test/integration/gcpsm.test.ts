@@ -168,6 +168,33 @@ describe('gcpsm through the operator (shipped RBAC)', () => {
   const op = useOperator([SECRET_VALUE], { asServiceAccount: true });
   const forceSync = (ns: string, name: string, value: string) => kube().mergePatch(Resources.ExternalSecret, ns, name, { metadata: { annotations: { 'secretsync.dev/force-sync': value } } });
 
+  it('PushSecret: writes a key and the whole Secret as new versions with the owner recorded, and deletes them with the PushSecret (deletionPolicy Delete)', async () => {
+    const ns = await newNamespace();
+    const key = await serviceAccountKey(gcp.admin, 'pusher', ['roles/secretmanager.admin']);
+    await createCredentialSecret(ns, 'gcp-key', { 'key.json': key.json });
+    await createStore(ns, 'gcp', keyStore());
+    await waitForStoreReady(ns, 'gcp');
+    await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app', namespace: ns }, stringData: { token: SECRET_VALUE, user: 'u' } } as never);
+    await kube().create(Resources.PushSecret, {
+      apiVersion: API_VERSION, kind: 'PushSecret', metadata: { name: 'push', namespace: ns },
+      spec: { deletionPolicy: 'Delete', secretStoreRefs: [{ name: 'gcp' }], selector: { secret: { name: 'app' } }, data: [{ match: { secretKey: 'token', remoteRef: { remoteKey: `${ns}-token` } } }, { match: { remoteRef: { remoteKey: `${ns}-all` } } }] },
+    });
+    const access = async (id: string) => {
+      const [v] = await gcp.sm.accessSecretVersion({ name: `projects/${gcp.project}/secrets/${id}/versions/latest` });
+      return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
+    };
+    await waitFor('pushed to Secret Manager', () => access(`${ns}-token`).then((v) => v === SECRET_VALUE, () => false));
+    expect(JSON.parse(await access(`${ns}-all`))).toEqual({ token: SECRET_VALUE, user: 'u' });
+    const [secret] = await gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-token` });
+    expect(secret.labels).toEqual({ 'managed-by': 'secretsync' });
+    expect(secret.annotations).toEqual({ 'secretsync-owner': `${ns}/push` });
+    await kube().mergePatch(Resources.Secret, ns, 'app', { stringData: { token: 'rotated' } });
+    await waitFor('the new version', () => access(`${ns}-token`).then((v) => v === 'rotated'));
+    await kube().delete(Resources.PushSecret, ns, 'push');
+    await waitFor('deleted with the PushSecret', () => gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-token` }).then(() => false, () => true));
+    await expect(gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-all` })).rejects.toThrow(/NOT_FOUND|not found/i);
+  });
+
   it('service account key: latest moving to a new version, a pinned version, properties, extract, find by labels and regexp', async () => {
     const ns = await namespaceWithKey();
     const db = `${ns}-db`;
