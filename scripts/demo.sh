@@ -69,17 +69,23 @@ kubectl -n demo create secret generic conjur-host --from-literal=login=host/demo
 
 kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-external-secrets.yaml" \
   -f "$ROOT/examples/fake-store.yaml" -f "$ROOT/examples/external-secrets.yaml" -f "$ROOT/examples/azurekv.yaml" \
-  -f "$ROOT/examples/gcpsm.yaml" -f "$ROOT/examples/conjur.yaml"
+  -f "$ROOT/examples/gcpsm.yaml" -f "$ROOT/examples/conjur.yaml" -f "$ROOT/examples/pushsecrets.yaml"
 
 node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
 
 kubectl -n demo wait --for condition=Ready externalsecret --all --timeout 60s >/dev/null
+kubectl -n demo wait --for condition=Ready pushsecret --all --timeout 60s >/dev/null
 echo
-kubectl get secretstores,externalsecrets -n demo
+kubectl get secretstores,externalsecrets,pushsecrets -n demo
 kubectl get clustersecretstores
 echo
-for s in api db-config db-dynamic db-creds registry-pull payments checkout billing; do
+# What the PushSecret wrote: keys and the owner it recorded, never values.
+bao kv get -mount=secret -format=json demo/pushed/signing | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+  const j = JSON.parse(s).data;
+  console.log(`OpenBao secret/demo/pushed/signing: keys ${Object.keys(j.data).join(", ")}; owner ${j.metadata.custom_metadata["secretsync-owner"]}`);
+});'
+for s in api db-config db-dynamic db-creds registry-pull payments checkout billing generated; do
   echo "Secret demo/$s (keys):"
   kubectl -n demo get secret "$s" -o go-template='{{range $k, $v := .data}}  {{$k}}{{"\n"}}{{end}}'
 done
