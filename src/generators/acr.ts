@@ -8,7 +8,7 @@ import type { ACRAccessTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { caBundlePem } from '../providers/ca-bundle.js';
 import { storeCredential } from '../providers/azurekv/credentials.js';
 import { azureError } from '../providers/azurekv/errors.js';
-import type { GenerateContext, Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generators.js';
 
 type AzureSpec = NonNullable<SecretStoreSpec['provider']['azurekv']>;
 
@@ -63,12 +63,13 @@ export async function generateAcrToken(spec: ACRAccessTokenSpec, ctx: GenerateCo
       if (typeof value !== 'string' || !value) throw new Error(`registry ${spec.registry} answered ${path} without ${field}`);
       return value;
     };
-    const tenant = spec.tenantId ?? tenantOf(aad);
+    const tenant = spec.tenantId ?? claimsOf(aad).tid ?? '';
     const refresh = await post('/oauth2/exchange', { grant_type: 'access_token', service: spec.registry, tenant, access_token: aad }, 'refresh_token');
     const token = spec.scope
       ? await post('/oauth2/token', { grant_type: 'refresh_token', service: spec.registry, scope: spec.scope, refresh_token: refresh }, 'access_token')
       : refresh;
-    const expiresAt = expiryOf(token);
+    const exp = claimsOf(token).exp;
+    const expiresAt = typeof exp === 'number' ? new Date(exp * 1000) : undefined;
     return {
       values: { username: text(TOKEN_USER), password: text(token), ...(expiresAt ? { expiry: text(String(Math.floor(expiresAt.getTime() / 1000))) } : {}) },
       expiresAt,
@@ -78,22 +79,11 @@ export async function generateAcrToken(spec: ACRAccessTokenSpec, ctx: GenerateCo
   }
 }
 
-/** A JWT's `exp`, when it has one (ACR tokens do). */
-function expiryOf(token: string): Date | undefined {
+/** A JWT's claims (ACR and Entra ID tokens are JWTs); empty when it is not one. */
+function claimsOf(token: string): { exp?: number; tid?: string } {
   try {
-    const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number }).exp;
-    return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
+    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number; tid?: string };
   } catch {
-    return undefined;
+    return {};
   }
 }
-
-function tenantOf(token: string): string {
-  try {
-    return String((JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tid?: string }).tid ?? '');
-  } catch {
-    return '';
-  }
-}
-
-const text = (s: string) => new TextEncoder().encode(s);

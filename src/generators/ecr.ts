@@ -5,7 +5,7 @@ import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRAuthorizationTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { awsError } from '../providers/aws/client.js';
 import { storeCredentials } from '../providers/aws/credentials.js';
-import type { GenerateContext, Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generators.js';
 
 type AwsSpec = NonNullable<SecretStoreSpec['provider']['aws']>;
 
@@ -37,5 +37,3 @@ export async function generateEcrToken(spec: ECRAuthorizationTokenSpec, ctx: Gen
     ecr.destroy();
   }
 }
-
-const text = (s: string) => new TextEncoder().encode(s);

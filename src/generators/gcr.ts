@@ -5,7 +5,7 @@ import { GoogleAuth } from 'google-auth-library';
 import type { GCRAccessTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { CLOUD_PLATFORM, storeAuth } from '../providers/gcpsm/credentials.js';
 import { googleError } from '../providers/gcpsm/errors.js';
-import type { GenerateContext, Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generators.js';
 
 type GcpSpec = NonNullable<SecretStoreSpec['provider']['gcpsm']>;
 
@@ -24,5 +24,3 @@ export async function generateGcrToken(spec: GCRAccessTokenSpec, ctx: GenerateCo
     throw googleError(err, 'access token');
   }
 }
-
-const text = (s: string) => new TextEncoder().encode(s);

@@ -26,7 +26,8 @@ export interface Generated {
 
 type GenerateFn<K extends GeneratorKind> = (spec: GeneratorSpecs[K], ctx: GenerateContext) => Promise<Generated>;
 
-const text = (s: string) => new TextEncoder().encode(s);
+/** A string as the UTF-8 bytes generators output. */
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const GENERATORS: { [K in GeneratorKind]: () => Promise<GenerateFn<K>> } = {
   Password: () => Promise.resolve((spec) => Promise.resolve({ values: { password: text(generatePassword(spec)) } })),

@@ -11,7 +11,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MANAGED_LABEL } from '../../api/names.js';
-import { PushReason, REASON_HELP } from '../../api/reasons.js';
+import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
 import { generate } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
@@ -182,7 +182,7 @@ export class PushSecretReconciler {
         if (record.state !== 'Written') continue;
         if (!all && stores.has(storeName) && plan?.has(remoteKey)) continue;
         try {
-          const target = all || !stores.has(storeName) ? this.storeByName(ps, storeName) : stores.get(storeName)!;
+          const target = all || !stores.has(storeName) ? this.storeByName(ps, storeName, remoteKey) : stores.get(storeName)!;
           if (!target) continue; // The store is gone: nothing to delete with.
           const client = await this.deps.storeClients.get(target.store, target.kind);
           const state = await client.inspectRemote(remoteKey, opts);
@@ -201,11 +201,18 @@ export class PushSecretReconciler {
     }
   }
 
-  private storeByName(ps: PushSecret, storeName: string): PushStore | undefined {
+  /**
+   * A store the PushSecret wrote through before. Gone: nothing can delete
+   * through it, which a Warning says (waiting would hold the PushSecret
+   * forever). Not Ready yet: the error, so the deletion is retried.
+   */
+  private storeByName(ps: PushSecret, storeName: string, remoteKey: string): PushStore | undefined {
     const [kind, name] = storeName.split('/') as ['SecretStore' | 'ClusterSecretStore', string];
     try {
       return pushStores({ ...ps, spec: { ...ps.spec, secretStoreRefs: [{ kind, name }] } }, this.deps.stores, this.deps.secretStores, this.deps.clusterStores)[0];
-    } catch {
+    } catch (err) {
+      if (!(err instanceof SyncError) || err.reason !== Reason.StoreNotFound) throw err;
+      this.deps.events.emit(withKind(ps), 'Warning', 'RemoteNotDeleted', `"${remoteKey}" in ${storeName} is not deleted: ${err.message}`);
       return undefined;
     }
   }
