@@ -61,7 +61,11 @@ export async function desiredFor(files: string[], opts: { store?: string }, ctx:
   const out: Array<{ es: ExternalSecret; result: DesiredResult }> = [];
   for (const es of externalSecrets) {
     const ref = es.spec.secretStoreRef;
-    if (!ref) throw new Error(`ExternalSecret "${es.metadata.name}" reads only generators, which run in the cluster: render and diff cannot show their values`);
+    // Only generators: nothing to read through, they run here.
+    if (!ref) {
+      out.push({ es, result: await desiredSecret(es, undefined, sources, values) });
+      continue;
+    }
     const kind = ref.kind ?? 'SecretStore';
     const type = kind === 'ClusterSecretStore' ? Resources.ClusterSecretStore : Resources.SecretStore;
     const store = values ? undefined : await sources.get<AnyStore>(type, kind === 'ClusterSecretStore' ? undefined : es.metadata.namespace, ref.name);

@@ -7,7 +7,8 @@ import { Reason } from '../api/reasons.js';
 import { storeIdOf, storeKey } from '../api/store-id.js';
 import type { AnyStore, ExternalSecret, StoreKind } from '../api/types.js';
 import { buildDesiredSecret } from '../controllers/externalsecret/desired-secret.js';
-import { fetchData } from '../controllers/externalsecret/fetch-data.js';
+import { fetchData, generatorUses } from '../controllers/externalsecret/fetch-data.js';
+import { generate } from '../generators/generated.js';
 import { shapeSecret } from '../controllers/externalsecret/shape.js';
 import { readTemplateSource } from '../controllers/externalsecret/template-source.js';
 import { SyncError } from '../controllers/externalsecret/sync-error.js';
@@ -65,7 +66,7 @@ export async function desiredSecret(es: ExternalSecret, store: AnyStore | undefi
   if (values) {
     data = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(String(v), 'utf8')]));
   } else {
-    if (!store) throw new SyncError(Reason.StoreNotFound, 'no store given: pass --store <file> (or --values <file> to render without a provider)', false);
+    if (!store && withNs.spec.secretStoreRef) throw new SyncError(Reason.StoreNotFound, 'no store given: pass --store <file> (or --values <file> to render without a provider)', false);
     data = (await fetchThroughStore(withNs, store, sources)).data;
   }
   const shaped = await shapeSecret(withNs, data, { readSource: (kind, name) => readTemplateSource((type, ns, n) => sources.get(type, ns, n), namespace, kind, name) });
@@ -73,7 +74,23 @@ export async function desiredSecret(es: ExternalSecret, store: AnyStore | undefi
   return { secret: desired.body, data: shaped.data };
 }
 
-async function fetchThroughStore(es: ExternalSecret, store: AnyStore, sources: ObjectSource): Promise<{ data: Record<string, Uint8Array> }> {
+/**
+ * Fetches as a reconcile does. Generators run here, reading their specs and
+ * credentials from the given files or the cluster: their values are new ones
+ * (the operator keeps the ones it generated in the Secret it writes).
+ */
+async function fetchThroughStore(es: ExternalSecret, store: AnyStore | undefined, sources: ObjectSource): Promise<{ data: Record<string, Uint8Array> }> {
+  const log = createLogger('silent');
+  const signal = AbortSignal.timeout(60_000);
+  const opts = { maxAgeMs: 0, consumer: `${es.metadata.namespace}/${es.metadata.name}`, signal, log };
+  const uses = generatorUses(es.spec);
+  let generated;
+  try {
+    generated = uses.length > 0 ? (await generate(uses, { namespace: es.metadata.namespace!, kube: sources.asKubeClient(), previous: {}, now: Date.now(), signal, log })).bySlot : undefined;
+    if (!store) return await fetchData(undefined, es.spec, opts, generated);
+  } catch (err) {
+    throw toSyncError(err);
+  }
   const kind: StoreKind = store.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
   const name = providerName(store.spec.provider);
   const { problems, provider } = await storeProblems(store, loadProvider);
@@ -82,7 +99,7 @@ async function fetchThroughStore(es: ExternalSecret, store: AnyStore, sources: O
   const client = await provider.newClient({ store: { ...store, metadata: { ...store.metadata, namespace: kind === 'SecretStore' ? namespace : undefined } }, namespace, kube: sources.asKubeClient() });
   const wrapped = new StoreClient(name, storeKey(storeIdOf(store, kind)), client, new Metrics(), store.spec.rateLimit, 30_000);
   try {
-    return await fetchData(wrapped, es.spec, { maxAgeMs: 0, consumer: `${es.metadata.namespace}/${es.metadata.name}`, signal: AbortSignal.timeout(60_000), log: createLogger('silent') });
+    return await fetchData(wrapped, es.spec, opts, generated);
   } catch (err) {
     throw toSyncError(err);
   } finally {

@@ -38,6 +38,33 @@ const file = (name: string, text: string) => {
 };
 
 describe('secretsync CLI', () => {
+  it('render runs generators from the given files: a Password through a template, no store needed; a missing generator is named', async () => {
+    const es = file('generated.yaml', `apiVersion: secretsync.dev/v1alpha1
+kind: Password
+metadata: { name: pw, namespace: gen }
+spec: { length: 16, symbols: 0, digits: 4 }
+---
+apiVersion: secretsync.dev/v1alpha1
+kind: ExternalSecret
+metadata: { name: db, namespace: gen }
+spec:
+  dataFrom:
+    - sourceRef: { generatorRef: { kind: Password, name: pw } }
+  target:
+    template:
+      data: { dsn: "postgres://app:{{ password }}@db" }
+`);
+    const shown = await cli(['render', es, '--show-values']);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/dsn: postgres:\/\/app:[A-Za-z0-9]{16}@db/);
+    const masked = await cli(['render', es]);
+    expect(masked.stdout).toContain('dsn: "<masked: 34 bytes');
+    const missing = await cli(['render', file('missing.yaml', readFileSync(es, 'utf8').split('---')[1]!)]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr + missing.stdout).toContain('Password "pw" not found in namespace "gen"');
+  });
+
   it('validate: file:line messages and exit 1 on errors, JSON for CI, stdin, exit 0 on clean input', async () => {
     const bad = file('bad.yaml', `apiVersion: secretsync.dev/v1alpha1
 kind: ExternalSecret
@@ -154,7 +181,7 @@ spec:
     const migrated = await cli(['migrate', join(root, 'test/corpus/eso'), '--out-dir', out]);
     expect(migrated.code, migrated.stderr).toBe(0);
     // The findings are checked in full against test/corpus/eso.expected/findings.txt (unit); here, as the bundle prints them.
-    expect(migrated.stderr).toContain('32 manifest(s) converted, 0 error(s)');
+    expect(migrated.stderr).toContain('40 manifest(s) converted, 0 error(s)');
     expect(migrated.stderr).toMatch(/test\/corpus\/eso\/vault-stores\.yaml:59: warning: SecretStore\/vault-jwt: spec\.provider\.vault\.caProvider: no equivalent in secretsync, removed: caBundle verifies the server/);
     expect(migrated.stderr).toMatch(/externalsecrets\.yaml:\d+: warning: ExternalSecret\/once: spec\.target\.deletionPolicy: no equivalent/);
     // Comments and templates came along.
@@ -165,11 +192,11 @@ spec:
 
     const validated = await cli(['validate', out]);
     expect(validated.code, validated.stdout).toBe(0);
-    expect(validated.stderr).toContain('30 secretsync manifest(s) checked, 0 error(s)');
+    expect(validated.stderr).toContain('38 secretsync manifest(s) checked, 0 error(s)');
 
     // The API server takes every converted manifest (server-side dry run, strict field validation).
     const ns = await newNamespace();
-    for (const name of ['vault-stores.yaml', 'cloud-stores.yaml', 'conjur-stores.yaml', 'externalsecrets.yaml', 'format.yaml', 'windows.yaml']) {
+    for (const name of ['vault-stores.yaml', 'cloud-stores.yaml', 'conjur-stores.yaml', 'externalsecrets.yaml', 'format.yaml', 'windows.yaml', 'pushsecrets.yaml']) {
       const body = readFileSync(join(out, name), 'utf8');
       const applied = await kubectl(['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'], body);
       expect(applied.code, `${name}: ${applied.stderr}`).toBe(0);
@@ -194,9 +221,10 @@ spec:
       ':9: error: SecretStore/in-cluster: spec.provider: provider "kubernetes" is not one secretsync has',
       'error: SecretStore/parameter-store: spec.provider.aws.service: AWS ParameterStore',
       'error: SecretStore/vault-ldap: spec.provider.vault.auth.ldap',
-      'error: PushSecret/push: (document): PushSecret external-secrets.io/v1alpha1 has no equivalent',
-      ':205: error: ExternalSecret/branching-template: spec.target.template.data.url: template line 1: {{ if .tls }} cannot be converted',
-      ':235: error: YAML: the alias *from-another-document has no anchor in this document',
+      ':185: error: PushSecret/push-metadata: spec.data[0].metadata: provider-specific push metadata has no equivalent',
+      'error: Fake/fake: (document): Fake has no equivalent in secretsync',
+      ':219: error: ExternalSecret/branching-template: spec.target.template.data.url: template line 1: {{ if .tls }} cannot be converted',
+      ':249: error: YAML: the alias *from-another-document has no anchor in this document',
     ]) {
       expect(result.stderr).toContain(expected);
     }

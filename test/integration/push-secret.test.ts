@@ -112,6 +112,24 @@ describe('PushSecret', () => {
     expect((await readKv(`push/${ns}/later`)).data).toEqual({ k: 'arrived' });
   });
 
+  it('template: the pushed value is shaped from the Secret\'s keys; a template error writes nothing and says where', async () => {
+    const ns = await pusherNamespace();
+    await createSource(ns, 'db', { user: 'app', password: SECRET_VALUE });
+    await createPush(ns, 'push', {
+      secretStoreRefs: [{ name: 'vault' }],
+      selector: { secret: { name: 'db' } },
+      template: { data: { dsn: 'postgres://{{ user }}:{{ password }}@db:5432/app' } },
+      data: [{ match: { secretKey: 'dsn', remoteRef: { remoteKey: `push/${ns}/dsn`, property: 'dsn' } } }],
+    });
+    await waitPush(ns, 'push', 'True', 'SecretPushed');
+    expect((await readKv(`push/${ns}/dsn`)).data).toEqual({ dsn: `postgres://app:${SECRET_VALUE}@db:5432/app` });
+    await kube().mergePatch(Resources.PushSecret, ns, 'push', { spec: { template: { data: { dsn: '{{ password | nosuchfilter }}' } } } });
+    const failed = await waitPush(ns, 'push', 'False', 'TemplateError');
+    expect(ready(failed)!.message).toContain('template.data["dsn"]');
+    expect(ready(failed)!.message).not.toContain(SECRET_VALUE);
+    expect((await readKv(`push/${ns}/dsn`)).metadata.version).toBe(1);
+  });
+
   it('deletionPolicy Delete deletes what it owns when an entry goes and when the PushSecret goes; KV v1 ownership comes from status', async () => {
     const ns = await pusherNamespace();
     await createSource(ns, 'app', { a: '1', b: '2' });
@@ -233,10 +251,16 @@ describe('generators in ExternalSecrets', () => {
 
   it('VaultDynamicSecret: database credentials with their lease, replaced (and the old lease revoked) at refreshInterval', async () => {
     const ns = await newNamespace();
-    await root().write('sys/policies/acl/dyn-gen', { policy: 'path "database/creds/app" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }' });
+    // A role of its own, so the leases counted below are this test's only.
+    const role = `gen-${ns}`;
+    await root().write(`database/roles/${role}`, {
+      db_name: 'pg', default_ttl: '2m', max_ttl: '10m',
+      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+    });
+    await root().write('sys/policies/acl/dyn-gen', { policy: 'path "database/creds/gen-*" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }' });
     const created = (await root().tokenCreate({ policies: ['dyn-gen'], ttl: '1h' })) as { auth: { client_token: string } };
     await createCredentialSecret(ns, 'vault-token', { token: created.auth.client_token });
-    await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore().provider.vault, path: 'database/creds/app', refreshInterval: '4s' } });
+    await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore().provider.vault, path: `database/creds/${role}`, refreshInterval: '4s' } });
     await createExternalSecret(ns, 'db', { refreshInterval: '1s', dataFrom: [{ sourceRef: { generatorRef: { kind: 'VaultDynamicSecret', name: 'db' } } }] });
     await waitForReady(ns, 'db');
     const first = decoded(await getSecret(ns, 'db'));
@@ -247,7 +271,7 @@ describe('generators in ExternalSecrets', () => {
     }, 30_000);
     expect(next.password).not.toBe(first.password);
     // The replaced lease is revoked: OpenBao lists no lease for the first credentials' lease id any more.
-    const leases = (await root().list('sys/leases/lookup/database/creds/app/').catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } };
+    const leases = (await root().list(`sys/leases/lookup/database/creds/${role}/`).catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } };
     expect(leases.data.keys.length).toBe(1);
   });
 

@@ -91,13 +91,13 @@ describe('API server validation', () => {
   it('refuses a dataFrom entry with both extract and find, and an ExternalSecret with nothing to fetch', async () => {
     const ns = await newNamespace();
     expect(await applyFails(es(ns, `  secretStoreRef: { name: s }\n  dataFrom: [ { extract: { key: a }, find: { path: b } } ]`))).toContain(
-      'each dataFrom entry needs exactly one of extract or find',
+      'each dataFrom entry needs exactly one of extract, find or sourceRef',
     );
     expect(await applyFails(es(ns, `  secretStoreRef: { name: s }`))).toContain('at least one of data, dataFrom or target.template is required');
   });
 
   it('refuses a missing store reference', async () => {
     const ns = await newNamespace();
-    expect(await applyFails(es(ns, `  data: [ { secretKey: a, remoteRef: { key: b } } ]`))).toMatch(/secretStoreRef: Required value/);
+    expect(await applyFails(es(ns, `  data: [ { secretKey: a, remoteRef: { key: b } } ]`))).toContain('secretStoreRef is required unless every value comes from a generator');
   });
 });
