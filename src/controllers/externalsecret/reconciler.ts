@@ -101,6 +101,13 @@ export class ExternalSecretReconciler {
   private readonly restartOutcomes = new Map<string, RestartOutcome>();
   /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
   private readonly remoteChanges = new Map<string, number>();
+  /**
+   * ExternalSecret key -> the generator state our last write carried, and the
+   * Secret version the cache held before it: while the cache still shows that
+   * version, the state comes from here, or a sync right after a write would
+   * find no state and generate the values anew.
+   */
+  private readonly writtenStates = new Map<string, { staleVersion: string | undefined; annotation: string }>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
@@ -112,6 +119,7 @@ export class ExternalSecretReconciler {
     this.written.delete(key);
     this.restartOutcomes.delete(key);
     this.remoteChanges.delete(key);
+    this.writtenStates.delete(key);
   }
 
   /** A provider event: a remote value this ExternalSecret reads changed at `since` (the caller queues it). */
@@ -239,7 +247,7 @@ export class ExternalSecretReconciler {
       this.prefetch.start(client, dueAt, readOptions);
     }
     client?.recall(recordedSources(es.status));
-    const previousState = cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
+    const previousState = this.generatorStateOf(key, cached);
     const generated = uses.length > 0
       ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
@@ -255,6 +263,7 @@ export class ExternalSecretReconciler {
       if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
     }
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
+    if (state && written.resourceVersion) this.writtenStates.set(key, { staleVersion: cached?.metadata.resourceVersion, annotation: state });
     // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
     const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
     if (deps.restarts && written.operation === 'update' && newHash && cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash) {
@@ -438,6 +447,14 @@ export class ExternalSecretReconciler {
     if (due) return 'refresh due';
     if (ours && policy !== 'Merge' && !(await this.targets.intact(es, cached))) return 'target Secret changed';
     return undefined;
+  }
+
+  /** The generator state on the target Secret, or the one our last write carried while the cache lags behind it. */
+  private generatorStateOf(key: string, cached: KubeObject | undefined): string | undefined {
+    const written = this.writtenStates.get(key);
+    if (written && cached?.metadata.resourceVersion === written.staleVersion) return written.annotation;
+    this.writtenStates.delete(key);
+    return cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
   }
 
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
