@@ -230,7 +230,7 @@ export class Operator {
       storeClients: this.storeClients,
       hmacKey,
       events,
-      watchSource: (key, secret) => void this.pushSources.track(key, secret ? [secret] : []),
+      watchSource: (key, secret) => this.pushSources.track(key, secret ? [secret] : []),
       hostPolicy: this.opts.storeHostPolicy,
     });
     // Caches first, so the first reconciles see the whole picture.

@@ -53,8 +53,11 @@ export interface PushSecretDeps {
   storeClients: StoreClients;
   hmacKey: HmacKey;
   events: EventRecorder;
-  /** Follow exactly this source Secret ("namespace/name") for the PushSecret; undefined: none. */
-  watchSource: (pushSecret: string, secret: string | undefined) => void;
+  /**
+   * Follow exactly this source Secret ("namespace/name") for the PushSecret
+   * (undefined: none); resolves once its watch has its baseline.
+   */
+  watchSource: (pushSecret: string, secret: string | undefined) => Promise<void>;
   /** --deny-store-hosts, applied to generator endpoints. */
   hostPolicy?: HostPolicy;
 }
@@ -67,11 +70,11 @@ export class PushSecretReconciler {
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const ps = this.deps.pushSecrets.get(key);
-    if (!ps) return void this.deps.watchSource(key, undefined);
+    if (!ps) return void (await this.deps.watchSource(key, undefined));
     const owner = key;
     const policyDelete = ps.spec.deletionPolicy === 'Delete';
     if (ps.metadata.deletionTimestamp) {
-      this.deps.watchSource(key, undefined);
+      await this.deps.watchSource(key, undefined);
       if (!(ps.metadata.finalizers ?? []).includes(PUSH_FINALIZER)) return;
       await this.cleanup(ps, owner, new Map(), ctx, true);
       await this.setFinalizer(ps, false);
@@ -224,12 +227,13 @@ export class PushSecretReconciler {
     const key = `${namespace}/${ps.metadata.name}`;
     const secretName = ps.spec.selector.secret?.name;
     if (secretName) {
-      deps.watchSource(key, `${namespace}/${secretName}`);
+      // Watched before it is read: a change after the read is an event, never lost between the two.
+      await deps.watchSource(key, `${namespace}/${secretName}`);
       const secret = await kubeStep(`reading Secret "${secretName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, secretName));
       if (!secret) throw new SyncError(PushReason.SourceNotFound, `Secret "${secretName}" not found in namespace "${namespace}"`, true);
       return { data: decodeSecretData(secret.data), sourceVersion: secret.metadata.resourceVersion ?? '' };
     }
-    deps.watchSource(key, undefined);
+    await deps.watchSource(key, undefined);
     // A generator: its values are kept in a Secret the PushSecret owns, so a refresh pushes the same ones.
     const stateName = stateSecretName(ps);
     const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
