@@ -463,7 +463,10 @@ export class Operator {
     this.pushSecrets.addHandlers({
       onAdd: (ps) => this.pushQueue.add(objectKey(ps), 'urgent'),
       onUpdate: (before, ps) => {
-        if (before.metadata.generation !== ps.metadata.generation || before.metadata.deletionTimestamp !== ps.metadata.deletionTimestamp || !isDeepStrictEqual(before.metadata.finalizers, ps.metadata.finalizers)) this.pushQueue.add(objectKey(ps), 'urgent');
+        // Spec, deletion, finalizers, or annotations (the ESO adoption switch); not our own status writes.
+        const changed = before.metadata.generation !== ps.metadata.generation || before.metadata.deletionTimestamp !== ps.metadata.deletionTimestamp
+          || !isDeepStrictEqual(before.metadata.finalizers, ps.metadata.finalizers) || !isDeepStrictEqual(before.metadata.annotations, ps.metadata.annotations);
+        if (changed) this.pushQueue.add(objectKey(ps), 'urgent');
       },
       onDelete: (ps) => {
         this.pushQueue.cancel(objectKey(ps));

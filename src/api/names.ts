@@ -20,5 +20,11 @@ export const LEASES_ANNOTATION = 'secretsync.dev/leases';
 export const LEASES_FINALIZER = 'secretsync.dev/revoke-leases';
 /** On a workload's Pod template: the keyed hash of the Secret data it was restarted for (a repeat is a no-op). */
 export const RESTARTED_FOR_ANNOTATION = 'secretsync.dev/restarted-for';
+/**
+ * On a PushSecret: "true" lets it take over remote secrets External Secrets
+ * Operator pushed (marked managed-by: external-secrets, no owner of ours), as
+ * ESO's own Replace would overwrite them; migrate sets it.
+ */
+export const ADOPT_ESO_ANNOTATION = 'secretsync.dev/adopt-external-secrets';
 /** On a Deployment, StatefulSet or DaemonSet: "true" restarts it when a Secret its Pods use changes. */
 export const RESTART_ON_CHANGE_ANNOTATION = 'secretsync.dev/restart-on-change';

@@ -69,6 +69,8 @@ export interface RemoteState {
   exists: boolean;
   /** The owner recorded with it (RemoteWriter.ownership 'remote'); undefined when none is. */
   owner?: string;
+  /** Its `managed-by` marker: "secretsync", or "external-secrets" for a secret External Secrets Operator pushed. */
+  managedBy?: string;
   /** Its current version, for a conditional write. */
   version?: string;
 }
@@ -80,6 +82,8 @@ export interface WriteOptions {
   create: boolean;
   /** Replace only this version (where the provider can condition a write); ConflictError otherwise. */
   ifVersion?: string;
+  /** The secret exists without our owner (one External Secrets Operator pushed): record ours with this write. */
+  adopt?: boolean;
 }
 
 /**

@@ -319,6 +319,20 @@ export function providerConformance(adapter: ConformanceAdapter): void {
         expect(state.owner).toBeUndefined();
       });
 
+      it('a secret External Secrets Operator pushed shows its marker, and a write that adopts it records our owner', async () => {
+        const key = unique('eso');
+        await adapter.put(key, JSON.stringify({ v: 'from eso' }), { tags: { 'managed-by': 'external-secrets' } });
+        const client = await writerClient();
+        const writer = client.writer!;
+        const before = await writer.inspect(key, ctx());
+        if (writer.ownership !== 'remote') return void expect(before.managedBy).toBeUndefined();
+        expect(before).toMatchObject({ exists: true, managedBy: 'external-secrets' });
+        expect(before.owner).toBeUndefined();
+        await writer.write(key, json('adopted'), { owner, create: false, adopt: true, ifVersion: writer.conditional ? before.version : undefined }, ctx());
+        expect(await readV(client, key)).toBe('adopted');
+        expect(await writer.inspect(key, ctx())).toMatchObject({ owner, managedBy: 'secretsync' });
+      });
+
       it('deletes a secret (a second delete is no error), and a new push brings it back', async () => {
         const key = unique('delete');
         const client = await writerClient();

@@ -102,6 +102,24 @@ describe('PushSecret', () => {
     expect((await readKv(`push/${ns}/theirs`)).data).toEqual({ v: 'by hand' });
   });
 
+  it('a secret External Secrets Operator pushed is refused, naming the way to take it over; with the annotation it is adopted and owned from then on', async () => {
+    const ns = await pusherNamespace();
+    await root().write(`secret/data/push/${ns}/from-eso`, { data: { token: 'eso-value' } });
+    await root().write(`secret/metadata/push/${ns}/from-eso`, { custom_metadata: { 'managed-by': 'external-secrets' } });
+    await createSource(ns, 'app', { token: SECRET_VALUE });
+    await createPush(ns, 'push', { secretStoreRefs: [{ name: 'vault' }], selector: { secret: { name: 'app' } }, data: [{ match: { secretKey: 'token', remoteRef: { remoteKey: `push/${ns}/from-eso`, property: 'token' } } }] });
+    const refused = await waitPush(ns, 'push', 'False', 'RemoteSecretNotOwned');
+    expect(ready(refused)!.message).toContain('by External Secrets Operator (annotate the PushSecret secretsync.dev/adopt-external-secrets: "true" to take it over)');
+    expect((await readKv(`push/${ns}/from-eso`)).data).toEqual({ token: 'eso-value' });
+
+    await kube().mergePatch(Resources.PushSecret, ns, 'push', { metadata: { annotations: { 'secretsync.dev/adopt-external-secrets': 'true' } } });
+    await waitPush(ns, 'push', 'True', 'SecretPushed');
+    expect((await readKv(`push/${ns}/from-eso`)).data).toEqual({ token: SECRET_VALUE });
+    const meta = ((await root().read(`secret/metadata/push/${ns}/from-eso`)) as { data: { custom_metadata: Record<string, string> } }).data.custom_metadata;
+    expect(meta).toEqual({ 'managed-by': 'secretsync', 'secretsync-owner': `${ns}/push` });
+    await waitFor('a RemoteAdopted Event', async () => (await events(ns, 'push')).some((e) => e.reason === 'RemoteAdopted'));
+  });
+
   it('a missing source Secret or key writes nothing and says so; the PushSecret pushes once the Secret appears', async () => {
     const ns = await pusherNamespace();
     await createPush(ns, 'push', { secretStoreRefs: [{ name: 'vault' }], selector: { secret: { name: 'later' } }, data: [{ match: { secretKey: 'k', remoteRef: { remoteKey: `push/${ns}/later`, property: 'k' } } }] });

@@ -7,6 +7,7 @@
 // left as it was with an error: reported, never dropped. A field whose loss
 // would change what the manifest does is an error too, not a warning.
 import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
+import { ADOPT_ESO_ANNOTATION } from '../../api/names.js';
 import { parseDuration } from '../../util/duration.js';
 import { schemaProblems } from '../../validation/schema.js';
 import { asText, pathSegments } from '../manifests.js';
@@ -244,6 +245,9 @@ export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'Va
 
 /** A PushSecret maps one to one; what ESO lets a provider read from data[].metadata has no equivalent. */
 function convertPushSecret(c: Converter): void {
+  // ESO's Replace overwrites what ESO pushed (managed-by: external-secrets); the annotation keeps that meaning.
+  c.doc.setIn(['metadata', 'annotations', ADOPT_ESO_ANNOTATION], 'true');
+  c.warn(['metadata', 'annotations', ADOPT_ESO_ANNOTATION], 'added: the remote secrets External Secrets Operator pushed (managed-by: external-secrets) are taken over at the first push and owned by this PushSecret from then on; remove it to have them refused instead');
   for (let i = 0; i < c.items(['spec', 'data']); i++) {
     const entry = ['spec', 'data', i];
     c.refuse([...entry, 'metadata'], 'provider-specific push metadata has no equivalent: keep this PushSecret on External Secrets Operator');

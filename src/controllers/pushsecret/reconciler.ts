@@ -10,7 +10,7 @@
 // Nothing is written or deleted remotely while the source cannot be read.
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { MANAGED_LABEL } from '../../api/names.js';
+import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
 import { generate } from '../../generators/generated.js';
@@ -38,6 +38,8 @@ import { pushStores, type PushStore } from './push-stores.js';
 import type { ClusterSecretStore, SecretStore } from '../../api/types.js';
 
 export const PUSH_FINALIZER = 'secretsync.dev/push-cleanup';
+/** The managed-by value External Secrets Operator marks the remote secrets it pushes with. */
+const ESO_MANAGED_BY = 'external-secrets';
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
 
@@ -155,19 +157,24 @@ export class PushSecretReconciler {
     const state = await client.inspectRemote(remoteKey, opts);
     const writes = client.writes!;
     const ours = writes.ownership === 'remote' ? state.owner === owner : recorded?.state === 'Written';
+    // Pushed by External Secrets Operator (its marker, no owner of ours): taken over only when the PushSecret says so.
+    const adopt = !ours && state.owner === undefined && state.managedBy === ESO_MANAGED_BY && ps.metadata.annotations?.[ADOPT_ESO_ANNOTATION] === 'true';
     if (!state.exists) {
       const written = await client.writeRemote(remoteKey, value, { owner, create: true }, opts);
       return { remoteKey, version: written.version, hash, state: 'Written' };
     }
-    if (!ours) {
+    if (!ours && (!adopt || ps.spec.updatePolicy === 'IfNotExists')) {
       if (ps.spec.updatePolicy === 'IfNotExists') return { remoteKey, state: 'LeftAsIs' };
-      const by = state.owner ? `by PushSecret ${state.owner}` : 'by someone else (no secretsync owner recorded)';
+      const by = state.owner ? `by PushSecret ${state.owner}`
+        : state.managedBy === ESO_MANAGED_BY ? `by External Secrets Operator (annotate the PushSecret ${ADOPT_ESO_ANNOTATION}: "true" to take it over)`
+        : 'by someone else (no secretsync owner recorded)';
       throw new SyncError(PushReason.NotOwned, `"${remoteKey}" exists and was written ${by}: it is not overwritten`, false);
     }
     if (ps.spec.updatePolicy === 'IfNotExists') return { ...(recorded ?? { remoteKey }), remoteKey, state: 'Written' };
-    const same = recorded?.hash === hash && (state.version === undefined || recorded.version === state.version);
+    const same = !adopt && recorded?.hash === hash && (state.version === undefined || recorded.version === state.version);
     if (same) return { remoteKey, version: recorded.version, hash, state: 'Written' };
-    const written = await client.writeRemote(remoteKey, value, { owner, create: false, ifVersion: writes.conditional ? state.version : undefined }, opts);
+    const written = await client.writeRemote(remoteKey, value, { owner, create: false, adopt, ifVersion: writes.conditional ? state.version : undefined }, opts);
+    if (adopt) this.deps.events.emit(withKind(ps), 'Normal', 'RemoteAdopted', `took over "${remoteKey}" from External Secrets Operator (${ADOPT_ESO_ANNOTATION})`);
     return { remoteKey, version: written.version, hash, state: 'Written' };
   }
 

@@ -10,6 +10,7 @@ import {
   DescribeSecretCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
+  TagResourceCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -36,7 +37,7 @@ export class AwsWriter implements RemoteWriter {
       const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
       if (out.DeletedDate) this.deleted.add(key);
       else this.deleted.delete(key);
-      return { exists: true, owner, version: current };
+      return { exists: true, owner, managedBy: out.Tags?.find((t) => t.Key === AWS_MANAGED_BY)?.Value, version: current };
     } catch (err) {
       // A secret scheduled for deletion still exists (its name is taken) and keeps its tags; DescribeSecret reads it.
       if (err instanceof NotFoundError && !/scheduled for deletion/.test(err.message)) return { exists: false };
@@ -63,6 +64,7 @@ export class AwsWriter implements RemoteWriter {
       // Ours, deleted by an earlier deletionPolicy and pushed again: take it back before its recovery window ends.
       await this.send(ctx, key, (sm, o) => sm.send(new RestoreSecretCommand({ SecretId: key }), o));
     }
+    if (opts.adopt) await this.send(ctx, key, (sm, o) => sm.send(new TagResourceCommand({ SecretId: key, Tags: [{ Key: AWS_MANAGED_BY, Value: 'secretsync' }, { Key: AWS_OWNER, Value: opts.owner }] }), o));
     const out = await this.send(ctx, key, (sm, o) => sm.send(new PutSecretValueCommand({ SecretId: key, ...payload }), o));
     return { version: out.VersionId };
   }

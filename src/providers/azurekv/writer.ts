@@ -30,14 +30,14 @@ export class AzureKvWriter implements RemoteWriter {
     const name = secretName(key);
     try {
       const secret = await this.sdk(ctx, key, (abortSignal) => this.secrets.getSecret(name, { abortSignal }));
-      return { exists: true, owner: secret.properties.tags?.[AZURE_OWNER], version: secret.properties.version };
+      return { exists: true, owner: secret.properties.tags?.[AZURE_OWNER], managedBy: secret.properties.tags?.[AZURE_MANAGED_BY], version: secret.properties.version };
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
     // Soft-deleted: the name is still taken, and its tags say whose it was.
     try {
       const deleted = await this.sdk(ctx, key, (abortSignal) => this.secrets.getDeletedSecret(name, { abortSignal }));
-      return { exists: true, owner: deleted.properties.tags?.[AZURE_OWNER] };
+      return { exists: true, owner: deleted.properties.tags?.[AZURE_OWNER], managedBy: deleted.properties.tags?.[AZURE_MANAGED_BY] };
     } catch (err) {
       if (err instanceof NotFoundError) return { exists: false };
       throw err;

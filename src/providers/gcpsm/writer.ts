@@ -30,19 +30,21 @@ export class GcpSmWriter implements RemoteWriter {
   async inspect(key: string, ctx: CallContext): Promise<RemoteState> {
     const name = this.name(key);
     let owner: string | undefined;
+    let managedBy: string | undefined;
     try {
       const [secret] = await this.call(ctx, key, (o) => this.sm.getSecret({ name }, o));
       owner = secret.annotations?.[GCP_OWNER];
+      managedBy = secret.labels?.[GCP_MANAGED_BY] ?? undefined;
     } catch (err) {
       if (err instanceof NotFoundError) return { exists: false };
       throw err;
     }
     try {
       const [latest] = await this.call(ctx, key, (o) => this.sm.getSecretVersion({ name: `${name}/versions/latest` }, o));
-      return { exists: true, owner, version: latest.name?.split('/').pop() };
+      return { exists: true, owner, managedBy, version: latest.name?.split('/').pop() };
     } catch (err) {
       // A secret without versions (or whose latest is disabled) has no current version.
-      if (err instanceof NotFoundError) return { exists: true, owner };
+      if (err instanceof NotFoundError) return { exists: true, owner, managedBy };
       throw err;
     }
   }
@@ -54,6 +56,14 @@ export class GcpSmWriter implements RemoteWriter {
         parent: this.parent,
         secretId: name.split('/').pop(),
         secret: { replication: { automatic: {} }, labels: { [GCP_MANAGED_BY]: 'secretsync' }, annotations: { [GCP_OWNER]: opts.owner } },
+      }, o));
+    }
+    if (opts.adopt) {
+      // Only our markers change; the secret's other labels and annotations stay.
+      const [secret] = await this.call(ctx, key, (o) => this.sm.getSecret({ name }, o));
+      await this.call(ctx, key, (o) => this.sm.updateSecret({
+        secret: { name, labels: { ...secret.labels, [GCP_MANAGED_BY]: 'secretsync' }, annotations: { ...secret.annotations, [GCP_OWNER]: opts.owner } },
+        updateMask: { paths: ['labels', 'annotations'] },
       }, o));
     }
     const data = Buffer.from(value);

@@ -38,7 +38,7 @@ export class VaultWriter implements RemoteWriter {
       const custom = (meta.custom_metadata ?? {}) as Record<string, string>;
       const version = Number(meta.current_version ?? 0);
       // Metadata without a version (written, then every version destroyed) holds no value, but still its owner.
-      return { exists: true, owner: custom[VAULT_OWNER], version: String(version) };
+      return { exists: true, owner: custom[VAULT_OWNER], managedBy: custom[VAULT_MANAGED_BY], version: String(version) };
     } catch (err) {
       if (err instanceof NotFoundError) return { exists: false };
       throw denied(err, key);
@@ -53,7 +53,7 @@ export class VaultWriter implements RemoteWriter {
         await this.send(ctx, 'write', `${this.mount}/${key}`, key, data);
         return {};
       }
-      if (opts.create) {
+      if (opts.create || opts.adopt) {
         // Ownership first: from now on nobody else's PushSecret takes the key.
         await this.send(ctx, 'write', `${this.mount}/metadata/${key}`, key, { custom_metadata: { [VAULT_MANAGED_BY]: 'secretsync', [VAULT_OWNER]: opts.owner } });
       }
