@@ -8,15 +8,12 @@ import { HASH_ANNOTATION } from '../api/names.js';
 import { errorMessage } from '../util/errors.js';
 import { SyncError } from '../controllers/externalsecret/sync-error.js';
 import { desiredFor, type CliContext } from './context.js';
+import { utf8Text } from '../util/text.js';
 
 /** Valid UTF-8 without control characters other than whitespace. */
 function isText(v: Uint8Array): boolean {
-  try {
-    const s = new TextDecoder('utf-8', { fatal: true }).decode(v);
-    return [...s].every((ch) => ch >= ' ' || ch === '\n' || ch === '\r' || ch === '\t');
-  } catch {
-    return false;
-  }
+  const s = utf8Text(v);
+  return s !== undefined && [...s].every((ch) => ch >= ' ' || ch === '\n' || ch === '\r' || ch === '\t');
 }
 
 /** What is printed for a value: its size and a short digest, never the value. */

@@ -3,6 +3,7 @@
 // due), otherwise new ones. The state goes back with the Secret it is kept in.
 import { Reason } from '../api/reasons.js';
 import type { Generator, GeneratorRef } from '../api/types.js';
+import { decodeSecretData, encodeSecretData } from '../controllers/externalsecret/data-hash.js';
 import { SyncError } from '../controllers/externalsecret/sync-error.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { Resources } from '../kube/types.js';
@@ -52,7 +53,7 @@ export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Pro
     const kept = opts.previous[slot];
     if (kept && kept.source === source && !opts.regenerate && (kept.renewAt === undefined || opts.now < kept.renewAt)) {
       state[slot] = kept;
-      bySlot.set(slot, { values: decode(kept.values), renewAt: kept.renewAt, fresh: false });
+      bySlot.set(slot, { values: decodeSecretData(kept.values), renewAt: kept.renewAt, fresh: false });
       continue;
     }
     let made;
@@ -63,7 +64,7 @@ export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Pro
       if (err instanceof SyncError) throw err;
       throw new SyncError(Reason.GeneratorError, `${ref.kind} "${ref.name}": ${errorMessage(err)}`, true, { cause: err });
     }
-    const entry: GeneratedEntry = { source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now), leaseId: made.leaseId, values: encode(made.values) };
+    const entry: GeneratedEntry = { source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now), leaseId: made.leaseId, values: encodeSecretData(made.values) };
     state[slot] = entry;
     bySlot.set(slot, { values: made.values, renewAt: entry.renewAt, fresh: true });
   }
@@ -90,6 +91,3 @@ function renewAt(generator: Generator, expiresAt: Date | undefined, now: number)
   if (byInterval === undefined) return byExpiry;
   return byExpiry === undefined ? byInterval : Math.min(byInterval, byExpiry);
 }
-
-const encode = (values: Record<string, Uint8Array>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-const decode = (values: Record<string, string>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, new Uint8Array(Buffer.from(v, 'base64'))]));

@@ -17,6 +17,13 @@ export function dataHash(key: HmacKey, type: string, data: Record<string, Uint8A
   return `hmac-sha256:${mac.digest('base64url')}`;
 }
 
+/** Bytes per key as a Secret's base64 data. */
+export function encodeSecretData(data: Record<string, Uint8Array>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = Buffer.from(v).toString('base64');
+  return out;
+}
+
 /** The Secret's base64 data decoded to bytes. */
 export function decodeSecretData(data: Record<string, string> | undefined): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};

@@ -2,7 +2,7 @@
 import type { ExternalSecret } from '../../api/types.js';
 import { API_VERSION, type Secret } from '../../kube/types.js';
 import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
-import { dataHash, type HmacKey } from './data-hash.js';
+import { dataHash, encodeSecretData, type HmacKey } from './data-hash.js';
 import { Reason } from '../../api/reasons.js';
 import { SyncError } from './sync-error.js';
 
@@ -60,8 +60,7 @@ export function buildDesiredSecret(es: ExternalSecret, shaped: ShapedSecret, hma
   }
   const policy = creationPolicy(es);
   const hash = dataHash(hmacKey, shaped.type, shaped.data);
-  const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(shaped.data)) data[k] = Buffer.from(v).toString('base64');
+  const data = encodeSecretData(shaped.data);
 
   const body: Secret = {
     apiVersion: 'v1',

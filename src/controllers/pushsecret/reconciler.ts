@@ -8,7 +8,6 @@
 //      and no longer pushes (and all of them when it is deleted: finalizer);
 //   4. status only when it changed; Events on transitions.
 // Nothing is written or deleted remotely while the source cannot be read.
-import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
@@ -26,7 +25,7 @@ import { TerminalError } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
 import type { HmacKey } from '../externalsecret/data-hash.js';
-import { decodeSecretData } from '../externalsecret/data-hash.js';
+import { dataHash, decodeSecretData, encodeSecretData } from '../externalsecret/data-hash.js';
 import { kubeStep, toSyncError } from '../externalsecret/errors.js';
 import { shapeSecret } from '../externalsecret/shape.js';
 import type { StoreResolver } from '../externalsecret/store-resolver.js';
@@ -153,7 +152,8 @@ export class PushSecretReconciler {
 
   /** One remote key of one store, by ownership and updatePolicy. */
   private async pushOne(client: Awaited<ReturnType<StoreClients['get']>>, remoteKey: string, value: Uint8Array, recorded: Record1 | undefined, ps: PushSecret, owner: string, opts: { signal: AbortSignal; log: Logger; consumer: string }): Promise<Record1> {
-    const hash = this.hash(value);
+    // The Secret data hash, over the one value: keyed per installation, never the value.
+    const hash = dataHash(this.deps.hmacKey, 'push', { value });
     const state = await client.inspectRemote(remoteKey, opts);
     const writes = client.writes!;
     const ours = writes.ownership === 'remote' ? state.owner === owner : recorded?.state === 'Written';
@@ -260,16 +260,13 @@ export class PushSecretReconciler {
           ownerReferences: [{ apiVersion: API_VERSION, kind: 'PushSecret', name: ps.metadata.name, uid: ps.metadata.uid!, controller: true }],
         },
         type: 'Opaque',
-        data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+        data: encodeSecretData(values),
       };
       await kubeStep(`writing Secret "${stateName}"`, () => deps.kube.apply(Resources.Secret, body));
     }
     return { data: values, sourceVersion: made.state.selector!.at.toString() };
   }
 
-  private hash(value: Uint8Array): string {
-    return `hmac-sha256:${createHmac('sha256', this.deps.hmacKey).update(value).digest('base64url')}`;
-  }
 
   private emitTransition(ps: PushSecret, status: PushSecretStatus): void {
     const before = findReady(ps.status);

@@ -13,6 +13,7 @@ import {
   TagResourceCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { utf8Text } from '../../util/text.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { CallContext, RemoteState, RemoteWriter, WriteOptions } from '../provider.js';
 
@@ -46,7 +47,8 @@ export class AwsWriter implements RemoteWriter {
   }
 
   async write(key: string, value: Uint8Array, opts: WriteOptions, ctx: CallContext): Promise<{ version?: string }> {
-    const payload = utf8(value) !== undefined ? { SecretString: utf8(value) } : { SecretBinary: value };
+    const text = utf8Text(value);
+    const payload = text !== undefined ? { SecretString: text } : { SecretBinary: value };
     if (opts.create) {
       try {
         const out = await this.send(ctx, key, (sm, o) => sm.send(new CreateSecretCommand({
@@ -76,14 +78,5 @@ export class AwsWriter implements RemoteWriter {
       if (err instanceof NotFoundError) return;
       throw err;
     }
-  }
-}
-
-/** The value as text, or undefined when it is not valid UTF-8. */
-function utf8(value: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(value);
-  } catch {
-    return undefined;
   }
 }

@@ -6,6 +6,7 @@
 // to a soft-deleted secret of ours recovers it first, as the name stays
 // taken until then.
 import type { SecretClient } from '@azure/keyvault-secrets';
+import { utf8Text } from '../../util/text.js';
 import { ConflictError, NotFoundError, StoreConfigError } from '../errors.js';
 import type { CallContext, RemoteState, RemoteWriter, WriteOptions } from '../provider.js';
 import { parseObjectRef } from './objects.js';
@@ -79,9 +80,9 @@ function secretName(key: string): string {
 }
 
 function textOf(value: Uint8Array, key: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(value);
-  } catch {
+  const text = utf8Text(value);
+  if (text === undefined) {
     throw new StoreConfigError(`"${key}": a Key Vault secret holds text, and this value is not UTF-8; push it base64-encoded (a template with b64enc)`);
   }
+  return text;
 }
