@@ -6,6 +6,7 @@
 import { Agent, request } from 'undici';
 import type { ACRAccessTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { caBundlePem } from '../providers/ca-bundle.js';
+import { readLimited } from '../providers/response-limit.js';
 import { storeCredential } from '../providers/azurekv/credentials.js';
 import { azureError } from '../providers/azurekv/errors.js';
 import { text, type GenerateContext, type Generated } from './generators.js';
@@ -49,8 +50,8 @@ export async function generateAcrToken(spec: ACRAccessTokenSpec, ctx: GenerateCo
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(form).toString(),
       });
-      const text = await res.body.text();
-      if (text.length > MAX_ANSWER_BYTES) throw new Error(`registry ${spec.registry} answered ${path} with more than ${MAX_ANSWER_BYTES} bytes`);
+      // Read as a stream cut off at the limit, as provider answers are: a hostile registry cannot make the operator buffer more.
+      const text = (await readLimited(res.body, `registry ${spec.registry}${path}`, MAX_ANSWER_BYTES)).toString('utf8');
       let answer: Record<string, unknown> & { errors?: Array<{ message?: string }> };
       try {
         answer = JSON.parse(text) as typeof answer;
