@@ -101,13 +101,6 @@ export class ExternalSecretReconciler {
   private readonly restartOutcomes = new Map<string, RestartOutcome>();
   /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
   private readonly remoteChanges = new Map<string, number>();
-  /**
-   * ExternalSecret key -> the generator state our last write carried, and the
-   * Secret version the cache held before it: while the cache still shows that
-   * version, the state comes from here, or a sync right after a write would
-   * find no state and generate the values anew.
-   */
-  private readonly writtenStates = new Map<string, { staleVersion: string | undefined; annotation: string }>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
@@ -119,7 +112,6 @@ export class ExternalSecretReconciler {
     this.written.delete(key);
     this.restartOutcomes.delete(key);
     this.remoteChanges.delete(key);
-    this.writtenStates.delete(key);
   }
 
   /** A provider event: a remote value this ExternalSecret reads changed at `since` (the caller queues it). */
@@ -247,7 +239,8 @@ export class ExternalSecretReconciler {
       this.prefetch.start(client, dueAt, readOptions);
     }
     client?.recall(recordedSources(es.status));
-    const previousState = this.generatorStateOf(key, cached);
+    // Only an ExternalSecret with generators has state to read (at most one GET, when the cache lags our write).
+    const previousState = uses.length > 0 ? await this.generatorStateOf(es, cached) : undefined;
     const generated = uses.length > 0
       ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
@@ -263,7 +256,6 @@ export class ExternalSecretReconciler {
       if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
     }
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
-    if (state && written.resourceVersion) this.writtenStates.set(key, { staleVersion: cached?.metadata.resourceVersion, annotation: state });
     // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
     const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
     if (deps.restarts && written.operation === 'update' && newHash && cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash) {
@@ -449,12 +441,18 @@ export class ExternalSecretReconciler {
     return undefined;
   }
 
-  /** The generator state on the target Secret, or the one our last write carried while the cache lags behind it. */
-  private generatorStateOf(key: string, cached: KubeObject | undefined): string | undefined {
-    const written = this.writtenStates.get(key);
-    if (written && cached?.metadata.resourceVersion === written.staleVersion) return written.annotation;
-    this.writtenStates.delete(key);
-    return cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
+  /**
+   * The generator state on the target Secret. The cache serves it while it
+   * holds the version our last write left (status.binding); when it lags
+   * behind that write, the Secret itself is read, or a sync right after a
+   * write would find no state and generate the values anew.
+   */
+  private async generatorStateOf(es: ExternalSecret, cached: KubeObject | undefined): Promise<string | undefined> {
+    const bound = es.status?.binding?.resourceVersion;
+    if (bound === undefined || cached?.metadata.resourceVersion === bound) return cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
+    const name = targetName(es);
+    const fresh = await kubeStep(`reading Secret "${name}" for its generator state`, () => this.deps.kube.getOrUndefined<KubeObject>(Resources.Secret, es.metadata.namespace, name));
+    return fresh?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
   }
 
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
