@@ -267,6 +267,16 @@ describe('gcpsm through the operator (shipped RBAC)', () => {
     expect(login.username).toBe('oauth2accesstoken');
     expect(Number(login.expiry) * 1000).toBeGreaterThan(Date.now() + 60_000);
     expect((await gcp.admin.stats()).tokens.iam).toBeGreaterThan(after.iam);
+    // The password is a live access token of the Google service account: Secret Manager takes it as that reader.
+    const { SecretManagerServiceClient } = await import('@google-cloud/secret-manager');
+    const { OAuth2Client } = await import('google-auth-library');
+    const asLogin = new OAuth2Client();
+    asLogin.setCredentials({ access_token: login.password, expiry_date: Number(login.expiry) * 1000 });
+    const [host, port] = gcp.endpoint.split(':');
+    const withToken = new SecretManagerServiceClient({ apiEndpoint: host, port: Number(port), authClient: asLogin, projectId: gcp.project });
+    const [version] = await withToken.accessSecretVersion({ name: `projects/${gcp.project}/secrets/${ns}-wi/versions/latest` });
+    expect(Buffer.from(version.payload!.data as Uint8Array).toString('utf8')).toBe(SECRET_VALUE);
+    await withToken.close();
     await waitFor('the intruder store refused', async () => {
       const c = ready(await kube().get<SecretStore>(Resources.SecretStore, ns, 'intruder'));
       return c?.status === 'False' && c.message.includes('iam.serviceAccounts.getAccessToken') ? c : undefined;
