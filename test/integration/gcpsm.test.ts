@@ -183,7 +183,9 @@ describe('gcpsm through the operator (shipped RBAC)', () => {
       const [v] = await gcp.sm.accessSecretVersion({ name: `projects/${gcp.project}/secrets/${id}/versions/latest` });
       return Buffer.from(v.payload!.data as Uint8Array).toString('utf8');
     };
-    await waitFor('pushed to Secret Manager', () => access(`${ns}-token`).then((v) => v === SECRET_VALUE, () => false));
+    // The entries are written one after the other: wait for the last one, not only the first.
+    await waitFor('pushed to Secret Manager', () => access(`${ns}-all`).then(() => true, () => false));
+    expect(await access(`${ns}-token`)).toBe(SECRET_VALUE);
     expect(JSON.parse(await access(`${ns}-all`))).toEqual({ token: SECRET_VALUE, user: 'u' });
     const [secret] = await gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-token` });
     expect(secret.labels).toEqual({ 'managed-by': 'secretsync' });
@@ -191,8 +193,9 @@ describe('gcpsm through the operator (shipped RBAC)', () => {
     await kube().mergePatch(Resources.Secret, ns, 'app', { stringData: { token: 'rotated' } });
     await waitFor('the new version', () => access(`${ns}-token`).then((v) => v === 'rotated'));
     await kube().delete(Resources.PushSecret, ns, 'push');
-    await waitFor('deleted with the PushSecret', () => gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-token` }).then(() => false, () => true));
-    await expect(gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${ns}-all` })).rejects.toThrow(/NOT_FOUND|not found/i);
+    // The finalizer holds the PushSecret until every remote secret it owns is deleted.
+    await waitFor('the PushSecret released by its finalizer', async () => (await kube().getOrUndefined(Resources.PushSecret, ns, 'push')) === undefined);
+    for (const id of [`${ns}-token`, `${ns}-all`]) await expect(gcp.sm.getSecret({ name: `projects/${gcp.project}/secrets/${id}` })).rejects.toThrow(/NOT_FOUND|not found/i);
   });
 
   it('service account key: latest moving to a new version, a pinned version, properties, extract, find by labels and regexp', async () => {
