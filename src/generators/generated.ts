@@ -11,7 +11,7 @@ import { parseDuration } from '../util/duration.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from 'pino';
 import { checkGeneratorHosts, type HostPolicy } from '../providers/host-policy.js';
-import { generatorEndpoints, runGenerator } from './generators.js';
+import { generatorEndpoints, revokeGeneratorLease, runGenerator } from './generators.js';
 import type { GeneratedEntry, GeneratorState } from './state.js';
 
 /** A token is replaced at this share of its life. */
@@ -59,16 +59,78 @@ export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Pro
     let made;
     try {
       await checkGeneratorHosts(generatorEndpoints(generator), opts.hostPolicy);
-      made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log, replacedLeaseId: kept?.leaseId });
+      made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log });
     } catch (err) {
       if (err instanceof SyncError) throw err;
       throw new SyncError(Reason.GeneratorError, `${ref.kind} "${ref.name}": ${errorMessage(err)}`, true, { cause: err });
     }
-    const entry: GeneratedEntry = { source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now), leaseId: made.leaseId, values: encodeSecretData(made.values) };
+    const entry: GeneratedEntry = {
+      source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now),
+      leaseId: made.leaseId, leaseEndsAt: made.leaseId ? made.expiresAt?.getTime() : undefined,
+      values: encodeSecretData(made.values),
+    };
     state[slot] = entry;
     bySlot.set(slot, { values: made.values, renewAt: entry.renewAt, fresh: true });
   }
   return { bySlot, state };
+}
+
+export interface RevokeOptions {
+  namespace: string;
+  kube: KubeClient;
+  signal: AbortSignal;
+  log: Logger;
+  hostPolicy?: HostPolicy;
+}
+
+/** The entries of a state whose values hold a lease that can still be in force. */
+export function leasedEntries(state: GeneratorState, now: number): GeneratedEntry[] {
+  return Object.values(state).filter((e) => e.leaseId && (e.leaseEndsAt === undefined || now < e.leaseEndsAt));
+}
+
+/** Leased values in the state before that the state now no longer holds (replaced, or their entry removed). */
+export function replacedLeases(before: GeneratorState, now: GeneratorState, at: number): GeneratedEntry[] {
+  const kept = new Set(Object.values(now).map((e) => e.leaseId));
+  return leasedEntries(before, at).filter((e) => !kept.has(e.leaseId));
+}
+
+/**
+ * Revokes the leases behind generated values nothing uses any more, through
+ * the generator that made them (its connection and credentials). A generator
+ * that is gone cannot revoke: its leases are returned, to be reported, and end
+ * at their TTL. A failed revocation throws.
+ */
+export async function revokeGeneratedLeases(entries: GeneratedEntry[], opts: RevokeOptions): Promise<GeneratedEntry[]> {
+  const orphaned: GeneratedEntry[] = [];
+  for (const entry of entries) {
+    if (!entry.leaseId) continue;
+    // source is "Kind/name@uid:generation".
+    const [kind, name] = entry.source.slice(0, entry.source.indexOf('@')).split('/') as [GeneratorRef['kind'], string];
+    let generator: Generator;
+    try {
+      generator = await readGenerator(opts.kube, opts.namespace, { kind, name });
+    } catch (err) {
+      if (err instanceof SyncError && err.reason === Reason.GeneratorNotFound) {
+        orphaned.push(entry);
+        continue;
+      }
+      throw err;
+    }
+    await checkGeneratorHosts(generatorEndpoints(generator), opts.hostPolicy);
+    await revokeGeneratorLease(generator, opts, entry.leaseId);
+  }
+  return orphaned;
+}
+
+/** Best effort, after the new values are in place: a lease that cannot be revoked ends at its TTL. */
+export async function revokeReplacedGenerated(entries: GeneratedEntry[], opts: RevokeOptions): Promise<void> {
+  if (entries.length === 0) return;
+  try {
+    const orphaned = await revokeGeneratedLeases(entries, opts);
+    if (orphaned.length > 0) opts.log.info({ leases: orphaned.length }, 'the generator of replaced values is gone: their leases end at their TTL');
+  } catch (err) {
+    opts.log.info({ err: errorMessage(err), leases: entries.length }, 'could not revoke the leases of replaced generated values; they end at their TTL');
+  }
 }
 
 async function readGenerator(kube: KubeClient, namespace: string, ref: GeneratorRef): Promise<Generator> {

@@ -13,8 +13,6 @@ export interface GenerateContext {
   kube: KubeClient;
   signal: AbortSignal;
   log: Logger;
-  /** The lease of the values being replaced, for a generator that revokes it. */
-  replacedLeaseId?: string;
 }
 
 export interface Generated {
@@ -52,4 +50,11 @@ export async function runGenerator(generator: Generator, ctx: GenerateContext): 
   const kind = generator.kind as GeneratorKind;
   const generate = (await GENERATORS[kind]()) as GenerateFn<GeneratorKind>;
   return generate(generator.spec, ctx);
+}
+
+/** Revokes a lease a generator's values came with; only VaultDynamicSecret values hold one. */
+export async function revokeGeneratorLease(generator: Generator, ctx: GenerateContext, leaseId: string): Promise<void> {
+  if (generator.kind !== 'VaultDynamicSecret') return;
+  const { revokeVaultDynamicLease } = await import('./vault-dynamic.js');
+  await revokeVaultDynamicLease(generator.spec as GeneratorSpecs['VaultDynamicSecret'], ctx, leaseId);
 }

@@ -16,8 +16,10 @@ export interface GeneratedEntry {
   at: number;
   /** When a new value is due (refreshInterval, or before a token's or lease's end); undefined: never. */
   renewAt?: number;
-  /** A Vault lease behind the values, revoked when they are replaced. */
+  /** A Vault lease behind the values, revoked when they are replaced or no longer used. */
   leaseId?: string;
+  /** When that lease ends (epoch ms): after it there is nothing left to revoke. */
+  leaseEndsAt?: number;
   /** base64 values. */
   values: Record<string, string>;
 }

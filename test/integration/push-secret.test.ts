@@ -5,10 +5,11 @@
 import NodeVault from 'node-vault';
 import { describe, expect, it } from 'vitest';
 import type { PushSecret, PushSecretSpec, SecretStoreSpec } from '../../src/api/types.js';
+import { LEASES_FINALIZER } from '../../src/api/names.js';
 import { GENERATOR_STATE_ANNOTATION } from '../../src/generators/state.js';
 import { API_VERSION, Resources, type Secret } from '../../src/kube/types.js';
 import {
-  createCredentialSecret, createExternalSecret, createStore, decoded, events, getSecret, kube, newNamespace, providerEnv, ready,
+  createCredentialSecret, createExternalSecret, createStore, decoded, events, getES, getSecret, kube, newNamespace, providerEnv, ready,
   operatorServiceAccountConfig, startOperator, useOperator, waitFor, waitForReady, waitForStoreReady,
 } from './harness.js';
 
@@ -267,9 +268,9 @@ describe('generators in ExternalSecrets', () => {
     await expect(createExternalSecret(ns, 'nostore', { data: [{ secretKey: 'a', remoteRef: { key: 'a' } }] })).rejects.toThrow(/secretStoreRef is required/);
   });
 
-  it('VaultDynamicSecret: database credentials with their lease, replaced (and the old lease revoked) at refreshInterval', async () => {
+  /** A database role of the namespace's own (the leases counted are its only), and a VaultDynamicSecret "db" for it. */
+  async function dynamicCredentials(refreshInterval?: string): Promise<{ ns: string; liveLeases: () => Promise<number> }> {
     const ns = await newNamespace();
-    // A role of its own, so the leases counted below are this test's only.
     const role = `gen-${ns}`;
     await root().write(`database/roles/${role}`, {
       db_name: 'pg', default_ttl: '2m', max_ttl: '10m',
@@ -278,7 +279,13 @@ describe('generators in ExternalSecrets', () => {
     await root().write('sys/policies/acl/dyn-gen', { policy: 'path "database/creds/gen-*" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }' });
     const created = (await root().tokenCreate({ policies: ['dyn-gen'], ttl: '1h' })) as { auth: { client_token: string } };
     await createCredentialSecret(ns, 'vault-token', { token: created.auth.client_token });
-    await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore().provider.vault, path: `database/creds/${role}`, refreshInterval: '4s' } });
+    await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore().provider.vault, path: `database/creds/${role}`, refreshInterval } });
+    const liveLeases = async () => ((await root().list(`sys/leases/lookup/database/creds/${role}/`).catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } }).data.keys.length;
+    return { ns, liveLeases };
+  }
+
+  it('VaultDynamicSecret: database credentials with their lease, replaced (and the old lease revoked) at refreshInterval, revoked when the ExternalSecret goes', async () => {
+    const { ns, liveLeases } = await dynamicCredentials('4s');
     await createExternalSecret(ns, 'db', { refreshInterval: '1s', dataFrom: [{ sourceRef: { generatorRef: { kind: 'VaultDynamicSecret', name: 'db' } } }] });
     await waitForReady(ns, 'db');
     const first = decoded(await getSecret(ns, 'db'));
@@ -288,9 +295,27 @@ describe('generators in ExternalSecrets', () => {
       return now.username !== first.username ? now : undefined;
     }, 30_000);
     expect(next.password).not.toBe(first.password);
-    // The replaced lease is revoked: OpenBao lists no lease for the first credentials' lease id any more.
-    const leases = (await root().list(`sys/leases/lookup/database/creds/${role}/`).catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } };
-    expect(leases.data.keys.length).toBe(1);
+    // The replaced lease is revoked once the Secret holds the new credentials: one live lease, not two.
+    await waitFor('the replaced lease revoked', async () => (await liveLeases()) === 1);
+    expect((await getES(ns, 'db')).metadata.finalizers).toContain(LEASES_FINALIZER);
+
+    // Deleting the ExternalSecret revokes the lease behind its credentials (its finalizer holds it until then), not at the TTL.
+    await kube().delete(Resources.ExternalSecret, ns, 'db');
+    await waitFor('the ExternalSecret released by its finalizer', async () => (await kube().getOrUndefined(Resources.ExternalSecret, ns, 'db')) === undefined);
+    expect(await liveLeases()).toBe(0);
+  });
+
+  it('VaultDynamicSecret deleted before its ExternalSecret: nothing can revoke the lease, a Warning says so, and the ExternalSecret is released', async () => {
+    const { ns, liveLeases } = await dynamicCredentials();
+    await createExternalSecret(ns, 'db', { dataFrom: [{ sourceRef: { generatorRef: { kind: 'VaultDynamicSecret', name: 'db' } } }] });
+    await waitForReady(ns, 'db');
+    expect(await liveLeases()).toBe(1);
+    await kube().delete(Resources.VaultDynamicSecret, ns, 'db');
+    await kube().delete(Resources.ExternalSecret, ns, 'db');
+    await waitFor('the ExternalSecret released by its finalizer', async () => (await kube().getOrUndefined(Resources.ExternalSecret, ns, 'db')) === undefined);
+    const warning = await waitFor('a LeasesNotRevoked Event', async () => (await events(ns, 'db')).find((e) => e.reason === 'LeasesNotRevoked'));
+    expect(warning.message).toBe('1 lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone');
+    expect(await liveLeases()).toBe(1);
   });
 
   it('ECRAuthorizationToken: a registry login from moto', async () => {

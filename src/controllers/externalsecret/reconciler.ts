@@ -28,9 +28,9 @@ import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData, generatorUses } from './fetch-data.js';
-import { generate } from '../../generators/generated.js';
+import { generate, leasedEntries, replacedLeases, revokeGeneratedLeases, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
-import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
+import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
 import { recordedVersions } from './recorded-versions.js';
@@ -250,7 +250,8 @@ export class ExternalSecretReconciler {
     const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
     if (state) desired.body.metadata.annotations![GENERATOR_STATE_ANNOTATION] = state;
     const leases = leasesOf(fetched.sources);
-    if (leases.length > 0 && policy !== 'None') {
+    const generatedLeases = generated ? leasedEntries(generated.state, now).length > 0 : false;
+    if ((leases.length > 0 || generatedLeases) && policy !== 'None') {
       desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
       // Before the Secret records them: from now on deleting the ExternalSecret waits for their revocation.
       if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
@@ -262,6 +263,8 @@ export class ExternalSecretReconciler {
       deps.restarts.changed({ esKey: key, namespace, secret: name, dataHash: newHash, targets: es.spec.target?.rolloutRestart ?? [] });
     }
     if (client) await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
+    // Generated values replaced (or no longer used): their leases go now that the Secret holds the new ones.
+    if (generated) await revokeReplacedGenerated(replacedLeases(decryptState(previousState, deps.hmacKey), generated.state, now), this.revokeOptions(es, ctx));
     if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
       deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
@@ -365,16 +368,24 @@ export class ExternalSecretReconciler {
     }
   }
 
+  private revokeOptions(es: ExternalSecret, ctx: ReconcileContext): RevokeOptions {
+    return { namespace: es.metadata.namespace!, kube: this.deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: this.deps.hostPolicy };
+  }
+
   /**
    * The ExternalSecret is being deleted and holds leases: revoke the ones this
-   * process holds and the ones recorded on its Secret, then let it go. When
-   * the store is gone there is nothing to revoke with: a Warning says so.
+   * process holds, the ones recorded on its Secret and the ones behind its
+   * generated values, then let it go. When the store (or generator) is gone
+   * there is nothing to revoke with: a Warning says so.
    */
   private async finalize(es: ExternalSecret, ctx: ReconcileContext): Promise<void> {
     const { deps } = this;
     const key = `${es.metadata.namespace}/${es.metadata.name}`;
     const secret = deps.secrets.get(`${es.metadata.namespace}/${targetName(es)}`);
-    const recorded = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name ? recordedLeases(secret) : [];
+    const owned = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
+    const recorded = owned ? recordedLeases(secret) : [];
+    const generatedLeases = owned ? leasedEntries(decryptState(await this.generatorStateOf(es, secret), deps.hmacKey), Date.now()) : [];
+    await this.revokeGeneratedOnDeletion(es, generatedLeases, ctx);
     let client: StoreClient | undefined;
     if (!es.spec.secretStoreRef) return void (await this.setLeaseFinalizer(es, false));
     try {
@@ -398,6 +409,26 @@ export class ExternalSecretReconciler {
       ctx.log.info({ leases: recorded.length }, 'leases revoked; releasing the ExternalSecret');
     }
     await this.setLeaseFinalizer(es, false);
+  }
+
+  /**
+   * The leases behind an ExternalSecret's generated values, at its deletion.
+   * A failure is retried with backoff while a lease can still be in force
+   * (leasedEntries leaves out the ended ones); a generator that is gone
+   * cannot revoke, and a Warning says so.
+   */
+  private async revokeGeneratedOnDeletion(es: ExternalSecret, entries: GeneratedEntry[], ctx: ReconcileContext): Promise<void> {
+    if (entries.length === 0) return;
+    let orphaned: GeneratedEntry[];
+    try {
+      orphaned = await revokeGeneratedLeases(entries, this.revokeOptions(es, ctx));
+    } catch (err) {
+      throw toSyncError(err);
+    }
+    if (orphaned.length > 0) {
+      this.deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', `${orphaned.length} lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone`);
+    }
+    ctx.log.info({ leases: entries.length - orphaned.length }, 'leases of generated values revoked');
   }
 
   /** Adds or removes our finalizer, conditional on the resourceVersion seen (a conflict is retried). */

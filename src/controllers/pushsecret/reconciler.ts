@@ -12,9 +12,9 @@ import type { Logger } from 'pino';
 import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
-import { generate } from '../../generators/generated.js';
+import { generate, replacedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
-import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
+import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, statusChanged } from '../../kube/status.js';
@@ -98,7 +98,7 @@ export class PushSecretReconciler {
   private async push(ps: PushSecret, owner: string, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const { deps } = this;
     const namespace = ps.metadata.namespace!;
-    const { data, sourceVersion } = await this.sourceData(ps, now, ctx);
+    const { data, sourceVersion, replaced } = await this.sourceData(ps, now, ctx);
     const shaped = ps.spec.template
       ? await shapeSecret({ metadata: ps.metadata, spec: { target: { template: ps.spec.template } } }, data, {
           readSource: (kind, name) => readTemplateSource((type, ns, n) => kubeStep(`reading templateFrom ${kind} "${name}"`, () => deps.kube.getOrUndefined(type, ns, n)), namespace, kind, name),
@@ -130,6 +130,8 @@ export class PushSecretReconciler {
       synced[target.name] = out;
     }
     await this.cleanup(ps, owner, new Map(stores.map((s) => [s.name, s])), ctx, false, synced, plan, failures);
+    // Generated values replaced: their leases go once the new ones are pushed everywhere (else they end at their TTL).
+    if (failures.length === 0) await revokeReplacedGenerated(replaced, { namespace, kube: deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
     const status: PushSecretStatus = {
       observedGeneration: ps.metadata.generation,
       refreshTime: new Date(now).toISOString(),
@@ -227,8 +229,8 @@ export class PushSecretReconciler {
     }
   }
 
-  /** The values to push and a version of where they came from. */
-  private async sourceData(ps: PushSecret, now: number, ctx: ReconcileContext): Promise<{ data: Record<string, Uint8Array>; sourceVersion: string }> {
+  /** The values to push, a version of where they came from, and generated values they replace. */
+  private async sourceData(ps: PushSecret, now: number, ctx: ReconcileContext): Promise<{ data: Record<string, Uint8Array>; sourceVersion: string; replaced: GeneratedEntry[] }> {
     const { deps } = this;
     const namespace = ps.metadata.namespace!;
     const key = `${namespace}/${ps.metadata.name}`;
@@ -238,14 +240,15 @@ export class PushSecretReconciler {
       await deps.watchSource(key, `${namespace}/${secretName}`);
       const secret = await kubeStep(`reading Secret "${secretName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, secretName));
       if (!secret) throw new SyncError(PushReason.SourceNotFound, `Secret "${secretName}" not found in namespace "${namespace}"`, true);
-      return { data: decodeSecretData(secret.data), sourceVersion: secret.metadata.resourceVersion ?? '' };
+      return { data: decodeSecretData(secret.data), sourceVersion: secret.metadata.resourceVersion ?? '', replaced: [] };
     }
     await deps.watchSource(key, undefined);
     // A generator: its values are kept in a Secret the PushSecret owns, so a refresh pushes the same ones.
     const stateName = stateSecretName(ps);
     const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
     const previousState = existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
-    const made = await generate([{ slot: 'selector', ref: ps.spec.selector.generatorRef! }], { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
+    const before = decryptState(previousState, deps.hmacKey);
+    const made = await generate([{ slot: 'selector', ref: ps.spec.selector.generatorRef! }], { namespace, kube: deps.kube, previous: before, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
     const values = made.bySlot.get('selector')!.values;
     const annotation = stateAnnotation(made.state, previousState, deps.hmacKey)!;
     if (annotation !== previousState) {
@@ -264,7 +267,7 @@ export class PushSecretReconciler {
       };
       await kubeStep(`writing Secret "${stateName}"`, () => deps.kube.apply(Resources.Secret, body));
     }
-    return { data: values, sourceVersion: made.state.selector!.at.toString() };
+    return { data: values, sourceVersion: made.state.selector!.at.toString(), replaced: replacedLeases(before, made.state, now) };
   }
 
 
