@@ -122,6 +122,9 @@ export async function revokeGeneratedLeases(entries: GeneratedEntry[], opts: Rev
   return orphaned;
 }
 
+/** The Warning when the generator behind leased values is gone. */
+export const orphanedLeasesMessage = (count: number) => `${count} lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone`;
+
 /** Best effort, after the new values are in place: a lease that cannot be revoked ends at its TTL. */
 export async function revokeReplacedGenerated(entries: GeneratedEntry[], opts: RevokeOptions): Promise<void> {
   if (entries.length === 0) return;

@@ -195,6 +195,23 @@ describe('PushSecret', () => {
     expect((await readKv(`push/${ns}/gen`)).metadata.version).toBe(1);
   });
 
+  it('VaultDynamicSecret feeds a PushSecret: the replaced lease is revoked once the new credentials are pushed; deletionPolicy Delete deletes the copy and revokes the lease', async () => {
+    const ns = await pusherNamespace();
+    const { liveLeases } = await dynamicCredentials('3s', ns);
+    await createPush(ns, 'push', {
+      deletionPolicy: 'Delete', refreshInterval: '1s', secretStoreRefs: [{ name: 'vault' }], selector: { generatorRef: { kind: 'VaultDynamicSecret', name: 'db' } },
+      data: [{ match: { secretKey: 'username', remoteRef: { remoteKey: `push/${ns}/db`, property: 'username' } } }],
+    });
+    await waitPush(ns, 'push', 'True', 'SecretPushed');
+    const first = (await readKv(`push/${ns}/db`)).data.username;
+    await waitFor('new credentials pushed', async () => (await readKv(`push/${ns}/db`)).data.username !== first);
+    await waitFor('the replaced lease revoked', async () => (await liveLeases()) === 1);
+    await kube().delete(Resources.PushSecret, ns, 'push');
+    await waitFor('the PushSecret gone (finalizer released)', async () => !(await getPush(ns, 'push')));
+    expect(await kvGone(`push/${ns}/db`)).toBe(true);
+    expect(await liveLeases()).toBe(0);
+  });
+
   it('pushes to AWS Secrets Manager (moto) with ownership tags', async () => {
     const ns = await newNamespace();
     await createCredentialSecret(ns, 'aws-creds', { id: 'AKIAPUSH', secret: 'push-secret-key' });
@@ -211,6 +228,22 @@ describe('PushSecret', () => {
     expect(tags).toEqual(expect.arrayContaining([{ Key: 'managed-by', Value: 'secretsync' }, { Key: 'secretsync-owner', Value: `${ns}/push` }]));
   });
 });
+
+/** A database role of the namespace's own (the leases counted are its only), and a VaultDynamicSecret "db" for it. */
+async function dynamicCredentials(refreshInterval?: string, ns?: string): Promise<{ ns: string; liveLeases: () => Promise<number> }> {
+  ns ??= await newNamespace();
+  const role = `gen-${ns}`;
+  await root().write(`database/roles/${role}`, {
+    db_name: 'pg', default_ttl: '2m', max_ttl: '10m',
+    creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+  });
+  await root().write('sys/policies/acl/dyn-gen', { policy: 'path "database/creds/gen-*" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }' });
+  const created = (await root().tokenCreate({ policies: ['dyn-gen'], ttl: '1h' })) as { auth: { client_token: string } };
+  await createCredentialSecret(ns, 'dyn-token', { token: created.auth.client_token });
+  await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore({ auth: { tokenSecretRef: { name: 'dyn-token', key: 'token' } } }).provider.vault, path: `database/creds/${role}`, refreshInterval } });
+  const liveLeases = async () => ((await root().list(`sys/leases/lookup/database/creds/${role}/`).catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } }).data.keys.length;
+  return { ns, liveLeases };
+}
 
 describe('generators across an operator restart', () => {
   it('Password and UUID without a store: generated once, stable across syncs and an operator restart, rotated by refreshInterval', async () => {
@@ -267,22 +300,6 @@ describe('generators in ExternalSecrets', () => {
     await expect(kube().create(Resources.Password, { apiVersion: API_VERSION, kind: 'Password', metadata: { name: 'bad', namespace: ns }, spec: { length: 4, digits: 3, symbols: 3 } })).rejects.toThrow(/digits plus symbols cannot exceed length/);
     await expect(createExternalSecret(ns, 'nostore', { data: [{ secretKey: 'a', remoteRef: { key: 'a' } }] })).rejects.toThrow(/secretStoreRef is required/);
   });
-
-  /** A database role of the namespace's own (the leases counted are its only), and a VaultDynamicSecret "db" for it. */
-  async function dynamicCredentials(refreshInterval?: string): Promise<{ ns: string; liveLeases: () => Promise<number> }> {
-    const ns = await newNamespace();
-    const role = `gen-${ns}`;
-    await root().write(`database/roles/${role}`, {
-      db_name: 'pg', default_ttl: '2m', max_ttl: '10m',
-      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-    });
-    await root().write('sys/policies/acl/dyn-gen', { policy: 'path "database/creds/gen-*" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }' });
-    const created = (await root().tokenCreate({ policies: ['dyn-gen'], ttl: '1h' })) as { auth: { client_token: string } };
-    await createCredentialSecret(ns, 'vault-token', { token: created.auth.client_token });
-    await kube().create(Resources.VaultDynamicSecret, { apiVersion: API_VERSION, kind: 'VaultDynamicSecret', metadata: { name: 'db', namespace: ns }, spec: { provider: vaultStore().provider.vault, path: `database/creds/${role}`, refreshInterval } });
-    const liveLeases = async () => ((await root().list(`sys/leases/lookup/database/creds/${role}/`).catch(() => ({ data: { keys: [] } }))) as { data: { keys: string[] } }).data.keys.length;
-    return { ns, liveLeases };
-  }
 
   it('VaultDynamicSecret: database credentials with their lease, replaced (and the old lease revoked) at refreshInterval, revoked when the ExternalSecret goes', async () => {
     const { ns, liveLeases } = await dynamicCredentials('4s');

@@ -28,7 +28,7 @@ import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData, generatorUses } from './fetch-data.js';
-import { generate, leasedEntries, replacedLeases, revokeGeneratedLeases, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
+import { generate, leasedEntries, replacedLeases, orphanedLeasesMessage, revokeGeneratedLeases, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
@@ -426,7 +426,7 @@ export class ExternalSecretReconciler {
       throw toSyncError(err);
     }
     if (orphaned.length > 0) {
-      this.deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', `${orphaned.length} lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone`);
+      this.deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', orphanedLeasesMessage(orphaned.length));
     }
     ctx.log.info({ leases: entries.length - orphaned.length }, 'leases of generated values revoked');
   }

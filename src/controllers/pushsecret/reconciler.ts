@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
-import { generate, replacedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
+import { generate, leasedEntries, replacedLeases, orphanedLeasesMessage, revokeGeneratedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
@@ -78,6 +78,7 @@ export class PushSecretReconciler {
       await this.deps.watchSource(key, undefined);
       if (!(ps.metadata.finalizers ?? []).includes(PUSH_FINALIZER)) return;
       await this.cleanup(ps, owner, new Map(), ctx, true);
+      await this.revokeGeneratedOnDeletion(ps, ctx);
       await this.setFinalizer(ps, false);
       return;
     }
@@ -227,6 +228,23 @@ export class PushSecretReconciler {
       this.deps.events.emit(withKind(ps), 'Warning', 'RemoteNotDeleted', `"${remoteKey}" in ${storeName} is not deleted: ${err.message}`);
       return undefined;
     }
+  }
+
+  /**
+   * deletionPolicy Delete took the pushed copies away: the lease behind
+   * generated credentials goes too (with None the copies stay, and so does
+   * the lease, to its TTL). A failure is retried while the lease is in force.
+   */
+  private async revokeGeneratedOnDeletion(ps: PushSecret, ctx: ReconcileContext): Promise<void> {
+    if (!ps.spec.selector.generatorRef) return;
+    const { deps } = this;
+    const namespace = ps.metadata.namespace!;
+    const stateName = stateSecretName(ps);
+    const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
+    const leased = leasedEntries(decryptState(existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION], deps.hmacKey), Date.now());
+    if (leased.length === 0) return;
+    const orphaned = await revokeGeneratedLeases(leased, { namespace, kube: deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
+    if (orphaned.length > 0) deps.events.emit(withKind(ps), 'Warning', 'LeasesNotRevoked', orphanedLeasesMessage(orphaned.length));
   }
 
   /** The values to push, a version of where they came from, and generated values they replace. */
