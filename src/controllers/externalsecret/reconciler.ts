@@ -250,12 +250,11 @@ export class ExternalSecretReconciler {
     const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
     if (state) desired.body.metadata.annotations![GENERATOR_STATE_ANNOTATION] = state;
     const leases = leasesOf(fetched.sources);
+    // Generated leases are recorded in the generator state; store leases in their own annotation.
     const generatedLeases = generated ? leasedEntries(generated.state, now).length > 0 : false;
-    if ((leases.length > 0 || generatedLeases) && policy !== 'None') {
-      desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
-      // Before the Secret records them: from now on deleting the ExternalSecret waits for their revocation.
-      if (!holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
-    }
+    if (leases.length > 0 && policy !== 'None') desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
+    // Before the Secret records them: from now on deleting the ExternalSecret waits for their revocation.
+    if ((leases.length > 0 || generatedLeases) && policy !== 'None' && !holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
     // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
     const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
