@@ -122,8 +122,17 @@ export async function revokeGeneratedLeases(entries: GeneratedEntry[], opts: Rev
   return orphaned;
 }
 
-/** The Warning when the generator behind leased values is gone. */
-export const orphanedLeasesMessage = (count: number) => `${count} lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone`;
+/**
+ * What uses the values is being deleted: revokes their leases; `warn` is told
+ * how many end at their TTL because their generator is gone. A failed
+ * revocation throws (the caller retries while a lease is in force).
+ */
+export async function revokeAtDeletion(entries: GeneratedEntry[], opts: RevokeOptions, warn: (message: string) => void): Promise<void> {
+  if (entries.length === 0) return;
+  const orphaned = await revokeGeneratedLeases(entries, opts);
+  if (orphaned.length > 0) warn(`${orphaned.length} lease(s) of generated values cannot be revoked and end at their TTL: their generator is gone`);
+  opts.log.info({ leases: entries.length - orphaned.length }, 'leases of generated values revoked');
+}
 
 /** Best effort, after the new values are in place: a lease that cannot be revoked ends at its TTL. */
 export async function revokeReplacedGenerated(entries: GeneratedEntry[], opts: RevokeOptions): Promise<void> {

@@ -28,9 +28,9 @@ import { buildDesiredSecret, creationPolicy, targetName } from './desired-secret
 import { kubeStep, toSyncError } from './errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
 import { RemoteMissing, fetchData, generatorUses } from './fetch-data.js';
-import { generate, leasedEntries, replacedLeases, orphanedLeasesMessage, revokeGeneratedLeases, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
+import { generate, leasedEntries, replacedLeases, revokeAtDeletion, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
-import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
+import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
 import { recordedVersions } from './recorded-versions.js';
@@ -241,8 +241,9 @@ export class ExternalSecretReconciler {
     client?.recall(recordedSources(es.status));
     // Only an ExternalSecret with generators has state to read (at most one GET, when the cache lags our write).
     const previousState = uses.length > 0 ? await this.generatorStateOf(es, cached) : undefined;
+    const previousGenerated = decryptState(previousState, deps.hmacKey);
     const generated = uses.length > 0
-      ? await generate(uses, { namespace, kube: deps.kube, previous: decryptState(previousState, deps.hmacKey), now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
+      ? await generate(uses, { namespace, kube: deps.kube, previous: previousGenerated, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
     const fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
@@ -263,7 +264,7 @@ export class ExternalSecretReconciler {
     }
     if (client) await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     // Generated values replaced (or no longer used): their leases go now that the Secret holds the new ones.
-    if (generated) await revokeReplacedGenerated(replacedLeases(decryptState(previousState, deps.hmacKey), generated.state, now), this.revokeOptions(es, ctx));
+    if (generated) await revokeReplacedGenerated(replacedLeases(previousGenerated, generated.state, now), this.revokeOptions(es, ctx));
     if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
       deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
@@ -384,7 +385,8 @@ export class ExternalSecretReconciler {
     const owned = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
     const recorded = owned ? recordedLeases(secret) : [];
     const generatedLeases = owned ? leasedEntries(decryptState(await this.generatorStateOf(es, secret), deps.hmacKey), Date.now()) : [];
-    await this.revokeGeneratedOnDeletion(es, generatedLeases, ctx);
+    await revokeAtDeletion(generatedLeases, this.revokeOptions(es, ctx), (message) => deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', message))
+      .catch((err: unknown) => { throw toSyncError(err); });
     let client: StoreClient | undefined;
     if (!es.spec.secretStoreRef) return void (await this.setLeaseFinalizer(es, false));
     try {
@@ -408,26 +410,6 @@ export class ExternalSecretReconciler {
       ctx.log.info({ leases: recorded.length }, 'leases revoked; releasing the ExternalSecret');
     }
     await this.setLeaseFinalizer(es, false);
-  }
-
-  /**
-   * The leases behind an ExternalSecret's generated values, at its deletion.
-   * A failure is retried with backoff while a lease can still be in force
-   * (leasedEntries leaves out the ended ones); a generator that is gone
-   * cannot revoke, and a Warning says so.
-   */
-  private async revokeGeneratedOnDeletion(es: ExternalSecret, entries: GeneratedEntry[], ctx: ReconcileContext): Promise<void> {
-    if (entries.length === 0) return;
-    let orphaned: GeneratedEntry[];
-    try {
-      orphaned = await revokeGeneratedLeases(entries, this.revokeOptions(es, ctx));
-    } catch (err) {
-      throw toSyncError(err);
-    }
-    if (orphaned.length > 0) {
-      this.deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', orphanedLeasesMessage(orphaned.length));
-    }
-    ctx.log.info({ leases: entries.length - orphaned.length }, 'leases of generated values revoked');
   }
 
   /** Adds or removes our finalizer, conditional on the resourceVersion seen (a conflict is retried). */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
 import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
-import { generate, leasedEntries, replacedLeases, orphanedLeasesMessage, revokeGeneratedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
+import { generate, leasedEntries, replacedLeases, revokeAtDeletion, revokeReplacedGenerated } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation, type GeneratedEntry } from '../../generators/state.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
@@ -238,13 +238,16 @@ export class PushSecretReconciler {
   private async revokeGeneratedOnDeletion(ps: PushSecret, ctx: ReconcileContext): Promise<void> {
     if (!ps.spec.selector.generatorRef) return;
     const { deps } = this;
-    const namespace = ps.metadata.namespace!;
+    const leased = leasedEntries(decryptState(await this.generatorState(ps), deps.hmacKey), Date.now());
+    await revokeAtDeletion(leased, { namespace: ps.metadata.namespace!, kube: deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy },
+      (message) => deps.events.emit(withKind(ps), 'Warning', 'LeasesNotRevoked', message));
+  }
+
+  /** The generator state a generator-fed PushSecret keeps on its state Secret (the annotation, encrypted). */
+  private async generatorState(ps: PushSecret): Promise<string | undefined> {
     const stateName = stateSecretName(ps);
-    const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
-    const leased = leasedEntries(decryptState(existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION], deps.hmacKey), Date.now());
-    if (leased.length === 0) return;
-    const orphaned = await revokeGeneratedLeases(leased, { namespace, kube: deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
-    if (orphaned.length > 0) deps.events.emit(withKind(ps), 'Warning', 'LeasesNotRevoked', orphanedLeasesMessage(orphaned.length));
+    const existing = await kubeStep(`reading Secret "${stateName}"`, () => this.deps.kube.getOrUndefined<Secret>(Resources.Secret, ps.metadata.namespace, stateName));
+    return existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
   }
 
   /** The values to push, a version of where they came from, and generated values they replace. */
@@ -263,8 +266,7 @@ export class PushSecretReconciler {
     await deps.watchSource(key, undefined);
     // A generator: its values are kept in a Secret the PushSecret owns, so a refresh pushes the same ones.
     const stateName = stateSecretName(ps);
-    const existing = await kubeStep(`reading Secret "${stateName}"`, () => deps.kube.getOrUndefined<Secret>(Resources.Secret, namespace, stateName));
-    const previousState = existing?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
+    const previousState = await this.generatorState(ps);
     const before = decryptState(previousState, deps.hmacKey);
     const made = await generate([{ slot: 'selector', ref: ps.spec.selector.generatorRef! }], { namespace, kube: deps.kube, previous: before, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy });
     const values = made.bySlot.get('selector')!.values;
