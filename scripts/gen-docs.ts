@@ -6,40 +6,63 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REASON_HELP, Reason, RestartReason, StoreReason } from '../src/api/reasons.js';
+import { ClusterExternalSecretReason, EventReason, PushReason, REASON_HELP, Reason, RestartReason, StoreReason } from '../src/api/reasons.js';
+import { Metrics } from '../src/metrics.js';
 
 const root = join(import.meta.dirname, '..');
 const FLAGS_BEGIN = '<!-- flags: generated from `secretsync run --help` by `make generate` -->';
 const FLAGS_END = '<!-- flags: end -->';
+const METRICS_BEGIN = '<!-- metrics: generated from src/metrics.ts by `make generate` -->';
+const METRICS_END = '<!-- metrics: end -->';
 
 const esReasons = new Set<string>(Object.values(Reason));
+const pushReasons = new Set<string>(Object.values(PushReason));
 const storeReasons = new Set<string>(Object.values(StoreReason));
 const restartReasons = new Set<string>(Object.values(RestartReason));
+const cesReasons = new Set<string>(Object.values(ClusterExternalSecretReason));
+const eventReasons = new Set<string>(Object.values(EventReason));
+const WARNING_EVENTS = new Set<string>([EventReason.RemoteNotDeleted, EventReason.LeasesNotRevoked]);
+
+// Full resource names: during a cutover from ESO, `kubectl get externalsecret` may resolve to ESO's kind.
+const ES = 'kubectl get externalsecrets.secretsync.dev';
 
 function seen(reason: string): string {
-  if (storeReasons.has(reason)) return `The store's \`Ready\` condition has reason \`${reason}\` (\`kubectl get secretstores,clustersecretstores\` shows it in the Status column), with an Event of the same reason on the store.`;
+  if (storeReasons.has(reason)) return `The store's \`Ready\` condition has reason \`${reason}\` (\`kubectl get secretstores.secretsync.dev,clustersecretstores.secretsync.dev\` shows it in the Status column), with an Event of the same reason on the store.`;
   if (restartReasons.has(reason)) return `The ExternalSecret's \`RolloutRestart\` condition has reason \`${reason}\`, with an Event of the same reason.`;
-  if (reason === Reason.Synced) return `\`kubectl get externalsecret\` shows Ready \`True\` and Status \`${reason}\`; an Event \`Normal ${reason}\` says the Secret is in sync.`;
+  if (cesReasons.has(reason)) return `\`kubectl get clusterexternalsecrets.secretsync.dev\` shows Ready \`${reason === ClusterExternalSecretReason.Provisioned ? 'True' : 'False'}\` and Status \`${reason}\`, with an Event of the same reason when it changes. \`secretsync explain ${reason}\` prints this entry.`;
+  if (eventReasons.has(reason)) return `An Event \`${WARNING_EVENTS.has(reason) ? 'Warning' : 'Normal'} ${reason}\` (\`kubectl get events --field-selector reason=${reason}\`); no condition changes for it. \`secretsync explain ${reason}\` prints this entry.`;
+  if (pushReasons.has(reason)) {
+    const ready = reason === PushReason.Pushed ? 'True' : 'False';
+    return `\`kubectl get pushsecrets.secretsync.dev\` shows Ready \`${ready}\` and Status \`${reason}\`, with an Event \`${ready === 'True' ? 'Normal' : 'Warning'} ${reason}\` when it changes. \`secretsync explain ${reason}\` prints this entry.`;
+  }
+  if (reason === Reason.Synced) return `\`${ES}\` shows Ready \`True\` and Status \`${reason}\`; an Event \`Normal ${reason}\` says the Secret is in sync.`;
   return reason === Reason.SourceExpired
-    ? `\`kubectl get externalsecret\` shows Ready \`True\` (the Secret is in sync) and Status \`${reason}\`; an Event \`Warning ${reason}\` names the remote secret and its expiry date. \`secretsync explain ${reason}\` prints this entry.`
-    : `\`kubectl get externalsecret\` shows Ready \`False\` and Status \`${reason}\`; an Event \`Warning ${reason}\` carries the message; the operator logs \`sync failed\` with \`reason: "${reason}"\` and this entry's "what to do" as its \`hint\`. \`secretsync explain ${reason}\` prints this entry.`;
+    ? `\`${ES}\` shows Ready \`True\` (the Secret is in sync) and Status \`${reason}\`; an Event \`Warning ${reason}\` names the remote secret and its expiry date. \`secretsync explain ${reason}\` prints this entry.`
+    : `\`${ES}\` shows Ready \`False\` and Status \`${reason}\`; an Event \`Warning ${reason}\` carries the message; the operator logs \`sync failed\` with \`reason: "${reason}"\` and this entry's "what to do" as its \`hint\`. \`secretsync explain ${reason}\` prints this entry.`;
 }
+
+/** Every reason the API knows, by the group the troubleshooting page lists it in. */
+export const REASON_GROUPS: Array<[string, Set<string>]> = [
+  ['ExternalSecret reasons', esReasons],
+  ['PushSecret reasons', pushReasons],
+  ['ClusterExternalSecret reasons', cesReasons],
+  ['Store reasons', storeReasons],
+  ['Rollout restart reasons', restartReasons],
+  ['Other Events', eventReasons],
+];
 
 export function troubleshooting(): string {
   const out = [
     '# Troubleshooting',
     '',
-    'Generated by `make generate` from the reasons the operator reports (`src/api/reasons.ts`): the same text `secretsync explain <reason>` prints. Find the reason in `kubectl get externalsecret` (Status column), in the Ready condition, or in the Event.',
+    `Generated by \`make generate\` from the reasons the operator reports (\`src/api/reasons.ts\`): the same text \`secretsync explain <reason>\` prints. Find the reason in \`${ES}\` (Status column), in the Ready condition, or in the Event.`,
     '',
   ];
-  const groups: Array<[string, (r: string) => boolean]> = [
-    ['ExternalSecret reasons', (r) => esReasons.has(r)],
-    ['Store reasons', (r) => storeReasons.has(r)],
-    ['Rollout restart reasons', (r) => restartReasons.has(r)],
-  ];
-  for (const [title, belongs] of groups) {
+  for (const [title, group] of REASON_GROUPS) {
     out.push(`## ${title}`, '');
-    for (const [reason, help] of Object.entries(REASON_HELP).filter(([r]) => belongs(r))) {
+    for (const reason of group) {
+      const help = REASON_HELP[reason];
+      if (!help) throw new Error(`reason ${reason} has no entry in REASON_HELP (src/api/reasons.ts)`);
       out.push(`### ${reason}`, '', `**What it means.** ${help.means}`, '', `**What to do.** ${help.todo}`, '', `**What you see.** ${seen(reason)}`, '');
     }
   }
@@ -64,11 +87,25 @@ export function flagsTable(): string {
   return [FLAGS_BEGIN, '| flag | default | what it does |', '| --- | --- | --- |', ...rows, FLAGS_END].join('\n');
 }
 
+/** Every metric the operator exports (its registry, process metrics aside), with its labels and what they hold. */
+export function metricsTable(): string {
+  const rows = new Metrics().registry.getMetricsAsArray().map((m) => {
+    const { name, help, type, labelNames } = m as unknown as { name: string; help: string; type: string; labelNames: string[] };
+    return `| \`${name}\` | ${type} | ${labelNames.map((l) => `\`${l}\``).join(', ')} | ${help.replaceAll('|', '\\|')} |`;
+  });
+  return [METRICS_BEGIN, '| metric | type | labels | what it counts |', '| --- | --- | --- | --- |', ...rows, METRICS_END].join('\n');
+}
+
+function replaceBetween(text: string, begin: string, end: string, body: string): string {
+  const start = text.indexOf(begin);
+  const stop = text.indexOf(end);
+  if (start < 0 || stop < 0) throw new Error(`docs/operations.md has no "${begin}" markers`);
+  return text.slice(0, start) + body + text.slice(stop + end.length);
+}
+
+/** docs/operations.md with its generated flags and metrics tables as the code has them today. */
 export function withFlags(operations: string): string {
-  const start = operations.indexOf(FLAGS_BEGIN);
-  const end = operations.indexOf(FLAGS_END);
-  if (start < 0 || end < 0) throw new Error('docs/operations.md has no flags markers');
-  return operations.slice(0, start) + flagsTable() + operations.slice(end + FLAGS_END.length);
+  return replaceBetween(replaceBetween(operations, FLAGS_BEGIN, FLAGS_END, flagsTable()), METRICS_BEGIN, METRICS_END, metricsTable());
 }
 
 if (import.meta.filename === process.argv[1]) {

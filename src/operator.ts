@@ -74,6 +74,8 @@ export interface OperatorOptions {
    * while it leads, so a Service can send the refresh webhook to the leader.
    */
   leaderLabelPod?: string;
+  /** The first wait before a Secret External Secrets Operator wrote back is taken over again (doubling up to 5 min); 5 s when unset. */
+  esoRetakeBaseMs?: number;
 }
 
 export const LEADER_LABEL = 'secretsync.dev/leader';
@@ -207,6 +209,7 @@ export class Operator {
       secretChanged: (secret) => this.enqueueDependents(this.bySecret, secret),
       restarts,
       hostPolicy: this.opts.storeHostPolicy,
+      esoRetakeBaseMs: this.opts.esoRetakeBaseMs,
     });
     this.esReconciler = esReconciler;
     const storeReconciler = new StoreReconciler({

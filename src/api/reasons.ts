@@ -16,6 +16,8 @@ export const Reason = {
   PermissionDenied: 'PermissionDenied',
   Throttled: 'ProviderThrottled',
   SecretNotOwned: 'SecretNotOwned',
+  /** External Secrets Operator wrote a Secret back after secretsync took it over: ESO is still running. */
+  EsoRunning: 'ExternalSecretsOperatorRunning',
   SecretMissing: 'SecretMissing',
   SecretTooLarge: 'SecretTooLarge',
   SecretImmutable: 'SecretImmutable',
@@ -54,6 +56,24 @@ export const RestartReason = {
   Failed: 'RestartFailed',
 } as const;
 
+/** ClusterExternalSecret Ready reasons. */
+export const ClusterExternalSecretReason = {
+  Provisioned: 'Provisioned',
+  NamespacesFailed: 'NamespacesFailed',
+} as const;
+
+/** Reasons of Events that are not a condition's (what happened, for `kubectl get events`). */
+export const EventReason = {
+  Created: 'Created',
+  Updated: 'Updated',
+  SecretAdopted: 'SecretAdopted',
+  RemoteAdopted: 'RemoteAdopted',
+  RemoteDeleted: 'RemoteDeleted',
+  RemoteNotDeleted: 'RemoteNotDeleted',
+  LeasesNotRevoked: 'LeasesNotRevoked',
+  WorkloadRestarted: 'Restarted',
+} as const;
+
 /**
  * What each reason means and what to do about it: `secretsync explain <reason>`
  * prints it, and the operator's "sync failed" log line carries the `todo` as its hint.
@@ -78,7 +98,7 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
   },
   [Reason.StoreNotReady]: {
     means: 'The store exists but is not Ready: its configuration is invalid or its credentials were refused.',
-    todo: 'Run `kubectl get secretstore <name> -o yaml` and read its Ready condition; fix the store, and its ExternalSecrets follow.',
+    todo: 'Run `kubectl get secretstores.secretsync.dev <name> -o yaml` and read its Ready condition; fix the store, and its ExternalSecrets follow.',
   },
   [Reason.ProviderError]: {
     means: 'The provider call failed for another reason (unreachable, TLS, an unexpected answer). The existing Secret is unchanged.',
@@ -126,8 +146,12 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
     todo: 'Usually nothing: it clears by itself. If it persists, raise the provider quota or set the store\'s rateLimit lower.',
   },
   [Reason.SecretNotOwned]: {
-    means: 'The target Secret exists and belongs to someone else (another ExternalSecret, or no ExternalSecret at all), or is a kind secretsync never writes into.',
-    todo: 'Pick another spec.target.name, delete the other Secret, or use creationPolicy Merge to add keys to a Secret you own.',
+    means: 'The target Secret exists and belongs to someone else (another ExternalSecret, External Secrets Operator, or no ExternalSecret at all), or is a kind secretsync never writes into.',
+    todo: 'Pick another spec.target.name, delete the other Secret, or use creationPolicy Merge to add keys to a Secret you own. A Secret External Secrets Operator wrote is taken over in place when the ExternalSecret is annotated secretsync.dev/adopt-external-secrets: "true" (see docs/migrating-from-eso.md, "Cutover").',
+  },
+  [Reason.EsoRunning]: {
+    means: 'secretsync took the Secret over from External Secrets Operator, and ESO wrote it back (its label or ownerReference returned): ESO still runs and still has an ExternalSecret for this Secret. secretsync does not fight it: it takes the Secret over again after a wait that doubles each time (5 s up to 5 min).',
+    todo: 'Stop ESO (scale its Deployment to zero) or delete its ExternalSecret with --cascade=orphan; the next takeover then holds and the ExternalSecret turns Ready (see docs/migrating-from-eso.md, "Cutover").',
   },
   [Reason.SecretMissing]: {
     means: 'creationPolicy Merge adds keys to an existing Secret, and that Secret does not exist.',
@@ -186,8 +210,35 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
     means: 'Patching a workload\'s Pod template failed for another reason (the API server refused or did not answer); the Secret itself was synced.',
     todo: 'Check the Event and the operator\'s log line for the API error; the next change of the Secret tries again.',
   },
-  LeasesNotRevoked: {
-    means: 'An ExternalSecret holding dynamic-secret leases was deleted while its store could not be used, so its leases were not revoked; they end at their TTL.',
-    todo: 'Revoke them in the provider if they must end sooner (the lease ids were on the managed Secret\'s secretsync.dev/leases annotation).',
+  [ClusterExternalSecretReason.Provisioned]: {
+    means: 'The ClusterExternalSecret\'s ExternalSecret exists in every namespace it selects (status.provisionedNamespaces lists them).',
+    todo: 'Nothing. Each ExternalSecret reports its own sync: `kubectl get externalsecrets.secretsync.dev -A`.',
+  },
+  [ClusterExternalSecretReason.NamespacesFailed]: {
+    means: 'The ExternalSecret could not be created or updated in some of the selected namespaces (status.failedNamespaces names each, with the API server\'s answer): an ExternalSecret of that name that the ClusterExternalSecret does not own, or a refusal by the API server.',
+    todo: 'Read status.failedNamespaces; rename or remove the ExternalSecret in the way, or fix what the API server said. The other namespaces are served meanwhile, and the failed ones are retried.',
+  },
+  [EventReason.Created]: { means: 'An ExternalSecret created its target Secret (a Normal Event).', todo: 'Nothing.' },
+  [EventReason.Updated]: { means: 'An ExternalSecret wrote new data or metadata to its target Secret (a Normal Event).', todo: 'Nothing.' },
+  [EventReason.SecretAdopted]: {
+    means: 'An ExternalSecret annotated secretsync.dev/adopt-external-secrets: "true" took over, in place, a Secret External Secrets Operator had written: ESO\'s label, data-hash and ownerReference were removed and ESO\'s fields handed to secretsync; the object and (when the value is the same) its data are unchanged. The Event says whom it was taken from.',
+    todo: 'Nothing. Once every Secret of a namespace is taken over, `secretsync release-eso` deletes ESO\'s ExternalSecrets (docs/migrating-from-eso.md, "Cutover").',
+  },
+  [EventReason.RemoteAdopted]: {
+    means: 'A PushSecret annotated secretsync.dev/adopt-external-secrets: "true" took over a remote secret External Secrets Operator had pushed (marked managed-by: external-secrets, no owner of secretsync\'s) and recorded itself as its owner.',
+    todo: 'Nothing.',
+  },
+  [EventReason.RemoteDeleted]: { means: 'A PushSecret with deletionPolicy Delete deleted a remote secret it owned (an entry, a store, or the PushSecret itself went).', todo: 'Nothing.' },
+  [EventReason.RemoteNotDeleted]: {
+    means: 'A PushSecret with deletionPolicy Delete could not delete a remote secret it owned: the store is gone or the provider refused. The remote secret stays.',
+    todo: 'Delete it in the provider by hand if it must go; the Event names the key and the store.',
+  },
+  [EventReason.LeasesNotRevoked]: {
+    means: 'An ExternalSecret or PushSecret holding dynamic-secret leases was deleted while its store or generator could not be used, so its leases were not revoked; they end at their TTL. Store leases were listed on the Secret\'s secretsync.dev/leases annotation; a VaultDynamicSecret generator\'s lease is kept in the encrypted secretsync.dev/generator-state annotation, and the Event names how many.',
+    todo: 'Revoke them in Vault if they must end sooner (for example `vault lease revoke -prefix <the generator\'s path>`), or let them expire at their TTL.',
+  },
+  [EventReason.WorkloadRestarted]: {
+    means: 'On a Deployment, StatefulSet, DaemonSet or Argo Rollout: secretsync restarted it because a Secret its Pods use changed (a new secretsync.dev/restarted-for Pod template annotation).',
+    todo: 'Nothing.',
   },
 };

@@ -8,6 +8,7 @@
 // carry an owner reference, so deleting the ClusterExternalSecret lets the
 // garbage collector remove them.
 import { isDeepStrictEqual } from 'node:util';
+import { ClusterExternalSecretReason } from '../../api/reasons.js';
 import type { ClusterExternalSecret, ExternalSecret } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -102,7 +103,7 @@ export class ClusterExternalSecretReconciler {
     const message = ok
       ? `ExternalSecret "${esName}" in ${provisioned.length} namespace(s)`
       : `ExternalSecret "${esName}" in ${provisioned.length} namespace(s); not in ${failed.length}: ${failed.map((f) => f.namespace).join(', ')}`;
-    const reason = ok ? 'Provisioned' : 'NamespacesFailed';
+    const reason = ok ? ClusterExternalSecretReason.Provisioned : ClusterExternalSecretReason.NamespacesFailed;
     const status: Status = {
       observedGeneration: ces.metadata.generation,
       externalSecretName: esName,

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
-import { REASON_HELP, Reason, RestartReason } from '../../api/reasons.js';
+import { EventReason, REASON_HELP, Reason, RestartReason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -41,6 +41,8 @@ import { readTemplateSource } from './template-source.js';
 import { TargetSecrets } from './target-secret.js';
 import { StorePending, type StoreResolver } from './store-resolver.js';
 import { SyncError } from './sync-error.js';
+import { EsoRetakes } from './eso-retakes.js';
+import { carriesEsoMarks } from '../../api/eso.js';
 import type { RestartOutcome, WorkloadRestarts } from './workload-restarts.js';
 
 const DEFAULT_REFRESH = '1h';
@@ -68,6 +70,8 @@ export interface ExternalSecretDeps {
   restarts?: WorkloadRestarts;
   /** --deny-store-hosts, applied to generator endpoints. */
   hostPolicy?: HostPolicy;
+  /** The first wait before a Secret ESO wrote back is taken over again (eso-retakes.ts). */
+  esoRetakeBaseMs?: number;
 }
 
 const ROLLOUT_RESTART = 'RolloutRestart';
@@ -103,7 +107,7 @@ export class ExternalSecretReconciler {
   private readonly remoteChanges = new Map<string, number>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
-    this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged);
+    this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged, new EsoRetakes(deps.esoRetakeBaseMs));
     this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.current(key));
   }
 
@@ -168,6 +172,7 @@ export class ExternalSecretReconciler {
       const failure = toSyncError(err);
       await this.recordFailure(es, failure, Date.now(), ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
+      if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
       throw failure;
     }
   }
@@ -259,15 +264,22 @@ export class ExternalSecretReconciler {
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
     // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
     const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
-    if (deps.restarts && written.operation === 'update' && newHash && cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash) {
+    // A takeover from ESO restarts only if it changed the data ESO had written.
+    const dataChanged = written.operation === 'update' ? cached?.metadata.annotations?.[HASH_ANNOTATION] !== newHash : written.adopted?.dataChanged === true;
+    if (deps.restarts && newHash && dataChanged) {
       deps.restarts.changed({ esKey: key, namespace, secret: name, dataHash: newHash, targets: es.spec.target?.rolloutRestart ?? [] });
     }
     if (client) await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     // Generated values replaced (or no longer used): their leases go now that the Secret holds the new ones.
     if (generated) await revokeReplacedGenerated(replacedLeases(previousGenerated, generated.state, now), this.revokeOptions(es, ctx));
-    if (written.operation) {
+    if (written.adopted) {
+      deps.metrics.secretWrites.inc({ operation: 'adopt' });
+      const from = written.adopted.from.length > 0 ? written.adopted.from.join(', ') : 'its label';
+      const data = written.adopted.dataChanged ? 'its data was replaced with the provider\'s' : 'its data is unchanged';
+      deps.events.emit(withKind(es), 'Normal', EventReason.SecretAdopted, `Secret "${name}" taken over in place from External Secrets Operator (${from}); ${data}`);
+    } else if (written.operation) {
       deps.metrics.secretWrites.inc({ operation: written.operation });
-      deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? 'Created' : 'Updated', `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
+      deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? EventReason.Created : EventReason.Updated, `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
     }
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
@@ -385,7 +397,7 @@ export class ExternalSecretReconciler {
     const owned = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
     const recorded = owned ? recordedLeases(secret) : [];
     const generatedLeases = owned ? leasedEntries(decryptState(await this.generatorStateOf(es, secret), deps.hmacKey), Date.now()) : [];
-    await revokeAtDeletion(generatedLeases, this.revokeOptions(es, ctx), (message) => deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', message))
+    await revokeAtDeletion(generatedLeases, this.revokeOptions(es, ctx), (message) => deps.events.emit(withKind(es), 'Warning', EventReason.LeasesNotRevoked, message))
       .catch((err: unknown) => { throw toSyncError(err); });
     let client: StoreClient | undefined;
     if (!es.spec.secretStoreRef) return void (await this.setLeaseFinalizer(es, false));
@@ -394,7 +406,7 @@ export class ExternalSecretReconciler {
       client = await deps.storeClients.get(resolved.store, resolved.id.kind);
     } catch (err) {
       const why = err instanceof SyncError ? err.message : 'its store cannot be used';
-      deps.events.emit(withKind(es), 'Warning', 'LeasesNotRevoked', `${recorded.length} recorded lease(s) cannot be revoked and end at their TTL: ${why}`);
+      deps.events.emit(withKind(es), 'Warning', EventReason.LeasesNotRevoked, `${recorded.length} recorded lease(s) cannot be revoked and end at their TTL: ${why}`);
     }
     if (client) {
       const opts = { signal: ctx.signal, log: ctx.log, consumer: key };
@@ -446,6 +458,7 @@ export class ExternalSecretReconciler {
     if (es.status?.syncedResourceVersion !== version) return 'spec changed';
     if (findReady(es.status)?.status !== 'True') return 'last sync failed';
     if (missing) return 'target Secret missing';
+    if (ours && policy !== 'Merge' && carriesEsoMarks(cached)) return 'written back by External Secrets Operator';
     const next = es.status?.nextRefreshTime;
     const due = refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && ours) && next !== undefined && now >= Date.parse(next);
     if (due) return 'refresh due';

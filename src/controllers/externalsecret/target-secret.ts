@@ -14,20 +14,28 @@
 //   ExternalSecret's status so a restart knows it too); otherwise one GET.
 // - The watch brings our own writes back, often before the write's answer:
 //   those need no reconcile; any other version seen meanwhile queues one.
+// - A Secret External Secrets Operator wrote is taken over in place when the
+//   ExternalSecret asks for it (eso-takeover.ts); ESO writing it back later
+//   is taken over again only after a growing wait (eso-retakes.ts).
 import { FIELD_MANAGER, isConflict, KubeApiError, type KubeClient } from '../../kube/client.js';
 import { Reason } from '../../api/reasons.js';
-import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
+import { carriesEsoMarks, ESO_MANAGED_LABEL } from '../../api/eso.js';
+import { ADOPT_ESO_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
 import type { ExternalSecret } from '../../api/types.js';
 import { Resources, type KubeObject, type Secret } from '../../kube/types.js';
 import { dataHash, decodeSecretData, sameHash, type HmacKey } from './data-hash.js';
 import { creationPolicy, mergeRefusedFor, metadataMatches, type DesiredSecret } from './desired-secret.js';
 import { kubeStep } from './errors.js';
+import { EsoRetakes } from './eso-retakes.js';
+import { takeoverPatch, takeoverRefusal } from './eso-takeover.js';
 import { SyncError } from './sync-error.js';
 
 export interface WriteResult {
-  operation?: 'create' | 'update';
+  operation?: 'create' | 'update' | 'adopt';
   /** The Secret's resourceVersion after the write or check. */
   resourceVersion?: string;
+  /** A takeover from External Secrets Operator: who it was taken from, and whether the data changed. */
+  adopted?: { from: string[]; dataChanged: boolean };
 }
 
 export class TargetSecrets {
@@ -41,6 +49,7 @@ export class TargetSecrets {
     private readonly hmacKey: HmacKey,
     /** Queues a reconcile for a change to the Secret that was not ours. */
     private readonly changedElsewhere: (secretKey: string) => void,
+    private readonly retakes = new EsoRetakes(),
   ) {}
 
   /**
@@ -60,6 +69,7 @@ export class TargetSecrets {
   /** A managed Secret is gone: nothing about it needs remembering. */
   forget(secretKey: string): void {
     this.verified.delete(secretKey);
+    this.retakes.forget(secretKey);
   }
 
   /**
@@ -125,12 +135,61 @@ export class TargetSecrets {
       throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" is of type ${type}, which secretsync never merges keys into`, false);
     }
     if (!managed && policy !== 'Merge') {
+      if (current.metadata.labels?.[ESO_MANAGED_LABEL] === 'true') return this.takeOver(es, desired, current, secretKey);
       throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);
     }
+    if (policy !== 'Merge' && carriesEsoMarks(current)) return this.retake(es, desired, secretKey);
     const unchanged = managed && sameHash(current.metadata.annotations?.[HASH_ANNOTATION], desired.hash) && metadataMatches(current.metadata, desired.body);
     if (unchanged && (await this.intact(es, current, desired))) return { resourceVersion: current.metadata.resourceVersion };
     await this.upgradeOwnership(current);
     const result = await kubeStep(`writing Secret "${name}"`, () => this.kube.apply(Resources.Secret, desired.body), Reason.SyncedError);
+    return this.remember(secretKey, 'update', result);
+  }
+
+  /**
+   * The first takeover of a Secret External Secrets Operator wrote: refused
+   * without the ExternalSecret's consent (the annotation), or when something
+   * other than ESO controls the Secret; otherwise one conditional patch.
+   */
+  private async takeOver(es: ExternalSecret, desired: DesiredSecret, current: Secret, secretKey: string): Promise<WriteResult> {
+    const name = current.metadata.name;
+    const refusal = takeoverRefusal(current, es.metadata.annotations?.[ADOPT_ESO_ANNOTATION] === 'true');
+    if (refusal) throw refusal;
+    const type = current.type ?? 'Opaque';
+    if (desired.body.type !== undefined && desired.body.type !== type) {
+      throw new SyncError(
+        Reason.SecretNotOwned,
+        `Secret "${name}" is of type ${type} and this ExternalSecret writes type ${desired.body.type}; a Secret's type cannot change in place, so it is not taken over: set spec.target.template.type to ${type}`,
+        false,
+      );
+    }
+    const takeover = takeoverPatch(current, desired.body);
+    const result = await kubeStep(`taking over Secret "${name}" from External Secrets Operator`, () =>
+      this.kube.jsonPatch<Secret>(Resources.Secret, current.metadata.namespace, name, takeover.ops), Reason.SyncedError);
+    return { ...this.remember(secretKey, 'adopt', result), adopted: { from: takeover.from, dataChanged: takeover.dataChanged } };
+  }
+
+  /**
+   * ESO wrote a Secret we took over back: it still runs. Taken over again,
+   * but only once the wait since the last time has passed; until then the
+   * Secret is left as it is, the ExternalSecret says why, and it is
+   * reconciled again when the wait ends.
+   */
+  private async retake(es: ExternalSecret, desired: DesiredSecret, secretKey: string): Promise<WriteResult> {
+    const { name, namespace } = desired.body.metadata;
+    const now = Date.now();
+    const gate = this.retakes.check(secretKey, now);
+    const stop = 'stop External Secrets Operator or delete its ExternalSecret with --cascade=orphan';
+    if (!gate.due) {
+      throw new SyncError(Reason.EsoRunning, `External Secrets Operator wrote Secret "${name}" back after secretsync took it over, so it is still running; ${stop}. secretsync takes it over again at ${new Date(gate.at).toISOString()}`, true, { retryAfterMs: gate.at - now });
+    }
+    const full = await kubeStep(`reading Secret "${name}"`, () => this.kube.getOrUndefined<Secret>(Resources.Secret, namespace, name));
+    if (!full) throw new SyncError(Reason.SyncedError, `Secret "${name}" disappeared while it was being written`, true);
+    const takeover = takeoverPatch(full, desired.body);
+    const result = await kubeStep(`taking over Secret "${name}" again from External Secrets Operator`, () =>
+      this.kube.jsonPatch<Secret>(Resources.Secret, namespace, name, takeover.ops), Reason.SyncedError);
+    this.retakes.retaken(secretKey, now);
+    // In sync again; if ESO writes it back once more, the next retake waits twice as long.
     return this.remember(secretKey, 'update', result);
   }
 
@@ -143,7 +202,7 @@ export class TargetSecrets {
     return true;
   }
 
-  private remember(secretKey: string, operation: 'create' | 'update', written: KubeObject): WriteResult {
+  private remember(secretKey: string, operation: 'create' | 'update' | 'adopt', written: KubeObject): WriteResult {
     const resourceVersion = written.metadata.resourceVersion;
     if (resourceVersion) this.verified.set(secretKey, resourceVersion);
     return { operation, resourceVersion };

@@ -16,7 +16,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RESTART_ON_CHANGE_ANNOTATION, RESTARTED_FOR_ANNOTATION } from '../../api/names.js';
-import { RestartReason } from '../../api/reasons.js';
+import { EventReason, RestartReason } from '../../api/reasons.js';
 import type { ExternalSecret } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
@@ -185,7 +185,7 @@ export class WorkloadRestarts {
           continue;
         }
         const secrets = [...why.keys()].sort().map((s) => `"${s}"`).join(', ');
-        this.deps.events.emit({ ...workload, apiVersion: WORKLOADS[kind].apiVersion, kind }, 'Normal', 'Restarted', `Restarted by secretsync: Secret ${secrets} changed`);
+        this.deps.events.emit({ ...workload, apiVersion: WORKLOADS[kind].apiVersion, kind }, 'Normal', EventReason.WorkloadRestarted, `Restarted by secretsync: Secret ${secrets} changed`);
         this.deps.log.info({ namespace, workload: `${kind}/${name}`, secrets: why.size }, 'restarted a workload for changed Secret data');
         for (const k of esKeys) outcomes.get(k)!.restarted.push({ kind, name });
       }

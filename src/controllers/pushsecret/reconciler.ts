@@ -10,7 +10,7 @@
 // Nothing is written or deleted remotely while the source cannot be read.
 import type { Logger } from 'pino';
 import { ADOPT_ESO_ANNOTATION, MANAGED_LABEL } from '../../api/names.js';
-import { PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
+import { EventReason, PushReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { PushSecret, PushSecretStatus } from '../../api/types.js';
 import { generate, leasedEntries, replacedLeases, revokeAtDeletion, revokeReplacedGenerated } from '../../generators/generated.js';
 import type { HostPolicy } from '../../providers/host-policy.js';
@@ -177,7 +177,7 @@ export class PushSecretReconciler {
     const same = !adopt && recorded?.hash === hash && (state.version === undefined || recorded.version === state.version);
     if (same) return { remoteKey, version: recorded.version, hash, state: 'Written' };
     const written = await client.writeRemote(remoteKey, value, { owner, create: false, adopt, ifVersion: writes.conditional ? state.version : undefined }, opts);
-    if (adopt) this.deps.events.emit(withKind(ps), 'Normal', 'RemoteAdopted', `took over "${remoteKey}" from External Secrets Operator (${ADOPT_ESO_ANNOTATION})`);
+    if (adopt) this.deps.events.emit(withKind(ps), 'Normal', EventReason.RemoteAdopted, `took over "${remoteKey}" from External Secrets Operator (${ADOPT_ESO_ANNOTATION})`);
     return { remoteKey, version: written.version, hash, state: 'Written' };
   }
 
@@ -202,7 +202,7 @@ export class PushSecretReconciler {
           const ours = client.writes?.ownership === 'remote' ? state.owner === owner : true;
           if (state.exists && ours) {
             await client.removeRemote(remoteKey, opts);
-            this.deps.events.emit(withKind(ps), 'Normal', 'RemoteDeleted', `deleted "${remoteKey}" in ${storeName} (deletionPolicy Delete)`);
+            this.deps.events.emit(withKind(ps), 'Normal', EventReason.RemoteDeleted, `deleted "${remoteKey}" in ${storeName} (deletionPolicy Delete)`);
           }
         } catch (err) {
           if (all) throw toSyncError(err);
@@ -225,7 +225,7 @@ export class PushSecretReconciler {
       return pushStores({ ...ps, spec: { ...ps.spec, secretStoreRefs: [{ kind, name }] } }, this.deps.stores, this.deps.secretStores, this.deps.clusterStores)[0];
     } catch (err) {
       if (!(err instanceof SyncError) || err.reason !== Reason.StoreNotFound) throw err;
-      this.deps.events.emit(withKind(ps), 'Warning', 'RemoteNotDeleted', `"${remoteKey}" in ${storeName} is not deleted: ${err.message}`);
+      this.deps.events.emit(withKind(ps), 'Warning', EventReason.RemoteNotDeleted, `"${remoteKey}" in ${storeName} is not deleted: ${err.message}`);
       return undefined;
     }
   }
@@ -240,7 +240,7 @@ export class PushSecretReconciler {
     const { deps } = this;
     const leased = leasedEntries(decryptState(await this.generatorState(ps), deps.hmacKey), Date.now());
     await revokeAtDeletion(leased, { namespace: ps.metadata.namespace!, kube: deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy },
-      (message) => deps.events.emit(withKind(ps), 'Warning', 'LeasesNotRevoked', message));
+      (message) => deps.events.emit(withKind(ps), 'Warning', EventReason.LeasesNotRevoked, message));
   }
 
   /** The generator state a generator-fed PushSecret keeps on its state Secret (the annotation, encrypted). */
