@@ -12,11 +12,12 @@
 // what `secretsync validate` checks, or it is an error and stays as it was.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { isAlias, LineCounter, parseAllDocuments, visit, YAMLParseError, type Document } from 'yaml';
+import { isAlias, LineCounter, parseAllDocuments, parseDocument, visit, YAMLParseError, type Document } from 'yaml';
 import { asText, filesOf, lineFinder, readStdin } from './manifests.js';
 import { MigrateContext } from './migrate/context.js';
 import { convertDocument, ESO_VERSIONS, type Converted, type MigrateFinding } from './migrate/convert.js';
 import { keepFormat } from './migrate/keep-format.js';
+import { listItems, madeByClusterExternalSecret } from './migrate/live-objects.js';
 import { convertTemplateSource } from './migrate/template-sources.js';
 import { progress, styler } from './style.js';
 import { checkManifest } from './validate.js';
@@ -28,6 +29,8 @@ interface Part {
   counter: LineCounter;
   /** Line of its first YAML error. */
   errorLine: number;
+  /** An item of a `kind: List` (kubectl's export): its line in the file, where every finding of it is reported. */
+  listLine?: number;
 }
 
 interface InputFile {
@@ -51,6 +54,17 @@ async function readInput(input: string, file: string): Promise<InputFile> {
     danglingAliases(doc);
     const source = text.slice(previousEnd, doc.range[2]).replace(/^\n+/, '').replace(/\s*$/, '\n');
     previousEnd = doc.range[2];
+    const items = doc.errors.length === 0 ? listItems(doc) : undefined;
+    if (items) {
+      // kubectl's export: one document per item, each on the line of its item.
+      const lines = (doc.get('items', true) as { items: Array<{ range?: [number, number, number] }> }).items.map((n) => counter.linePos(n.range?.[0] ?? 0).line);
+      for (const [n, item] of items.entries()) {
+        const itemSource = item.toString();
+        const itemCounter = new LineCounter();
+        parts.push({ source: itemSource, doc: parseDocument(itemSource, { lineCounter: itemCounter }), counter: itemCounter, errorLine: 0, listLine: lines[n] ?? 0 });
+      }
+      continue;
+    }
     // Lines are looked up in the document as written (conversion edits it in place).
     parts.push({ source, doc, counter, errorLine: doc.errors[0] ? counter.linePos(doc.errors[0].pos[0]).line : 0 });
   }
@@ -175,6 +189,13 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
         continue;
       }
       const meta = { kind: kindOf(doc), name: asText(doc.getIn(['metadata', 'name'])) };
+      const madeBy = isEso(doc) && meta.kind === 'ExternalSecret' ? madeByClusterExternalSecret(doc) : undefined;
+      if (madeBy !== undefined) {
+        // The ClusterExternalSecret's conversion makes it again, in every namespace it selects.
+        report(part.listLine ?? 1, 'warning', `${meta.kind}/${meta.name}: `, `(document): left out: ClusterExternalSecret "${madeBy}" made it, and its conversion makes it again`);
+        changed = true;
+        continue;
+      }
       // Lines are looked up in the document as written (conversion edits it in place).
       const original = doc.clone();
       const lineOf = lineFinder(original, part.counter);
@@ -184,7 +205,7 @@ export async function migrate(inputs: string[], opts: { write?: boolean; outDir?
       // A document left as it was: its errors are what to fix; what its conversion would change is said on the next run.
       const refused = result.unchanged && result.findings.some((f) => f.severity === 'error');
       for (const f of result.findings.filter((x) => !refused || x.severity === 'error')) {
-        const line = lineOf(f.path) + (f.templateLine ? f.templateLine - 1 : 0);
+        const line = part.listLine ?? lineOf(f.path) + (f.templateLine ? f.templateLine - 1 : 0);
         report(line, f.severity, `${meta.kind}/${meta.name}: `, `${f.path || '(document)'}: ${f.message}`);
       }
       if (result.unchanged) {

@@ -67,7 +67,7 @@ spec:
     expect(text).toContain("# the app's database\napiVersion: secretsync.dev/v1alpha1\nkind: ExternalSecret");
     expect(text).toContain('secretStoreRef: { name: vault } # shared store');
     expect(text).not.toMatch(/conversionStrategy|nullBytePolicy|sourceRef/);
-    expect(findings.map((f) => [f.severity, f.path])).toEqual([['warning', 'spec.data[0].remoteRef.nullBytePolicy']]);
+    expect(findings.map((f) => [f.severity, f.path])).toEqual([['warning', 'spec.data[0].remoteRef.nullBytePolicy'], ['warning', 'metadata.annotations.secretsync.dev/adopt-external-secrets']]);
   });
 
   it('a field whose loss would change the result is an error, and the document stays as it was', () => {
@@ -120,13 +120,13 @@ spec:
 
   it('anchors and aliases are expanded, so dropping an anchored field cannot break the document', () => {
     const { text, findings } = convert('apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: x }\nspec:\n  secretStoreRef: { name: s }\n  data:\n    - secretKey: a\n      remoteRef: &ref { key: a, nullBytePolicy: Fail }\n    - secretKey: b\n      remoteRef: *ref\n');
-    expect(findings.map((f) => f.path)).toEqual(['spec.data[0].remoteRef.nullBytePolicy', 'spec.data[1].remoteRef.nullBytePolicy']);
+    expect(findings.map((f) => f.path)).toEqual(['spec.data[0].remoteRef.nullBytePolicy', 'spec.data[1].remoteRef.nullBytePolicy', 'metadata.annotations.secretsync.dev/adopt-external-secrets']);
     expect(text).not.toMatch(/[&*]ref/);
   });
 
   it('fields it does not know at all are removed by the schema, with a warning; an unknown provider is an error and nothing changes', () => {
     const unknown = convert('apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: x }\nspec:\n  secretStoreRef: { name: s }\n  someFutureField: 1\n  data: [{ secretKey: a, remoteRef: { key: a } }]\n');
-    expect(unknown.findings).toEqual([{ path: 'spec.someFutureField', severity: 'warning', message: expect.stringContaining('no equivalent in secretsync, removed') as string }]);
+    expect(unknown.findings.filter((f) => f.path !== 'metadata.annotations.secretsync.dev/adopt-external-secrets')).toEqual([{ path: 'spec.someFutureField', severity: 'warning', message: expect.stringContaining('no equivalent in secretsync, removed') as string }]);
     const other = convert('apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: { name: x }\nspec:\n  provider:\n    doppler: { auth: {} }\n');
     // openbao is the vault provider's shape under another name.
     expect(convert('apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: { name: x }\nspec:\n  provider:\n    openbao: { server: "https://bao:8200", auth: { tokenSecretRef: { name: t, key: t } } }\n').text).toContain('vault: { server: "https://bao:8200"');
@@ -157,11 +157,12 @@ spec:
         namespaceSelectors: [{ matchLabels: { team: 'a' } }],
         namespaces: ['b'],
         refreshTime: '1m',
-        externalSecretMetadata: { labels: { x: 'y' } },
+        // Its ExternalSecrets take over what ESO's wrote, namespace by namespace.
+        externalSecretMetadata: { labels: { x: 'y' }, annotations: { 'secretsync.dev/adopt-external-secrets': 'true' } },
         externalSecretSpec: { refreshPolicy: 'CreatedOnce', secretStoreRef: { name: 'css', kind: 'ClusterSecretStore' }, data: [{ secretKey: 'k', remoteRef: { key: 'k' } }] },
       },
     }]);
-    expect(findings.map((f) => f.path)).toEqual(['spec.externalSecretSpec.refreshInterval']);
+    expect(findings.map((f) => f.path)).toEqual(['spec.externalSecretSpec.refreshInterval', 'spec.externalSecretMetadata.annotations.secretsync.dev/adopt-external-secrets']);
   });
 });
 
@@ -186,7 +187,19 @@ spec:
     const lines = (t: string) => t.split('\n');
     const out = lines(keepFormat(source, original, result.docs));
     const changed = lines(source).map((l, i) => (l === out[i] ? undefined : i + 1)).filter(Boolean);
-    expect(changed).toEqual([2, 9]);
+    // Line 4 gains the takeover annotation in its flow map.
+    expect(changed).toEqual([2, 4, 9]);
+    expect(out[3]).toBe('metadata: { name: db, labels: { a: "b" }, annotations: { secretsync.dev/adopt-external-secrets: "true" } }');
     expect(out[8]).toBe('    remoteRef: { key: db, property: user }');
+  });
+});
+
+describe('migrate --help', () => {
+  it('says that a field with no equivalent is an error (the document stays as it was), not that everything is a warning', async () => {
+    const { buildProgram } = await import('../../src/cli/main.js');
+    const help = buildProgram(() => undefined).commands.find((c) => c.name() === 'migrate')!.helpInformation() + (await import('../../src/cli/main.js')).migrateHelpText;
+    expect(help).not.toMatch(/every field without an equivalent is a warning/i);
+    expect(help).toMatch(/no equivalent for is an error/);
+    expect(help).toMatch(/kubectl get \.\.\. -o yaml/);
   });
 });

@@ -8,6 +8,7 @@
 // would change what the manifest does is an error too, not a warning.
 import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
 import { ADOPT_ESO_ANNOTATION } from '../../api/names.js';
+import { removeServerFields } from './live-objects.js';
 import { parseDuration } from '../../util/duration.js';
 import { schemaProblems } from '../../validation/schema.js';
 import { asText, pathSegments } from '../manifests.js';
@@ -418,6 +419,8 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
     return { docs: [original], findings: c.findings, eso: true, unchanged: true };
   }
   const unchanged = (): Converted => ({ docs: [original], findings: c.findings, eso: true, unchanged: true });
+  // An object exported from the cluster: its status, server metadata and ESO's finalizer go.
+  removeServerFields(c.doc);
   if (!ESO_VERSIONS.includes(apiVersion)) {
     c.error([], `${kind} ${apiVersion} has no equivalent in secretsync: keep it on External Secrets Operator`);
     return unchanged();
@@ -425,6 +428,7 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
   switch (kind) {
     case 'ExternalSecret':
       convertExternalSecretSpec(c, ['spec']);
+      adoptEsoSecrets(c, ['metadata'], ['spec']);
       break;
     case 'SecretStore':
     case 'ClusterSecretStore':
@@ -458,4 +462,18 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
 /** A ClusterExternalSecret maps one to one: the same selection fields, its ExternalSecret spec converted like any other. */
 function convertClusterExternalSecret(c: Converter): void {
   convertExternalSecretSpec(c, ['spec', 'externalSecretSpec']);
+  adoptEsoSecrets(c, ['spec', 'externalSecretMetadata'], ['spec', 'externalSecretSpec']);
+}
+
+/**
+ * The Secrets ESO wrote for this ExternalSecret are taken over in place, as
+ * its own creationPolicy Owner or Orphan would go on writing them (Merge and
+ * None never own the Secret, so there is nothing to take over).
+ */
+function adoptEsoSecrets(c: Converter, metadata: Path, spec: Path): void {
+  const policy = asText(c.get([...spec, 'target', 'creationPolicy'])) || 'Owner';
+  if (policy !== 'Owner' && policy !== 'Orphan') return;
+  const at = [...metadata, 'annotations', ADOPT_ESO_ANNOTATION];
+  c.doc.setIn(at, 'true');
+  c.warn(at, 'added: the Secret External Secrets Operator wrote for this ExternalSecret is taken over in place (same object, data unchanged, ESO\'s marks and ownerReference removed) at the first sync; remove it to have that Secret refused instead (docs/migrating-from-eso.md)');
 }
