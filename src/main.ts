@@ -11,7 +11,7 @@ if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
   process.exit(1);
 }
 
-const CLI_COMMANDS = new Set(['validate', 'render', 'diff', 'migrate', 'explain', 'completion', 'help', '--help', '-h', '--version', '-V']);
+const CLI_COMMANDS = new Set(['validate', 'render', 'diff', 'migrate', 'release-eso', 'explain', 'completion', 'help', '--help', '-h', '--version', '-V']);
 
 const command = process.argv[2];
 if (command !== undefined && CLI_COMMANDS.has(command)) {

@@ -7,6 +7,7 @@ import { completion } from './completion.js';
 import { diff } from './diff.js';
 import { explain } from './explain.js';
 import { migrate } from './migrate.js';
+import { releaseEso } from './release-eso.js';
 import { render } from './render.js';
 import { validate } from './validate.js';
 
@@ -15,6 +16,8 @@ Exit codes:
   0  success (validate: no errors; diff: no differences)
   1  errors found, or the command failed
   2  diff: the cluster differs from the files`;
+
+export const migrateHelpText = '\nExamples:\n  secretsync migrate eso/ --out-dir converted/\n  secretsync migrate es.yaml > es.secretsync.yaml\n  kubectl get externalsecrets.external-secrets.io -n team-a -o yaml | secretsync migrate -\n\nTakes files as written and as exported (kubectl get ... -o yaml: a List, with status and server fields, which are removed).\nA field secretsync drops or changes on purpose is a warning; one it has no equivalent for is an error, and that\ndocument is written back as it was. Each names the file, the line, the field and what to do. Exits 1 on any error.';
 
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command()
@@ -62,8 +65,19 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .argument('<inputs...>', 'files or directories, or - for stdin')
     .option('-w, --write', 'rewrite the files in place', false)
     .option('--out-dir <dir>', 'write converted files under this directory (same relative paths)')
-    .addHelpText('after', '\nExamples:\n  secretsync migrate eso/ --out-dir converted/\n  secretsync migrate es.yaml > es.secretsync.yaml\n\nEvery field without an equivalent is a warning naming the file, the field and what to do.')
+    .addHelpText('after', migrateHelpText)
     .action(async (inputs: string[], opts: { write: boolean; outDir?: string }) => onExit(await migrate(inputs, opts)));
+
+  program
+    .command('release-eso')
+    .description('after an in-place cutover: delete External Secrets Operator\'s ExternalSecrets whose Secrets secretsync now holds, removing ESO\'s finalizer (only a running ESO would)')
+    .option('-n, --namespace <ns>', 'namespace to release in (default: the context\'s)')
+    .option('-A, --all-namespaces', 'release in every namespace', false)
+    .option('--dry-run', 'say what would be released, change nothing', false)
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
+    .addHelpText('after', '\nExamples:\n  secretsync release-eso -n team-a --dry-run\n  secretsync release-eso --all-namespaces\n\nAn ESO ExternalSecret is released only when its Secret carries secretsync\'s label and owner annotation,\nthat ExternalSecret of secretsync\'s exists, and none of ESO\'s label or ownerReferences is left; every\nother one is kept, with the reason. Exits 1 when any is kept (see docs/migrating-from-eso.md).')
+    .action(async (opts: { namespace?: string; allNamespaces: boolean; dryRun: boolean; kubeconfig?: string }) =>
+      onExit(await releaseEso({ allNamespaces: opts.allNamespaces, dryRun: opts.dryRun }, { useCluster: true, kubeconfig: opts.kubeconfig, namespace: opts.namespace })));
 
   program
     .command('explain')
