@@ -1,38 +1,39 @@
 // Prometheus metrics. Each operator instance has its own registry, so several
 // can run in one process (tests) without clashing.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROVIDER_CALL_STATUSES } from './providers/errors.js';
 
 export class Metrics {
   readonly registry = new Registry();
 
   readonly reconciles = new Counter({
     name: 'secretsync_reconcile_total',
-    help: 'Reconciles by controller and outcome.',
+    help: 'Reconciles by controller (externalsecret, store, clusterexternalsecret, pushsecret) and outcome (success, requeue, error, terminal).',
     labelNames: ['controller', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly reconcileSeconds = new Histogram({
     name: 'secretsync_reconcile_duration_seconds',
-    help: 'Time spent in one reconcile.',
+    help: 'Time spent in one reconcile, by controller.',
     labelNames: ['controller'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
   readonly providerCalls = new Counter({
     name: 'secretsync_provider_calls_total',
-    help: 'Calls made to providers, by provider, call and status.',
+    help: `Calls made to providers (remote requests), by provider, call and status (${PROVIDER_CALL_STATUSES.join(', ')}).`,
     labelNames: ['provider', 'call', 'status'] as const,
     registers: [this.registry],
   });
   readonly providerCacheHits = new Counter({
     name: 'secretsync_provider_cache_hits_total',
-    help: 'Provider reads answered by a shared in-flight or recent call instead of a new one.',
+    help: 'Provider reads answered by a shared in-flight or recent call instead of a new one, by provider.',
     labelNames: ['provider'] as const,
     registers: [this.registry],
   });
   readonly secretWrites = new Counter({
     name: 'secretsync_secret_writes_total',
-    help: 'Writes to Secrets, by operation.',
+    help: 'Writes to Secrets, by operation (create, update, adopt: taken over from External Secrets Operator, delete).',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
@@ -67,7 +68,7 @@ export class Metrics {
   });
   readonly queueDepth = new Gauge({
     name: 'secretsync_queue_depth',
-    help: 'Keys waiting in a controller queue.',
+    help: 'Keys waiting in a controller queue, by controller.',
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });

@@ -6,57 +6,13 @@ import { createServer } from 'node:http';
 import { hostname, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { Operator } from './operator.js';
 import { parseHostPolicy } from './providers/host-policy.js';
-import { parseDuration } from './util/duration.js';
+import { operatorProgram } from './operator-flags.js';
 
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-};
-const duration = (v: string) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
-
-const program = new Command()
-  .name('secretsync run')
-  .description('Runs the operator: keeps Kubernetes Secrets in sync with external vaults. (`secretsync help` lists the other commands.)')
-  .option('--namespace <ns>', "the operator's own namespace", process.env.POD_NAMESPACE ?? 'secretsync-system')
-  .option('--watch-namespace <ns>', 'only reconcile ExternalSecrets and SecretStores in this namespace')
-  .option('--workers <n>', 'concurrent ExternalSecret reconciles', positiveInt, 16)
-  .option('--shared-read-max-age <duration>', 'how long one provider read may serve other ExternalSecrets', duration, 30_000)
-  .option('--provider-timeout <duration>', 'deadline of one provider call; a provider that has not answered by then fails with ProviderTimeout', duration, 30_000)
-  .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', (v) => Number(v), 8080)
-  .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')
-  .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
-  .option('--leader-elect', 'reconcile only while holding a Lease in --namespace (run several replicas)', false)
-  .option('--leader-elect-id <name>', 'name of the leader Lease', 'secretsync-leader')
-  .option('--leader-elect-lease-duration <duration>', 'how long followers wait for a silent leader before taking over', duration, 15_000)
-  .option('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', duration, 10_000)
-  .option('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', duration, 2_000)
-  .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
-  .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores and generators may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
-  .option('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', duration, 20_000)
-  .option('--rollout-restart', 'restart the workloads that use a Secret when its data changes (spec.target.rolloutRestart, and workloads annotated secretsync.dev/restart-on-change); needs RBAC to list and patch them', false)
-  .option('--restart-debounce <duration>', 'how long changes are collected before restarting, so Secrets that change together restart a workload once', duration, 5_000)
-  .option('--webhook-port <port>', 'port of the signed refresh webhook, POST /hooks/refresh (0: off)', (v) => Number(v), 0)
-  .option('--webhook-bind-address <address>', 'address for the refresh webhook', '0.0.0.0')
-  .option('--webhook-secret <namespace/name>', 'the Secret whose "key" signs refresh webhook requests (HMAC-SHA256); default <--namespace>/secretsync-webhook')
-  .option('--webhook-tls-cert <file>', 'serve the refresh webhook over TLS with this certificate (PEM), with --webhook-tls-key')
-  .option('--webhook-tls-key <file>', 'the private key for --webhook-tls-cert (PEM)')
-  .option('--azure-eventgrid-tenant <tenant>', 'take Azure Event Grid deliveries on the webhook port (POST /hooks/azure-eventgrid) with Entra tokens of this tenant; with --azure-eventgrid-audience')
-  .option('--azure-eventgrid-audience <audience>', 'the audience (app id or application id URI) Event Grid requests its Entra tokens for')
-  .option('--refresh-events', 'refresh on provider change events: from the SQS queue an AWS store names (spec.provider.aws.events), the Pub/Sub subscription a Google store names (spec.provider.gcpsm.events), and the webhook when --webhook-port is set', false)
-  .option('--event-window <duration>', 'how long provider change events are collected before the refresh (one refresh per remote key per window)', duration, 500);
-
+const program = operatorProgram();
 program.parse();
 const opts = program.opts<{
   namespace: string;

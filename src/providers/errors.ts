@@ -41,10 +41,13 @@ export class StoreConfigError extends Error {
   override readonly name = 'StoreConfigError';
 }
 
+/** Values of the `status` label of secretsync_provider_calls_total. */
+export const PROVIDER_CALL_STATUSES = ['ok', 'not_found', 'denied', 'throttled', 'timeout', 'config', 'too_large', 'error'] as const;
+
 export interface ProviderFailure {
   reason: Reason;
   /** `status` label of secretsync_provider_calls_total. */
-  metric: 'not_found' | 'denied' | 'throttled' | 'timeout' | 'config' | 'too_large' | 'error';
+  metric: Exclude<(typeof PROVIDER_CALL_STATUSES)[number], 'ok'>;
   /** False: only a change to the spec or store can fix it. */
   retry: boolean;
 }
