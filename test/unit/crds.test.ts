@@ -2,9 +2,10 @@
 // TypeScript types and the two store kinds from drifting apart.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { isMap, parse, parseDocument, visit } from 'yaml';
 import { apiReference, crdFileNames, describeCrd } from '../../scripts/describe-crds.js';
 import { crdFiles, generateTypes } from '../../scripts/gen-types.js';
+import { supportedProviders } from '../../src/providers/registry.js';
 
 const load = (file: string) => parse(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8')) as {
   spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: Record<string, Record<string, unknown>> } } }> };
@@ -16,7 +17,32 @@ function hasDefault(node: unknown): boolean {
   return Object.values(node).some(hasDefault);
 }
 
+/**
+ * Anchors whose node carries a description, and that description. An alias
+ * repeats the whole node, description included, so only descriptions that are
+ * right wherever the node is repeated may sit on an anchored node; a field's
+ * own description (which key, which selector) goes on its own node.
+ */
+const GENERIC_ANCHORED_DESCRIPTIONS: Record<string, string> = {
+  secretKeySelector: 'A key of a Secret - name, key, and in a ClusterSecretStore the namespace it lives in.',
+  serviceAccountRef: 'A ServiceAccount whose short-lived token the operator requests with TokenRequest.',
+  remoteRef: 'The remote value.',
+};
+
 describe('CRDs', () => {
+  it.each(crdFileNames())('%s: no alias repeats a description written for another field', (file) => {
+    const doc = parseDocument(readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8'));
+    const copied: string[] = [];
+    visit(doc, {
+      Alias: (_, alias) => {
+        const target = alias.resolve(doc);
+        const description = isMap(target) ? (target.toJSON() as { description?: string }).description : undefined;
+        if (description !== undefined && GENERIC_ANCHORED_DESCRIPTIONS[alias.source] !== description) copied.push(`*${alias.source}: "${description}"`);
+      },
+    });
+    expect(copied).toEqual([]);
+  });
+
   it('src/api/generated.ts matches the CRDs (run `make generate` if this fails)', () => {
     expect(readFileSync(new URL('../../src/api/generated.ts', import.meta.url), 'utf8')).toBe(generateTypes());
   });
@@ -47,5 +73,23 @@ describe('CRDs', () => {
 
   it.each(['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml', 'clusterexternalsecrets.yaml'])('%s has no server-side defaults', (file) => {
     expect(hasDefault(load(file))).toBe(false);
+  });
+});
+
+describe('the Helm chart', () => {
+  // What a user reads in `helm search` and Artifact Hub: every provider the operator has, by its product's name.
+  const PRODUCTS: Record<string, string | undefined> = {
+    fake: undefined,
+    vault: 'Vault/OpenBao',
+    aws: 'AWS Secrets Manager',
+    azurekv: 'Azure Key Vault',
+    gcpsm: 'Google Secret Manager',
+    conjur: 'Conjur',
+  };
+
+  it.each(supportedProviders())('Chart.yaml\'s description names the %s provider', (provider) => {
+    expect(Object.keys(PRODUCTS), `name the ${provider} provider's product here`).toContain(provider);
+    const chart = parse(readFileSync(new URL('../../deploy/charts/secretsync/Chart.yaml', import.meta.url), 'utf8')) as { description: string };
+    if (PRODUCTS[provider]) expect(chart.description).toContain(PRODUCTS[provider]);
   });
 });
