@@ -120,7 +120,7 @@ export async function serviceAccountToken(
   try {
     accepted = await kube.acceptsToken(minted.token);
   } catch (err) {
-    // Unchecked is refused (a namespace-scoped install may not create TokenReviews).
+    // Unchecked is refused (an install whose RBAC lacks TokenReviews: the chart grants them, even namespace-scoped).
     throw new StoreConfigError(`${what}: audiences chosen in the store need a TokenReview to prove the API server refuses them, which failed: ${errorMessage(err)}`);
   }
   if (accepted) {

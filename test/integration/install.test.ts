@@ -135,7 +135,13 @@ describe('installing with Helm and kustomize', () => {
     expect(installed.code).toBe(0);
     try {
       const rendered = docs((await helm(['get', 'manifest', release, '--namespace', releaseNs])).stdout);
-      expect(byKind(rendered, 'ClusterRole')).toEqual([]);
+      // One cluster-wide permission, and only that one: TokenReviews, for stores that name token audiences.
+      const clusterRoles = byKind(rendered, 'ClusterRole') as Array<{ rules: unknown[] }>;
+      expect(clusterRoles.map((r) => r.rules)).toEqual([[{ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] }]]);
+      const canReview = await kubectl(['auth', 'can-i', 'create', 'tokenreviews.authentication.k8s.io', '--as', `system:serviceaccount:${releaseNs}:${release}-secretsync`]);
+      expect(canReview.stdout.trim()).toBe('yes');
+      const canList = await kubectl(['auth', 'can-i', 'list', 'secrets', '--all-namespaces', '--as', `system:serviceaccount:${releaseNs}:${release}-secretsync`]);
+      expect(canList.stdout.trim()).toBe('no');
       const args = container(byKind(rendered, 'Deployment')[0]!).containers[0]!.args;
       expect(args).toEqual(expect.arrayContaining([`--watch-namespace=${ns}`, '--no-cluster-secret-stores']));
       const kubeconfig = await serviceAccountKubeconfig(releaseNs, `${release}-secretsync`);
