@@ -74,11 +74,11 @@ kubectl apply -f "$ROOT/examples/vault-stores.yaml" -f "$ROOT/examples/vault-ext
 node --enable-source-maps "$ROOT/dist/bundle/main.mjs" --metrics-port 18080 --metrics-bind-address 127.0.0.1 &
 operator_pid=$!
 
-kubectl -n demo wait --for condition=Ready externalsecret --all --timeout 60s >/dev/null
-kubectl -n demo wait --for condition=Ready pushsecret --all --timeout 60s >/dev/null
+kubectl -n demo wait --for condition=Ready externalsecrets.secretsync.dev --all --timeout 60s >/dev/null
+kubectl -n demo wait --for condition=Ready pushsecrets.secretsync.dev --all --timeout 60s >/dev/null
 echo
-kubectl get secretstores,externalsecrets,pushsecrets -n demo
-kubectl get clustersecretstores
+kubectl get secretstores.secretsync.dev,externalsecrets.secretsync.dev,pushsecrets.secretsync.dev -n demo
+kubectl get clustersecretstores.secretsync.dev
 echo
 # What the PushSecret wrote: keys and the owner it recorded, never values.
 bao kv get -mount=secret -format=json demo/pushed/signing | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
@@ -96,7 +96,7 @@ watch_rotation() {
   log "watching for 60 s: db-dynamic's lease (15 s TTL, 40 s max) and demo/api, which this script changes at 8 s"
   local start=$SECONDS t lease db api_version api last_lease="" last_db last_api_version last_api changed=""
   last_db=$(rv db-dynamic); last_api=$(rv api)
-  last_api_version=$(kubectl -n demo get externalsecret api -o jsonpath='{.status.sources[0].version}')
+  last_api_version=$(kubectl -n demo get externalsecrets.secretsync.dev api -o jsonpath='{.status.sources[0].version}')
   while (( SECONDS - start < 60 )); do
     t=$((SECONDS - start))
     if (( t >= 8 )) && [ -z "$changed" ]; then
@@ -104,13 +104,13 @@ watch_rotation() {
       bao kv put -mount=secret demo/api key="demo-api-key-$RANDOM" >/dev/null
       echo "  ${t}s  demo/api changed in OpenBao"
     fi
-    lease=$(kubectl -n demo get externalsecret db-dynamic -o jsonpath='{.status.sources[0].expiresAt}')
+    lease=$(kubectl -n demo get externalsecrets.secretsync.dev db-dynamic -o jsonpath='{.status.sources[0].expiresAt}')
     db=$(rv db-dynamic)
     if [ "$lease" != "$last_lease" ] && [ -n "$last_lease" ]; then
       if [ "$db" = "$last_db" ]; then echo "  ${t}s  db-dynamic: lease renewed, now ends $lease; Secret unchanged (version $db)"
       else echo "  ${t}s  db-dynamic: lease at its max TTL, new credentials (keys: $(kubectl -n demo get secret db-dynamic -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')); Secret version $last_db -> $db, lease ends $lease"; fi
     fi
-    api_version=$(kubectl -n demo get externalsecret api -o jsonpath='{.status.sources[0].version}')
+    api_version=$(kubectl -n demo get externalsecrets.secretsync.dev api -o jsonpath='{.status.sources[0].version}')
     api=$(rv api)
     if [ "$api" != "$last_api" ]; then echo "  ${t}s  api: KV version $last_api_version -> $api_version; Secret version $last_api -> $api (key: api-key)"; fi
     last_lease=$lease; last_db=$db; last_api=$api; last_api_version=$api_version
@@ -121,8 +121,8 @@ watch_rotation
 echo
 log "operator running (metrics on http://127.0.0.1:18080/metrics). Ctrl-C to stop. Watch it yourself:"
 echo "  source .dev/env"
-echo "  kubectl -n demo get externalsecrets -w                 # Ready, reason, refresh"
-echo "  kubectl -n demo get externalsecret db-dynamic -o jsonpath='{.status.sources}'   # lease end"
+echo "  kubectl -n demo get externalsecrets.secretsync.dev -w                 # Ready, reason, refresh"
+echo "  kubectl -n demo get externalsecrets.secretsync.dev db-dynamic -o jsonpath='{.status.sources}'   # lease end"
 echo "  bao kv put -mount=secret demo/api key=something-new    # followed within 10 s"
 echo "  kubectl -n demo delete secret db-creds                 # recreated at once"
 wait "$operator_pid"

@@ -82,6 +82,10 @@ describe('malformed-input corpus', () => {
       await createExternalSecret(ns, 'after-the-storm', { secretStoreRef: { name: 'fake' }, data: [{ secretKey: 'v', remoteRef: { key: 'plain' } }] });
       await waitForReady(ns, 'after-the-storm');
       process.stdout.write(`malformed corpus: ${cases.length} tried, ${refused.length} refused by the API server, ${accepted.length} accepted: ${reported} reported Ready=False, ${accepted.length - reported} valid and synced\n`);
+      // The docs quote these figures: they follow the corpus, or this fails.
+      const threatModel = readFileSync(join(import.meta.dirname, '../../docs/threat-model.md'), 'utf8');
+      expect(threatModel).toContain(`(${cases.length}-manifest corpus in \`test/corpus/\`: ${refused.length} refused, ${accepted.length} accepted`);
+      expect(threatModel).toContain(`Malformed manifests: ${cases.length} tried, ${refused.length} refused by the API server with a readable message, ${accepted.length}\n  accepted`);
     } finally {
       await op.stop();
     }
