@@ -51,3 +51,10 @@ export function isEsoFieldManager(manager: string | undefined): boolean {
 
 /** ESO's ExternalSecret, as the cutover's `release-eso` reads and releases it. */
 export const ESO_EXTERNAL_SECRET = { group: ESO_GROUP, version: 'v1', plural: 'externalsecrets', kind: 'ExternalSecret', namespaced: true } as const;
+
+/** ESO's ClusterExternalSecret (cluster-scoped); it owns the ExternalSecrets it makes. */
+export const ESO_CLUSTER_EXTERNAL_SECRET = { group: ESO_GROUP, version: 'v1', plural: 'clusterexternalsecrets', kind: 'ClusterExternalSecret', namespaced: false } as const;
+/** On an ESO v2 ClusterExternalSecret; only a running ESO removes it. */
+export const ESO_CES_FINALIZER = 'externalsecrets.external-secrets.io/clusterexternalsecret-cleanup';
+/** On each Namespace an ESO v2 ClusterExternalSecret provisions: it blocks the namespace's deletion until ESO removes it. */
+export const esoNamespaceFinalizer = (ces: string) => `externalsecrets.external-secrets.io/ces-${ces}`;

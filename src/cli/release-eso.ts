@@ -5,11 +5,16 @@
 // now holds: our label and owner annotation, an ExternalSecret of ours by
 // that name, and none of ESO's marks left. Any other is kept and said why, so
 // a Secret ESO still owns is never handed to the garbage collector.
-import { carriesEsoMarks, ESO_EXTERNAL_SECRET, ESO_FINALIZER } from '../api/eso.js';
+// An ESO ClusterExternalSecret is released once none of the ExternalSecrets it
+// made is left anywhere: it goes, with its finalizer and the finalizers it put
+// on the namespaces it provisioned (which would otherwise block their deletion).
+import {
+  carriesEsoMarks, ESO_CES_FINALIZER, ESO_CLUSTER_EXTERNAL_SECRET, ESO_EXTERNAL_SECRET, ESO_FINALIZER, esoNamespaceFinalizer,
+} from '../api/eso.js';
 import { MANAGED_LABEL, OWNER_ANNOTATION } from '../api/names.js';
 import type { ExternalSecret } from '../api/types.js';
 import { isNotFound, type KubeClient } from '../kube/client.js';
-import { Resources, type KubeObject } from '../kube/types.js';
+import { Resources, type KubeObject, type ResourceType } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
 import { clusterClient, closeCluster, defaultNamespace, type CliContext } from './context.js';
 import { styler } from './style.js';
@@ -37,17 +42,51 @@ async function whyKept(kube: KubeClient, es: EsoExternalSecret): Promise<string 
   return undefined;
 }
 
-async function release(kube: KubeClient, es: EsoExternalSecret): Promise<void> {
-  const { namespace, name, uid } = es.metadata;
-  // Deleting first: a running ESO that re-adds its finalizer in between then cleans up itself.
-  if (!es.metadata.deletionTimestamp) await kube.delete(ESO_EXTERNAL_SECRET, namespace, name, { uid });
-  const current = await kube.getOrUndefined<EsoExternalSecret>(ESO_EXTERNAL_SECRET, namespace, name);
-  const index = current?.metadata.finalizers?.indexOf(ESO_FINALIZER) ?? -1;
+/** Removes one finalizer from an object, if it still carries it (conditional on its place in the list). */
+async function removeFinalizer(kube: KubeClient, type: ResourceType, namespace: string | undefined, name: string, finalizer: string): Promise<void> {
+  const current = await kube.getOrUndefined<KubeObject>(type, namespace, name);
+  const index = current?.metadata.finalizers?.indexOf(finalizer) ?? -1;
   if (!current || index < 0) return;
-  await kube.jsonPatch(ESO_EXTERNAL_SECRET, namespace, name, [
-    { op: 'test', path: `/metadata/finalizers/${index}`, value: ESO_FINALIZER },
+  await kube.jsonPatch(type, namespace, name, [
+    { op: 'test', path: `/metadata/finalizers/${index}`, value: finalizer },
     { op: 'remove', path: `/metadata/finalizers/${index}` },
   ]);
+}
+
+/** Deletes an object (first: a running ESO that re-adds its finalizer in between then cleans up itself), then lets it go. */
+async function release(kube: KubeClient, type: ResourceType, obj: KubeObject, finalizer: string): Promise<void> {
+  const { namespace, name, uid } = obj.metadata;
+  if (!obj.metadata.deletionTimestamp) await kube.delete(type, namespace, name, { uid });
+  await removeFinalizer(kube, type, namespace, name, finalizer);
+}
+
+/** ESO's ClusterExternalSecrets none of whose ExternalSecrets is left: released, with their namespace finalizers. */
+async function releaseClusterExternalSecrets(kube: KubeClient, dryRun: boolean, released: Set<string>, say: (line: string) => void): Promise<void> {
+  let all: KubeObject[];
+  try {
+    all = (await kube.list<KubeObject>(ESO_CLUSTER_EXTERNAL_SECRET)).items;
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  if (all.length === 0) return;
+  const made = (await kube.list<EsoExternalSecret>(ESO_EXTERNAL_SECRET)).items;
+  const namespaces = (await kube.list<KubeObject>(Resources.Namespace)).items;
+  for (const ces of all) {
+    const id = `${ESO_CLUSTER_EXTERNAL_SECRET.plural}.${ESO_CLUSTER_EXTERNAL_SECRET.group}/${ces.metadata.name}`;
+    const left = made.filter((es) => !released.has(es.metadata.uid ?? '') && es.metadata.ownerReferences?.some((r) => r.uid === ces.metadata.uid));
+    if (left.length > 0) {
+      say(`kept      ${id}: ${left.length} ExternalSecret(s) it made remain (${[...new Set(left.map((es) => es.metadata.namespace))].join(', ')})`);
+      continue;
+    }
+    const finalizer = esoNamespaceFinalizer(ces.metadata.name);
+    const held = namespaces.filter((n) => n.metadata.finalizers?.includes(finalizer));
+    if (!dryRun) {
+      await release(kube, ESO_CLUSTER_EXTERNAL_SECRET, ces, ESO_CES_FINALIZER);
+      for (const n of held) await removeFinalizer(kube, Resources.Namespace, undefined, n.metadata.name, finalizer);
+    }
+    say(`${dryRun ? 'would release' : 'released'}  ${id}${held.length > 0 ? ` (and its finalizer on namespace ${held.map((n) => n.metadata.name).join(', ')})` : ''}`);
+  }
 }
 
 export async function releaseEso(opts: ReleaseOptions, ctx: CliContext): Promise<number> {
@@ -66,6 +105,7 @@ export async function releaseEso(opts: ReleaseOptions, ctx: CliContext): Promise
     }
     let released = 0;
     let kept = 0;
+    const releasedUids = new Set<string>();
     for (const es of items) {
       const id = `${ESO_EXTERNAL_SECRET.plural}.${ESO_EXTERNAL_SECRET.group}/${es.metadata.name} -n ${es.metadata.namespace}`;
       const why = await whyKept(kube, es);
@@ -74,11 +114,14 @@ export async function releaseEso(opts: ReleaseOptions, ctx: CliContext): Promise
         process.stdout.write(`${out.yellow('kept')}      ${id}: ${why}\n`);
         continue;
       }
-      if (!opts.dryRun) await release(kube, es);
+      if (!opts.dryRun) await release(kube, ESO_EXTERNAL_SECRET, es, ESO_FINALIZER);
       released++;
+      releasedUids.add(es.metadata.uid ?? '');
       process.stdout.write(`${out.green(opts.dryRun ? 'would release' : 'released')}  ${id}\n`);
     }
     process.stdout.write(`${released} ${opts.dryRun ? 'would be released' : 'released'}, ${kept} kept\n`);
+    // Cluster-wide: a ClusterExternalSecret's ExternalSecrets may sit in namespaces not released yet (it is then kept).
+    await releaseClusterExternalSecrets(kube, opts.dryRun === true, releasedUids, (line) => process.stdout.write(`${line}\n`));
     // Kept ones are what the runbook's next step must look at.
     return kept > 0 ? 1 : 0;
   } catch (e) {

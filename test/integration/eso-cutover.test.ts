@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import NodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ESO_CREATED_BY_LABEL, ESO_DATA_HASH_ANNOTATION, ESO_EXTERNAL_SECRET, ESO_FINALIZER, ESO_MANAGED_LABEL } from '../../src/api/eso.js';
+import {
+  ESO_CES_FINALIZER, ESO_CLUSTER_EXTERNAL_SECRET, ESO_CREATED_BY_LABEL, ESO_DATA_HASH_ANNOTATION, ESO_EXTERNAL_SECRET, ESO_FINALIZER, ESO_MANAGED_LABEL, esoNamespaceFinalizer,
+} from '../../src/api/eso.js';
 import { ADOPT_ESO_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, RESTART_ON_CHANGE_ANNOTATION, RESTARTED_FOR_ANNOTATION } from '../../src/api/names.js';
 import { Reason } from '../../src/api/reasons.js';
 import type { ExternalSecret } from '../../src/api/types.js';
@@ -438,6 +440,57 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     expect(watched.filter((e) => e.type === 'DELETED')).toEqual([]);
     // ESO's own ExternalSecret must not be left holding its finalizer when the namespace goes.
     await kube().jsonPatch(ESO_EXTERNAL_SECRET, ns, 'app', [{ op: 'remove', path: '/metadata/finalizers' }]);
+  });
+
+  it('an ESO ClusterExternalSecret: its ExternalSecrets are taken over namespace by namespace, then release-eso lets it and its namespace finalizer go', async () => {
+    const ns = await newNamespace();
+    const esoNs = await newNamespace();
+    await esoDeployment(esoNs);
+    await esoStore(ns);
+    await vault().write(`secret/data/${ns}/shared`, { data: { password: PASSWORD, user: 'shared' } });
+    const cesName = `shared-${randomBytes(3).toString('hex')}`;
+    const esSpec = { refreshInterval: '1h', secretStoreRef: { name: 'vault', kind: 'SecretStore' }, target: { name: 'shared-secret', creationPolicy: 'Owner' }, data: [{ secretKey: 'password', remoteRef: { key: `${ns}/shared`, property: 'password' } }] };
+    // ESO's ClusterExternalSecret, as ESO v2 leaves it: its finalizer, its finalizer on the namespace, and the ExternalSecret it made.
+    const ces = await kube().create<EsoObject>(ESO_CLUSTER_EXTERNAL_SECRET, {
+      apiVersion: ESO_API, kind: 'ClusterExternalSecret', metadata: { name: cesName, finalizers: [ESO_CES_FINALIZER] },
+      spec: { externalSecretName: 'shared', namespaces: [ns], externalSecretSpec: esSpec },
+    });
+    onTestFinished(async () => {
+      await kube().jsonPatch(ESO_CLUSTER_EXTERNAL_SECRET, undefined, cesName, [{ op: 'remove', path: '/metadata/finalizers' }]).catch(() => undefined);
+      await kube().delete(ESO_CLUSTER_EXTERNAL_SECRET, undefined, cesName);
+      await kube().delete(Resources.ClusterExternalSecret, undefined, cesName);
+    });
+    const namespace = await kube().get<KubeObject>(Resources.Namespace, undefined, ns);
+    await kube().jsonPatch(Resources.Namespace, undefined, ns, [{ op: 'add', path: '/metadata/finalizers', value: [...(namespace.metadata.finalizers ?? []), esoNamespaceFinalizer(cesName)] }]);
+    onTestFinished(() => kube().jsonPatch(Resources.Namespace, undefined, ns, [{ op: 'remove', path: '/metadata/finalizers' }]).then(() => undefined, () => undefined));
+    const made = await kube().create<EsoObject>(ESO_EXTERNAL_SECRET, {
+      apiVersion: ESO_API, kind: 'ExternalSecret',
+      metadata: { name: 'shared', namespace: ns, finalizers: [ESO_FINALIZER], ownerReferences: [{ apiVersion: ESO_API, kind: 'ClusterExternalSecret', name: cesName, uid: ces.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
+      spec: esSpec,
+    });
+    onTestFinished(() => kube().jsonPatch(ESO_EXTERNAL_SECRET, ns, 'shared', [{ op: 'remove', path: '/metadata/finalizers' }]).then(() => undefined, () => undefined));
+    const before = await esoWritesSecret(made, 'shared-secret', { password: Buffer.from(PASSWORD).toString('base64') });
+    const watched = watchSecrets(ns);
+    const env = envFor(ns, esoNs);
+
+    await runbook('export', env);
+    const converted = await runbook('convert', env);
+    // The ExternalSecret the ClusterExternalSecret made is left out: secretsync's ClusterExternalSecret makes its own.
+    expect(converted).toContain('left out: ClusterExternalSecret');
+    for (const step of ['stop-eso', 'apply', 'wait']) await runbook(step, env);
+    const after = (await getSecret(ns, 'shared-secret'))!;
+    expect(after.metadata.uid).toBe(before.metadata.uid);
+    expect(after.data).toEqual(before.data);
+    expect(after.metadata.annotations?.['secretsync.dev/external-secret']).toBe('shared');
+    expect(after.metadata.labels?.[ESO_MANAGED_LABEL]).toBeUndefined();
+
+    const released = await runbook('release', env);
+    expect(released).toContain('1 released, 0 kept');
+    expect(released).toContain(`released  clusterexternalsecrets.external-secrets.io/${cesName} (and its finalizer on namespace ${ns})`);
+    await waitFor('ESO\'s ClusterExternalSecret gone', async () => (await kube().getOrUndefined(ESO_CLUSTER_EXTERNAL_SECRET, undefined, cesName)) === undefined);
+    expect((await kube().get<KubeObject>(Resources.Namespace, undefined, ns)).metadata.finalizers ?? []).not.toContain(esoNamespaceFinalizer(cesName));
+    expect((await getSecret(ns, 'shared-secret'))?.metadata.uid).toBe(before.metadata.uid);
+    expect(watched.filter((e) => e.type === 'DELETED')).toEqual([]);
   });
 
   it(`${CUTOVER_N} Secrets ESO wrote, taken over at once: each in one write, none deleted, none restarted (the time is reported)`, async () => {
