@@ -161,7 +161,7 @@ spec:
     expect(explained.code).toBe(0);
     expect(explained.stdout).toContain('What to do:');
     expect((await cli(['explain', 'NoSuchReason'])).code).toBe(1);
-    for (const command of ['validate', 'render', 'diff', 'migrate', 'explain', 'completion']) {
+    for (const command of ['validate', 'render', 'diff', 'migrate', 'release-eso', 'explain', 'completion']) {
       const help = await cli([command, '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toContain('Example');
@@ -170,7 +170,7 @@ spec:
     expect((await cli(['validate'])).code).toBe(1); // a usage error
     const bash = await cli(['completion', 'bash']);
     expect(bash.stdout).toContain('complete -o filenames -F _secretsync secretsync');
-    expect(bash.stdout).toContain('validate render diff migrate explain completion run');
+    expect(bash.stdout).toContain('validate render diff migrate release-eso explain completion run');
     expect((await cli(['completion', 'zsh'])).stdout).toContain('#compdef secretsync');
     // The operator's flags live behind `run` (and flags alone, as the Deployment passes them).
     expect((await cli(['run', '--help'])).stdout).toContain('--leader-elect');
@@ -181,7 +181,7 @@ spec:
     const migrated = await cli(['migrate', join(root, 'test/corpus/eso'), '--out-dir', out]);
     expect(migrated.code, migrated.stderr).toBe(0);
     // The findings are checked in full against test/corpus/eso.expected/findings.txt (unit); here, as the bundle prints them.
-    expect(migrated.stderr).toContain('40 manifest(s) converted, 0 error(s)');
+    expect(migrated.stderr).toContain('42 manifest(s) converted, 0 error(s)');
     expect(migrated.stderr).toMatch(/test\/corpus\/eso\/vault-stores\.yaml:59: warning: SecretStore\/vault-jwt: spec\.provider\.vault\.caProvider: no equivalent in secretsync, removed: caBundle verifies the server/);
     expect(migrated.stderr).toMatch(/externalsecrets\.yaml:\d+: warning: ExternalSecret\/once: spec\.target\.deletionPolicy: no equivalent/);
     // Comments and templates came along.
@@ -192,7 +192,7 @@ spec:
 
     const validated = await cli(['validate', out]);
     expect(validated.code, validated.stdout).toBe(0);
-    expect(validated.stderr).toContain('38 secretsync manifest(s) checked, 0 error(s)');
+    expect(validated.stderr).toContain('40 secretsync manifest(s) checked, 0 error(s)');
 
     // The API server takes every converted manifest (server-side dry run, strict field validation).
     const ns = await newNamespace();

@@ -204,6 +204,24 @@ async function esoDeployment(ns: string): Promise<void> {
   } as KubeObject);
 }
 
+/** The runbook's variables for a namespace, and a directory of its own to run in. */
+function envFor(ns: string, esoNs: string): Record<string, string> {
+  return { NS: ns, ESO_NAMESPACE: esoNs, ESO_DEPLOYMENT: 'external-secrets', WORKDIR: mkdtempSync(join(work, `${ns}-`)) };
+}
+
+/**
+ * A namespace as ESO left it (its store, ExternalSecret "app" with ESO's finalizer, and the Secret it
+ * wrote), ESO's Deployment in a namespace of its own, and a watch on the namespace's Secrets.
+ */
+async function namespaceEsoSynced() {
+  const ns = await newNamespace();
+  const esoNs = await newNamespace();
+  await esoDeployment(esoNs);
+  await esoStore(ns);
+  const before = await esoWritesSecret(await esoExternalSecret(ns, 'app'), 'app-secret');
+  return { ns, esoNs, before, watched: watchSecrets(ns), env: envFor(ns, esoNs) };
+}
+
 /** What the takeover must leave: the same object, the same bytes, none of ESO's marks, secretsync's instead. */
 async function expectTakenOver(before: Secret, es: string): Promise<Secret> {
   const after = (await getSecret(before.metadata.namespace!, before.metadata.name))!;
@@ -245,10 +263,6 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     expect(op.logs.text).not.toContain(Buffer.from(PASSWORD).toString('base64'));
   });
 
-  const envFor = (ns: string, esoNs: string) => {
-    const dir = mkdtempSync(join(work, `${ns}-`));
-    return { NS: ns, ESO_NAMESPACE: esoNs, ESO_DEPLOYMENT: 'external-secrets', WORKDIR: dir };
-  };
 
   it('ESO stopped first: the runbook takes every Secret over with no deletion and no restart, and releases ESO\'s ExternalSecrets past their finalizer', async () => {
     const ns = await newNamespace();
@@ -315,14 +329,7 @@ describe('moving a namespace from External Secrets Operator in place', () => {
   });
 
   it('orphan first while ESO runs: the garbage collector drops ESO\'s ownerReference, then the runbook takes the Secret over', async () => {
-    const ns = await newNamespace();
-    const esoNs = await newNamespace();
-    await esoDeployment(esoNs);
-    await esoStore(ns);
-    const esoApp = await esoExternalSecret(ns, 'app');
-    const before = await esoWritesSecret(esoApp, 'app-secret');
-    const watched = watchSecrets(ns);
-    const env = envFor(ns, esoNs);
+    const { ns, before, watched, env } = await namespaceEsoSynced();
     await runbook('export', env);
     await runbook('convert', env);
     // A running ESO removes its finalizer from an ExternalSecret being deleted; here the test does.
@@ -344,25 +351,16 @@ describe('moving a namespace from External Secrets Operator in place', () => {
   });
 
   it('without the annotation a Secret ESO manages is refused, names the annotation, and is left exactly as it was', async () => {
-    const ns = await newNamespace();
-    await esoStore(ns);
-    const esoApp = await esoExternalSecret(ns, 'app');
-    const before = await esoWritesSecret(esoApp, 'app-secret');
+    const { ns, before } = await namespaceEsoSynced();
     await createSecretsyncStore(ns);
-    await kube().create<ExternalSecret>(Resources.ExternalSecret, {
-      apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: 'app', namespace: ns },
-      spec: { secretStoreRef: { name: 'vault' }, target: { name: 'app-secret' }, data: [{ secretKey: 'password', remoteRef: { key: `${ns}/app`, property: 'password' } }] },
-    });
+    await ourExternalSecret(ns, 'app', 'app-secret', false);
     const refused = await waitForReady(ns, 'app', 'False', Reason.SecretNotOwned);
     expect(ready(refused)?.message).toContain(`${ADOPT_ESO_ANNOTATION}: "true"`);
     expect(ready(refused)?.message).toContain('docs/migrating-from-eso.md');
     expect((await getSecret(ns, 'app-secret'))?.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     // A Secret ESO does not mark is never taken over, annotation or not.
     await kube().create<Secret>(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'by-hand', namespace: ns }, data: { password: 'eA==' } });
-    await kube().create<ExternalSecret>(Resources.ExternalSecret, {
-      apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: 'by-hand', namespace: ns, annotations: { [ADOPT_ESO_ANNOTATION]: 'true' } },
-      spec: { secretStoreRef: { name: 'vault' }, target: { name: 'by-hand' }, data: [{ secretKey: 'password', remoteRef: { key: `${ns}/app`, property: 'password' } }] },
-    });
+    await ourExternalSecret(ns, 'by-hand', 'by-hand', true);
     expect(ready(await waitForReady(ns, 'by-hand', 'False', Reason.SecretNotOwned))?.message).toContain('not managed by secretsync');
     expect(decoded64((await getSecret(ns, 'by-hand'))!.data!.password!)).toBe('x');
     const explained = await runCli(['explain', 'SecretNotOwned']);
@@ -371,15 +369,9 @@ describe('moving a namespace from External Secrets Operator in place', () => {
   });
 
   it('an ESO still running that writes the Secret back is not fought in a loop: secretsync backs off, says so, and holds the Secret once ESO stops', async () => {
-    const ns = await newNamespace();
-    await esoStore(ns);
-    const esoApp = await esoExternalSecret(ns, 'app');
-    const before = await esoWritesSecret(esoApp, 'app-secret');
+    const { ns, before } = await namespaceEsoSynced();
     await createSecretsyncStore(ns);
-    await kube().create<ExternalSecret>(Resources.ExternalSecret, {
-      apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: 'app', namespace: ns, annotations: { [ADOPT_ESO_ANNOTATION]: 'true' } },
-      spec: { secretStoreRef: { name: 'vault' }, target: { name: 'app-secret' }, data: [{ secretKey: 'password', remoteRef: { key: `${ns}/app`, property: 'password' } }, { secretKey: 'user', remoteRef: { key: `${ns}/app`, property: 'user' } }] },
-    });
+    await ourExternalSecret(ns, 'app', 'app-secret', true, ['password', 'user']);
     await waitForReady(ns, 'app');
     await expectTakenOver(before, 'app');
 
@@ -415,14 +407,7 @@ describe('moving a namespace from External Secrets Operator in place', () => {
   });
 
   it('handing a namespace back to ESO: the runbook\'s rollback leaves the Secret, without secretsync\'s owner or marks', async () => {
-    const ns = await newNamespace();
-    const esoNs = await newNamespace();
-    await esoDeployment(esoNs);
-    await esoStore(ns);
-    const esoApp = await esoExternalSecret(ns, 'app');
-    const before = await esoWritesSecret(esoApp, 'app-secret');
-    const watched = watchSecrets(ns);
-    const env = envFor(ns, esoNs);
+    const { ns, esoNs, before, watched, env } = await namespaceEsoSynced();
     for (const step of ['export', 'convert', 'stop-eso', 'apply', 'wait']) await runbook(step, env);
     await expectTakenOver(before, 'app');
     await runbook('hand-back', env);
@@ -539,6 +524,14 @@ async function inBatches<T>(items: T[], fn: (item: T) => Promise<void>): Promise
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < items.length) await fn(items[next++]!);
   }));
+}
+
+/** secretsync's ExternalSecret reading `<ns>/app` from OpenBao into `target`; with `adopt`, annotated to take over what ESO wrote. */
+function ourExternalSecret(ns: string, name: string, target: string, adopt: boolean, keys = ['password']): Promise<ExternalSecret> {
+  return kube().create<ExternalSecret>(Resources.ExternalSecret, {
+    apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name, namespace: ns, annotations: adopt ? { [ADOPT_ESO_ANNOTATION]: 'true' } : undefined },
+    spec: { secretStoreRef: { name: 'vault' }, target: { name: target }, data: keys.map((k) => ({ secretKey: k, remoteRef: { key: `${ns}/app`, property: k } })) },
+  });
 }
 
 /** secretsync's own store, as migrate converts ESO's (for the tests that skip the runbook). */
