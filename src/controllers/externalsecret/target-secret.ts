@@ -138,7 +138,7 @@ export class TargetSecrets {
       if (current.metadata.labels?.[ESO_MANAGED_LABEL] === 'true') return this.takeOver(es, desired, current, secretKey);
       throw new SyncError(Reason.SecretNotOwned, `Secret "${name}" already exists and is not managed by secretsync; use creationPolicy Merge to add keys to it, or another target name`, false);
     }
-    if (policy !== 'Merge' && carriesEsoMarks(current)) return this.retake(es, desired, secretKey);
+    if (policy !== 'Merge' && carriesEsoMarks(current)) return this.retake(desired, secretKey);
     const unchanged = managed && sameHash(current.metadata.annotations?.[HASH_ANNOTATION], desired.hash) && metadataMatches(current.metadata, desired.body);
     if (unchanged && (await this.intact(es, current, desired))) return { resourceVersion: current.metadata.resourceVersion };
     await this.upgradeOwnership(current);
@@ -175,7 +175,7 @@ export class TargetSecrets {
    * Secret is left as it is, the ExternalSecret says why, and it is
    * reconciled again when the wait ends.
    */
-  private async retake(es: ExternalSecret, desired: DesiredSecret, secretKey: string): Promise<WriteResult> {
+  private async retake(desired: DesiredSecret, secretKey: string): Promise<WriteResult> {
     const { name, namespace } = desired.body.metadata;
     const now = Date.now();
     const gate = this.retakes.check(secretKey, now);
