@@ -7,7 +7,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export npm_config_nodedir :=
 export GOTOOLCHAIN := local
 
-.PHONY: all deps build image bench-events generate lint typecheck test test-unit test-integration test-e2e node-up node-down dev-up dev-down run demo bench bench-scale clean
+.PHONY: all deps build image bench-events generate lint typecheck test test-unit test-integration test-e2e test-oldest-kubernetes node-up node-down dev-up dev-down run demo bench bench-scale clean
 
 all: build
 
@@ -42,6 +42,14 @@ test-unit: deps
 
 test-integration: build
 	vitest run --project integration
+
+# Optional, not part of `make test`: the CRDs (schemas and CEL rules, through the
+# malformed corpus) and syncs against the oldest Kubernetes supported, on a control
+# plane of its own (its kube-apiserver and kube-controller-manager built from the
+# Go module proxy by scripts/install-oldest-kube.sh; docs/operations.md).
+test-oldest-kubernetes: build
+	@CP_KUBE_BIN=$$(bash scripts/install-oldest-kube.sh) SECRETSYNC_TEST_STATE=$(CURDIR)/.test-cluster-oldest CP_PORT_BASE=26540 \
+	  vitest run --project integration test/integration/validation.test.ts test/integration/malformed.test.ts test/integration/sync.test.ts test/integration/eso-cutover.test.ts
 
 # The chart and the kustomize base run as Pods by a real kubelet (as root: it
 # makes a network namespace and runs containerd; scripts/node-cluster.sh).

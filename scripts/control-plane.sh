@@ -50,7 +50,7 @@ start_apiserver() {
   local admission=(--disable-admission-plugins ServiceAccount)
   [ "$WITH_NODE" = 1 ] && admission=(--kubelet-preferred-address-types InternalIP
     --kubelet-client-certificate "$STATE/certs/kubelet-client.crt" --kubelet-client-key "$STATE/certs/kubelet-client.key")
-  "$KUBE_BIN/kube-apiserver" \
+  "$CP_KUBE_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" --cert-dir "$STATE/certs" \
     --secure-port "$API_PORT" --bind-address "$ADDRESS" --advertise-address "$ADDRESS" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode RBAC --allow-privileged=true \
@@ -70,7 +70,7 @@ start_controller_manager() {
   local controllers=garbagecollector,namespace,serviceaccount node=()
   [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,disruption,node-lifecycle-controller,endpoints-controller,endpointslice-controller,root-ca-certificate-publisher-controller \
     && node=(--root-ca-file "$STATE/certs/apiserver.crt")
-  "$KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
+  "$CP_KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --controllers "$controllers" "${node[@]}" \
     --secure-port 0 --leader-elect=false --concurrent-gc-syncs 5 \
     >"$STATE/kube-controller-manager.log" 2>&1 &
@@ -143,7 +143,9 @@ up() {
   [ "$WITH_NODE" = 1 ] && start_scheduler
   "${kubectl[@]}" create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
   [ "${CP_PROVIDERS:-1}" = 1 ] && bash "$ROOT/scripts/providers.sh" up
-  log "control plane up: KUBECONFIG=$KUBECONFIG_FILE (source $STATE/env)"
+  local version
+  version=$(curl -sfk --max-time 5 -H "Authorization: Bearer $(cat "$STATE/admin-token")" "https://$ADDRESS:$API_PORT/version" | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p')
+  log "control plane up (kube-apiserver ${version:-unknown}): KUBECONFIG=$KUBECONFIG_FILE (source $STATE/env)"
 }
 
 down() {

