@@ -5,7 +5,8 @@
 # bundle): a root filesystem from Debian's packages (the C and C++ runtimes
 # Node links against, time zones, CA certificates, netbase), the Node runtime
 # from the npm package the project already uses, and dist/bundle. Written as
-# an OCI archive that containerd imports (scripts/oci-image.mjs).
+# an OCI archive that containerd imports (scripts/oci-image.mjs), with its
+# software bill of materials beside it (scripts/sbom.mjs: <archive>.cdx.json).
 #   build-image.sh [--ref NAME:TAG] [--out FILE]
 # The Dockerfile stays the release path; test/e2e/image.test.ts checks the two agree.
 source "$(dirname "$0")/lib.sh"
@@ -86,5 +87,13 @@ cat >"$work/config.json" <<'EOF'
   "Labels": { "org.opencontainers.image.source": "secretsync make image" }
 }
 EOF
-node "$ROOT/scripts/oci-image.mjs" --out "$OUT" --ref "$REF" --config "$work/config.json" \
-  --layer "$work/base" --layer "$work/node" --layer "$work/app"
+built=$(node "$ROOT/scripts/oci-image.mjs" --out "$OUT" --ref "$REF" --config "$work/config.json" \
+  --layer "$work/base" --layer "$work/node" --layer "$work/app")
+echo "$built"
+
+# The software bill of materials beside it (CycloneDX JSON; docs/security.md): the Node runtime,
+# the production npm packages (the bundle carries a subset), the Debian packages of layer 1.
+(cd "$ROOT" && cyclonedx-npm --omit dev --spec-version 1.5 --output-format JSON --flatten-components \
+  --output-file "$work/npm.cdx.json" >/dev/null 2>&1)
+node "$ROOT/scripts/sbom.mjs" --npm "$work/npm.cdx.json" --debs "$DEB_CACHE" --node-version "$NODE_VERSION" \
+  --image-digest "$(echo "$built" | awk '{print $2}')" --out "${OUT%.oci.tar}.cdx.json"

@@ -2,7 +2,7 @@
 // lazily loaded chunks per provider SDK and template engine. Shipping the
 // bundle instead of node_modules cuts the operator's resident memory by about
 // 30 MiB (@kubernetes/client-node's generated API is mostly never called).
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';
 
@@ -50,7 +50,7 @@ const builtinsByRequire = {
 
 rmSync('dist/bundle', { recursive: true, force: true });
 
-await build({
+const result = await build({
   entryPoints: ['src/main.ts'],
   outdir: 'dist/bundle',
   bundle: true,
@@ -79,4 +79,7 @@ await build({
   },
   plugins: [clientNodeWithoutSideEffects, builtinsByRequire],
   logLevel: 'warning',
+  metafile: true,
 });
+// Every file the bundle was built from, beside it (not in it): what test/e2e/sbom.test.ts holds the SBOM to.
+writeFileSync('dist/bundle.meta.json', JSON.stringify({ inputs: Object.keys(result.metafile.inputs).sort() }));
