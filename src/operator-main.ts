@@ -3,7 +3,9 @@
 // `secretsync` with flags only, as the Deployment starts it).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { hostname, totalmem } from 'node:os';
+import { existsSync } from 'node:fs';
+import { homedir, hostname, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from './log.js';
@@ -61,8 +63,12 @@ const [webhookSecretNamespace, webhookSecretName] = (opts.webhookSecret ?? `${op
 if (!webhookSecretNamespace || !webhookSecretName) program.error('--webhook-secret: expected <namespace>/<name>');
 
 const log = createLogger(opts.logLevel);
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromDefault();
+/** A start-up failure: one line (the logger's, so it lands where the rest does), no stack trace, exit 1. */
+const failStart = (message: string, fields: Record<string, unknown> = {}): never => {
+  log.fatal(fields, message);
+  process.exit(1);
+};
+const kubeConfig = loadKubeConfig();
 // Where the client points and how the heap was sized: the first things to
 // check when a Pod cannot reach the API server or is OOM-killed. In a Pod the
 // config is the in-cluster one (the projected token and KUBERNETES_SERVICE_HOST),
@@ -137,6 +143,8 @@ const server = createServer((req, res) => {
   if (req.url === '/readyz') return void res.writeHead(operator.isReady ? 200 : 503).end(operator.isReady ? 'ok' : 'starting');
   res.writeHead(404).end();
 });
+server.on('error', (err: NodeJS.ErrnoException) =>
+  failStart(`--metrics-port ${opts.metricsPort}: cannot listen on ${opts.metricsBindAddress}:${opts.metricsPort}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`));
 if (opts.metricsPort > 0) server.listen(opts.metricsPort, opts.metricsBindAddress);
 
 let stopping = false;
@@ -165,7 +173,27 @@ const shutdown = (signal: string) => {
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-operator.start().catch((err: unknown) => {
-  log.fatal({ err: (err as Error).message }, 'operator failed to start');
-  process.exit(1);
-});
+operator.start().catch((err: unknown) => failStart(`operator failed to start: ${(err as Error).message}`));
+
+/**
+ * The kubeconfig as kubectl finds it (KUBECONFIG, ~/.kube/config, or the
+ * in-cluster one); a file that cannot be read or parsed, or none at all, is
+ * said in one line rather than an exception, or a silent fallback to
+ * localhost:8080 that would retry forever.
+ */
+function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  const named = (process.env.KUBECONFIG ?? '').split(':').filter(Boolean);
+  for (const file of named) if (!existsSync(file)) failStart(`cannot read the kubeconfig: KUBECONFIG names ${file}, which does not exist`);
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    failStart(`cannot read the kubeconfig (${named.join(':') || '~/.kube/config'}): ${(err as Error).message.split('\n')[0]}`);
+  }
+  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  if (named.length === 0 && !inCluster && !existsSync(join(homedir(), '.kube', 'config'))) {
+    failStart('no kubeconfig: KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a Pod (KUBERNETES_SERVICE_HOST is not set)');
+  }
+  if (!kc.getCurrentCluster()) failStart(`the kubeconfig's current context "${kc.getCurrentContext()}" names no cluster`);
+  return kc;
+}

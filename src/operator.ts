@@ -33,6 +33,7 @@ import type { HostPolicy } from './providers/host-policy.js';
 import type { ProviderOverrides } from './providers/registry.js';
 import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter, TokenBucket } from './runtime/backoff.js';
+import { unservedResources } from './kube/served-resources.js';
 import { Controller, type Reconcile } from './runtime/controller.js';
 import { Informer, type InformerOptions } from './runtime/informer.js';
 import { LeaderElector, type LeaderElectionOptions } from './runtime/leader-election.js';
@@ -240,6 +241,10 @@ export class Operator {
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
     informers.push(this.pushSecrets);
     if (this.clusterExternalSecrets) informers.push(this.clusterExternalSecrets);
+    const unserved = await this.whileApiServerAway(() => unservedResources(this.kube, informers.map((i) => i.type)));
+    if (unserved.length > 0) {
+      throw new Error(`the API server does not serve ${unserved.join(', ')}: install secretsync's CRDs first (kubectl apply --server-side -k crds/, or the chart's crds/)`);
+    }
     await Promise.all(informers.map((i) => i.start()));
     if (this.stopping) return;
     // A Pod that restarted after losing the Lease may still carry the label.

@@ -62,7 +62,9 @@ export class RefreshWebhook {
     const { tls } = this.opts;
     this.server = tls ? createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handler) : createHttpServer(handler);
     await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
+      this.server!.once('error', (err: NodeJS.ErrnoException) => reject(new Error(
+        `--webhook-port ${this.opts.port}: cannot listen on ${this.opts.bindAddress}:${this.opts.port}: ${err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message}`,
+      )));
       this.server!.listen(this.opts.port, this.opts.bindAddress, () => resolve());
     });
     const address = this.server.address();

@@ -42,6 +42,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private observed?: { holder: string; renewTime?: string; at: number };
+  /** The last Lease refusal said (RBAC): the same one is not said again. */
+  private forbidden?: string;
   private lastRenew = 0;
   private timer?: NodeJS.Timeout;
   private readonly stopController = new AbortController();
@@ -125,7 +127,16 @@ export class LeaderElector {
       }, signal);
       return true;
     } catch (err) {
-      if (!this.stopped) this.opts.log.debug({ err: errorMessage(err) }, 'leader Lease not acquired or renewed this time');
+      if (this.stopped) return false;
+      if (err instanceof KubeApiError && err.status === 403) {
+        // RBAC, not a race: said once (it may be granted later, and is tried again each retry period).
+        if (this.forbidden !== err.message) {
+          this.forbidden = err.message;
+          this.opts.log.error({ lease: `${this.opts.namespace}/${this.opts.name}`, err: errorMessage(err) }, `may not use the leader Lease: grant get, create and update on leases (coordination.k8s.io) in namespace ${this.opts.namespace}; not leading until then`);
+        }
+        return false;
+      }
+      this.opts.log.debug({ err: errorMessage(err) }, 'leader Lease not acquired or renewed this time');
       return false;
     }
   }
