@@ -49,6 +49,23 @@ describe('installing with Helm and kustomize', () => {
     expect(badLevel.stderr).toContain('/logLevel');
   });
 
+  it('the getting-started commands name what the chart installs: the Deployment, its Pods\' label, the leader Lease, the image values', async () => {
+    const page = readFileSync(join(root, 'docs/getting-started.md'), 'utf8');
+    const install = /helm install (\S+) deploy\/charts\/secretsync --namespace (\S+) --create-namespace \\\n\s+(--set .+)\n/.exec(page)!;
+    const sets = install[3]!.split(/\s+/).filter((a) => a !== '--set');
+    const rendered = await helm(['template', install[1]!, chart, '--namespace', install[2]!, ...sets.flatMap((v) => ['--set', v])]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const deployment = byKind(docs(rendered.stdout), 'Deployment')[0] as Obj & { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ image: string; args: string[] }> } } } };
+    const rollout = /kubectl rollout status deployment\/(\S+) -n (\S+)/.exec(page)!;
+    expect([deployment.metadata.name, install[2]]).toEqual([rollout[1], rollout[2]]);
+    const [, key, value] = /kubectl get pods -n \S+ -l (\S+)=(\S+)/.exec(page)!;
+    expect(deployment.spec.template.metadata.labels[key!]).toBe(value);
+    expect(deployment.spec.template.spec.containers[0]!.image).toBe('registry.example.com/platform/secretsync:0.1.0');
+    const lease = /the Lease `(\S+)` in `(\S+)` names it/.exec(page)!;
+    expect(deployment.spec.template.spec.containers[0]!.args).toContain(`--leader-elect-id=${lease[1]}`);
+    expect(lease[2]).toBe(install[2]);
+  });
+
   it('the chart and the kustomize base do not drift: same CRDs, permissions and container', async () => {
     for (const file of ['externalsecrets.yaml', 'secretstores.yaml', 'clustersecretstores.yaml', 'clusterexternalsecrets.yaml']) {
       expect(readFileSync(join(chart, 'crds', file), 'utf8'), `${file}: run make generate`).toBe(readFileSync(join(root, 'crds', file), 'utf8'));

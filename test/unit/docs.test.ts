@@ -191,6 +191,24 @@ describe('documentation', () => {
     expect(ambiguous).toEqual([]);
   });
 
+  it('the image and Kubernetes sections say what the build and the tests do today', () => {
+    const operations = read(join(root, 'docs/operations.md'));
+    const build = read(join(root, 'scripts/build-image.sh'));
+    const archive = /^OUT="\$ROOT\/(.+)"$/m.exec(build)![1]!;
+    expect(operations).toContain(`skopeo copy oci-archive:${archive} docker://`);
+    expect(read(join(root, 'docs/security.md'))).toContain(archive.replace(/\.oci\.tar$/, '.cdx.json'));
+    const values = parse(read(join(root, 'deploy/charts/secretsync/values.yaml'))) as { image: Record<string, unknown> };
+    for (const key of ['repository', 'tag']) {
+      expect(Object.keys(values.image)).toContain(key);
+      expect(operations).toContain(`--set image.${key}=`);
+    }
+    // The oldest version stated is the one make test-oldest-kubernetes builds.
+    const oldest = /^OLDEST_KUBE_VERSION=(\d+\.\d+)\.\d+$/m.exec(read(join(root, 'scripts/lib.sh')))![1]!;
+    expect(operations).toContain(`Kubernetes ${oldest} or newer`);
+    expect(read(join(root, 'docs/getting-started.md'))).toContain(`Kubernetes ${oldest} or newer`);
+    expect(read(join(root, 'Makefile'))).toMatch(/^test-oldest-kubernetes:/m);
+  });
+
   it('no page offers an npm install of the CLI while the package is private', () => {
     const pkg = JSON.parse(read(join(root, 'package.json'))) as { private?: boolean };
     const offers = pages.filter((file) => /npm (?:install|i)\b[^\n.]*(?:secretsync|PATH|path)/.test(read(file))).map(rel);
