@@ -17,7 +17,7 @@ Exit codes:
   1  errors found, or the command failed
   2  diff: the cluster differs from the files`;
 
-export const migrateHelpText = '\nExamples:\n  secretsync migrate eso/ --out-dir converted/\n  secretsync migrate es.yaml > es.secretsync.yaml\n  kubectl get externalsecrets.external-secrets.io -n team-a -o yaml | secretsync migrate -\n\nTakes files as written and as exported (kubectl get ... -o yaml: a List, with status and server fields, which are removed).\nA field secretsync drops or changes on purpose is a warning; one it has no equivalent for is an error, and that\ndocument is written back as it was. Each names the file, the line, the field and what to do. Exits 1 on any error.';
+const migrateHelpText = '\nExamples:\n  secretsync migrate eso/ --out-dir converted/\n  secretsync migrate es.yaml > es.secretsync.yaml\n  kubectl get externalsecrets.external-secrets.io -n team-a -o yaml | secretsync migrate -\n\nTakes files as written and as exported (kubectl get ... -o yaml: a List, with status and server fields, which are removed).\nA field secretsync drops or changes on purpose is a warning; one it has no equivalent for is an error, and that\ndocument is written back as it was. Each names the file, the line, the field and what to do. Exits 1 on any error.';
 
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command()

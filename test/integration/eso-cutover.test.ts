@@ -22,7 +22,7 @@ import { WORKLOADS } from '../../src/controllers/externalsecret/workload-restart
 import { LineSplitter } from '../../src/runtime/line-splitter.js';
 import { API_VERSION, Resources, type KubeObject, type Secret } from '../../src/kube/types.js';
 import {
-  createCredentialSecret, events, getES, getSecret, kube, kubectl, newNamespace, operatorServiceAccountConfig, providerEnv, ready, startOperator, stateDir, waitFor, waitForReady, type TestOperator,
+  createCredentialSecret, decoded, events, getES, getSecret, kube, kubectl, newNamespace, operatorServiceAccountConfig, providerEnv, ready, startOperator, stateDir, waitFor, waitForReady, type TestOperator,
 } from './harness.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -241,7 +241,7 @@ async function expectTakenOver(before: Secret, es: string): Promise<Secret> {
   return after;
 }
 
-async function generation(ns: string, name: string): Promise<Deployment> {
+async function deploymentOf(ns: string, name: string): Promise<Deployment> {
   return kube().get<Deployment>(WORKLOADS.Deployment, ns, name);
 }
 
@@ -279,7 +279,7 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     });
     const watched = watchSecrets(ns);
     const env = envFor(ns, esoNs);
-    const started = await generation(ns, 'web');
+    const started = await deploymentOf(ns, 'web');
 
     await runbook('export', env);
     const converted = await runbook('convert', env);
@@ -318,11 +318,11 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     expect(watched.some((e) => e.type === 'MODIFIED' && e.name === 'app-secret')).toBe(true);
 
     // No restart for the takeover: the first restart is the one a real change of the value brings.
-    expect((await generation(ns, 'web')).metadata.generation).toBe(started.metadata.generation);
+    expect((await deploymentOf(ns, 'web')).metadata.generation).toBe(started.metadata.generation);
     await vault().write(`secret/data/${ns}/app`, { data: { password: `${PASSWORD}-2`, user: 'app' } });
     await kube().mergePatch(Resources.ExternalSecret, ns, 'app', { metadata: { annotations: { 'secretsync.dev/force-sync': '1' } } });
     const restarted = await waitFor('web restarted for the new value', async () => {
-      const d = await generation(ns, 'web');
+      const d = await deploymentOf(ns, 'web');
       return d.spec.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION] ? d : false;
     }, 20_000, 100);
     expect(restarted.metadata.generation).toBe(started.metadata.generation! + 1);
@@ -362,7 +362,7 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     await kube().create<Secret>(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'by-hand', namespace: ns }, data: { password: 'eA==' } });
     await ourExternalSecret(ns, 'by-hand', 'by-hand', true);
     expect(ready(await waitForReady(ns, 'by-hand', 'False', Reason.SecretNotOwned))?.message).toContain('not managed by secretsync');
-    expect(decoded64((await getSecret(ns, 'by-hand'))!.data!.password!)).toBe('x');
+    expect(decoded(await getSecret(ns, 'by-hand'))).toEqual({ password: 'x' });
     const explained = await runCli(['explain', 'SecretNotOwned']);
     expect(explained).toContain(ADOPT_ESO_ANNOTATION);
     expect(explained).toContain('docs/migrating-from-eso.md');
@@ -513,7 +513,7 @@ describe('moving a namespace from External Secrets Operator in place', () => {
     const secrets = (await kube().list<Secret>(Resources.Secret, { namespace: ns, labelSelector: MANAGED_LABEL })).items;
     expect(secrets.filter((x) => uids.get(x.metadata.name) === x.metadata.uid && !x.metadata.labels?.[ESO_MANAGED_LABEL])).toHaveLength(CUTOVER_N);
     expect(watched.filter((e) => e.type === 'DELETED')).toEqual([]);
-    expect((await generation(ns, 'web')).spec.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION]).toBeUndefined();
+    expect((await deploymentOf(ns, 'web')).spec.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION]).toBeUndefined();
     process.stdout.write(`cutover: ${CUTOVER_N} Secrets taken over in ${seconds.toFixed(1)} s (${(seconds * 1000 / CUTOVER_N).toFixed(1)} s per 1,000, ExternalSecret creates included), 0 deleted, 0 restarts\n`);
   }, 600_000);
 });
@@ -542,7 +542,6 @@ async function createSecretsyncStore(ns: string): Promise<void> {
   } as KubeObject);
 }
 
-const decoded64 = (v: string) => Buffer.from(v, 'base64').toString('utf8');
 
 async function runCli(args: string[]): Promise<string> {
   const { run } = await import('./harness.js');

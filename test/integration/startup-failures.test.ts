@@ -33,20 +33,12 @@ function saidOnce(lines: string[], ...parts: string[]): string {
 }
 
 describe('start-up failures', () => {
-  it('a metrics port in use: one line naming --metrics-port and the port, exit 1', async () => {
+  it.each(['metrics', 'webhook'])('a %s port in use: one line naming the flag and the port, exit 1', async (listener) => {
     const port = await takenPort();
     const ns = await newNamespace();
-    const { code, lines } = await exitOf(spawnOperator(['--watch-namespace', ns, '--metrics-port', String(port), '--metrics-bind-address', '127.0.0.1']));
+    const { code, lines } = await exitOf(spawnOperator(['--watch-namespace', ns, `--${listener}-port`, String(port), `--${listener}-bind-address`, '127.0.0.1']));
     expect(code).toBe(1);
-    saidOnce(lines, `--metrics-port ${port}`, 'already in use');
-  });
-
-  it('a webhook port in use: one line naming --webhook-port and the port, exit 1', async () => {
-    const port = await takenPort();
-    const ns = await newNamespace();
-    const { code, lines } = await exitOf(spawnOperator(['--watch-namespace', ns, '--webhook-port', String(port), '--webhook-bind-address', '127.0.0.1']));
-    expect(code).toBe(1);
-    saidOnce(lines, `--webhook-port ${port}`, 'already in use');
+    saidOnce(lines, `--${listener}-port ${port}`, 'already in use');
   });
 
   it('a kubeconfig that does not exist, or does not parse: one line, exit 1', async () => {

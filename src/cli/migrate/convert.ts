@@ -7,8 +7,8 @@
 // left as it was with an error: reported, never dropped. A field whose loss
 // would change what the manifest does is an error too, not a warning.
 import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Node } from 'yaml';
-import { ADOPT_ESO_ANNOTATION } from '../../api/names.js';
 import { removeServerFields } from './live-objects.js';
+import { adoptPushedSecrets, adoptSecrets } from './takeover.js';
 import { parseDuration } from '../../util/duration.js';
 import { schemaProblems } from '../../validation/schema.js';
 import { asText, pathSegments } from '../manifests.js';
@@ -16,7 +16,7 @@ import { MigrateContext } from './context.js';
 import { translateGoTemplate, translateRegexpTarget } from './go-template.js';
 import { normaliseVaultKey } from './vault-keys.js';
 
-type Path = Array<string | number>;
+export type Path = Array<string | number>;
 
 export interface MigrateFinding {
   path: string;
@@ -246,9 +246,7 @@ export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'Va
 
 /** A PushSecret maps one to one; what ESO lets a provider read from data[].metadata has no equivalent. */
 function convertPushSecret(c: Converter): void {
-  // ESO's Replace overwrites what ESO pushed (managed-by: external-secrets); the annotation keeps that meaning.
-  c.doc.setIn(['metadata', 'annotations', ADOPT_ESO_ANNOTATION], 'true');
-  c.warn(['metadata', 'annotations', ADOPT_ESO_ANNOTATION], 'added: the remote secrets External Secrets Operator pushed (managed-by: external-secrets) are taken over at the first push and owned by this PushSecret from then on; remove it to have them refused instead');
+  adoptPushedSecrets(c);
   for (let i = 0; i < c.items(['spec', 'data']); i++) {
     const entry = ['spec', 'data', i];
     c.refuse([...entry, 'metadata'], 'provider-specific push metadata has no equivalent: keep this PushSecret on External Secrets Operator');
@@ -428,7 +426,7 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
   switch (kind) {
     case 'ExternalSecret':
       convertExternalSecretSpec(c, ['spec']);
-      adoptEsoSecrets(c, ['metadata'], ['spec']);
+      adoptSecrets(c, ['metadata'], ['spec']);
       break;
     case 'SecretStore':
     case 'ClusterSecretStore':
@@ -462,18 +460,6 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
 /** A ClusterExternalSecret maps one to one: the same selection fields, its ExternalSecret spec converted like any other. */
 function convertClusterExternalSecret(c: Converter): void {
   convertExternalSecretSpec(c, ['spec', 'externalSecretSpec']);
-  adoptEsoSecrets(c, ['spec', 'externalSecretMetadata'], ['spec', 'externalSecretSpec']);
+  adoptSecrets(c, ['spec', 'externalSecretMetadata'], ['spec', 'externalSecretSpec']);
 }
 
-/**
- * The Secrets ESO wrote for this ExternalSecret are taken over in place, as
- * its own creationPolicy Owner or Orphan would go on writing them (Merge and
- * None never own the Secret, so there is nothing to take over).
- */
-function adoptEsoSecrets(c: Converter, metadata: Path, spec: Path): void {
-  const policy = asText(c.get([...spec, 'target', 'creationPolicy'])) || 'Owner';
-  if (policy !== 'Owner' && policy !== 'Orphan') return;
-  const at = [...metadata, 'annotations', ADOPT_ESO_ANNOTATION];
-  c.doc.setIn(at, 'true');
-  c.warn(at, 'added: the Secret External Secrets Operator wrote for this ExternalSecret is taken over in place (same object, data unchanged, ESO\'s marks and ownerReference removed) at the first sync; remove it to have that Secret refused instead (docs/migrating-from-eso.md)');
-}
