@@ -72,6 +72,24 @@ export class Metrics {
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });
+  readonly storeHeldBack = new Gauge({
+    name: 'secretsync_store_held_back',
+    help: '1 while a store is held back: enough of its calls went unanswered past --slow-call-after that only spec.slowCalls.maxWaiting of its ExternalSecrets may wait on it at a time (0 once it answers again). By store (Kind/namespace/name).',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
+  readonly storeSlowWaiting = new Gauge({
+    name: 'secretsync_store_slow_waiting',
+    help: 'ExternalSecret syncs waiting on a store\'s calls for longer than --slow-call-after (each has given its worker back), by store.',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
+  readonly storeTurnedAway = new Counter({
+    name: 'secretsync_store_turned_away_total',
+    help: 'ExternalSecret syncs put off because their store was held back (each runs again when one of the store\'s calls returns), by store.',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
 
   readonly timeToReady = new Histogram({
     name: 'secretsync_time_to_ready_seconds',

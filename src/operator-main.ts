@@ -22,6 +22,7 @@ const opts = program.opts<{
   workers: number;
   sharedReadMaxAge: number;
   providerTimeout: number;
+  slowCallAfter: number;
   metricsPort: number;
   metricsBindAddress: string;
   logLevel: string;
@@ -95,6 +96,7 @@ const operator = new Operator({
   workers: opts.workers,
   sharedReadMaxAgeMs: opts.sharedReadMaxAge,
   providerTimeoutMs: opts.providerTimeout,
+  slowCallMs: opts.slowCallAfter,
   log,
   metrics,
   leaderElection: opts.leaderElect

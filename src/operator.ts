@@ -40,6 +40,7 @@ import { LeaderElector, type LeaderElectionOptions } from './runtime/leader-elec
 import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
+const DEFAULT_WORKERS = 16;
 const POD = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), findReady(s.status)?.message];
 
@@ -55,6 +56,8 @@ export interface OperatorOptions {
   sharedReadMaxAgeMs?: number;
   /** Deadline of one provider call (default 30 s). */
   providerTimeoutMs?: number;
+  /** A sync waiting on its store's calls this long gives its worker back (store-seats.ts); default 500 ms. */
+  slowCallMs?: number;
   /** Address ranges namespaced SecretStores may not point the operator at (SSRF guard); none when unset. */
   storeHostPolicy?: HostPolicy;
   /** Providers that replace the registered ones (tests inject programmable providers). */
@@ -97,7 +100,8 @@ export class Operator {
   private readonly pushQueue = new WorkQueue();
   /** Each PushSecret's source Secret, watched by name (metadata only): a change is pushed at once. */
   private readonly pushSources: CredentialWatch<string>;
-  private readonly esQueue = new WorkQueue();
+  /** Namespaces take turns, and the stores within each (fair-lane.ts). */
+  private readonly esQueue = new WorkQueue((key) => this.byStore.targetOf(key) ?? '');
   private readonly storeQueue = new WorkQueue();
   private readonly bySecret = new ReverseIndex();
   private readonly byStore = new ReverseIndex();
@@ -145,7 +149,17 @@ export class Operator {
     }
     this.pushSecrets = new Informer(this.kube, Resources.PushSecret, { ...informerOpts('PushSecret'), namespace: ns });
     this.pushSources = new CredentialWatch<string>(this.kube, informerOpts('PushSource'), (key) => this.pushQueue.add(key));
-    this.storeClients = new StoreClients(this.kube, this.metrics, { callTimeoutMs: opts.providerTimeoutMs ?? 30_000, providers: opts.providers, hostPolicy: opts.storeHostPolicy });
+    this.storeClients = new StoreClients(this.kube, this.metrics, {
+      callTimeoutMs: opts.providerTimeoutMs ?? 30_000,
+      providers: opts.providers,
+      hostPolicy: opts.storeHostPolicy,
+      seats: {
+        slowMs: opts.slowCallMs ?? 500,
+        defaultMaxWaiting: opts.workers ?? DEFAULT_WORKERS,
+        maxHolding: Math.max(1, Math.ceil((opts.workers ?? DEFAULT_WORKERS) / 4)),
+        wake: (key) => this.esQueue.add(key, 'routine'),
+      },
+    });
     // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
     this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
       this.log.info({ store }, 'a credential Secret of the store changed; renewing its client');
@@ -259,7 +273,7 @@ export class Operator {
     const startControllers = () => {
       this.controllers = [
         this.controller('store', this.storeQueue, 2, (key, ctx) => storeReconciler.reconcile(key, ctx)),
-        this.controller('externalsecret', this.esQueue, this.opts.workers ?? 16, (key, ctx) => esReconciler.reconcile(key, ctx)),
+        this.controller('externalsecret', this.esQueue, this.opts.workers ?? DEFAULT_WORKERS, (key, ctx) => esReconciler.reconcile(key, ctx)),
       ];
       this.controllers.push(this.controller('pushsecret', this.pushQueue, 4, (key, ctx) => pushReconciler.reconcile(key, ctx)));
       if (cesReconciler) this.controllers.push(this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => cesReconciler.reconcile(key, ctx)));

@@ -12,6 +12,8 @@ export const Reason = {
   StoreNotReady: 'StoreNotReady',
   ProviderError: 'ProviderError',
   ProviderTimeout: 'ProviderTimeout',
+  /** The store's calls hang: this ExternalSecret waits its turn rather than a worker (store-seats.ts). */
+  StoreHeldBack: 'StoreHeldBack',
   RemoteNotFound: 'RemoteNotFound',
   PermissionDenied: 'PermissionDenied',
   Throttled: 'ProviderThrottled',
@@ -106,7 +108,11 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
   },
   [Reason.ProviderTimeout]: {
     means: 'The provider did not answer within the call deadline (--provider-timeout, 30 s by default).',
-    todo: 'Check the provider\'s health and the network path; a slow provider holds no worker beyond the deadline. Retried with backoff.',
+    todo: 'Check the provider\'s health and the network path. A call slower than --slow-call-after gives its worker back, so a slow provider does not hold up other stores. Retried with backoff.',
+  },
+  [Reason.StoreHeldBack]: {
+    means: 'Calls to this ExternalSecret\'s store have gone unanswered for longer than --slow-call-after (500 ms by default), so the store is held back: only spec.slowCalls.maxWaiting of its ExternalSecrets (--workers by default) wait on it at a time, none of them holding a worker for longer than --slow-call-after, and this one waits its turn. The Secret is left as it is; other stores are not slowed.',
+    todo: 'Check the store\'s provider (its health, the network path, its rate limits). The ExternalSecret syncs as soon as one of the store\'s calls returns; the store is no longer held back once a call answers within --slow-call-after. Raise spec.slowCalls.maxWaiting for a provider that is slow by nature and serves many calls at once.',
   },
   [Reason.RemoteNotFound]: {
     means: 'A remote secret, version or JSON property the ExternalSecret names does not exist (or is disabled, destroyed or scheduled for deletion).',

@@ -36,6 +36,11 @@ export class ProviderTimeoutError extends Error {
   override readonly name = 'ProviderTimeoutError';
 }
 
+/** The store is held back (store-seats.ts): this sync waits its turn instead of waiting on the store's calls. */
+export class StoreHeldBackError extends Error {
+  override readonly name = 'StoreHeldBackError';
+}
+
 /** The store's configuration is wrong (bad spec, missing credential Secret, ...). */
 export class StoreConfigError extends Error {
   override readonly name = 'StoreConfigError';
@@ -58,6 +63,8 @@ const FAILURES: Array<[new (...args: never[]) => Error, ProviderFailure]> = [
   [ConflictError, { reason: Reason.ProviderError, metric: 'error', retry: true }],
   [ThrottledError, { reason: Reason.Throttled, metric: 'throttled', retry: true }],
   [ProviderTimeoutError, { reason: Reason.ProviderTimeout, metric: 'timeout', retry: true }],
+  // Never a call of its own (no call is made): the metric label is that of the calls that hold the store back.
+  [StoreHeldBackError, { reason: Reason.StoreHeldBack, metric: 'timeout', retry: true }],
   [StoreConfigError, { reason: Reason.ProviderError, metric: 'config', retry: false }],
   // Retried with backoff: the remote owner can shrink it; the read stops at the limit, so retries stay cheap.
   [RemoteTooLargeError, { reason: Reason.SecretTooLarge, metric: 'too_large', retry: true }],

@@ -18,6 +18,7 @@ import { reusableUntil } from './freshness.js';
 import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteState, RemoteValue, RemoteValues, RemoteWriter, SourceInfo, WriteOptions } from './provider.js';
 import { checkStoreHosts, type HostPolicy } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
+import { StoreSeats } from './store-seats.js';
 
 /** Who is calling, and until when. */
 export interface CallOptions {
@@ -92,6 +93,8 @@ export class StoreClient {
     private readonly metrics: Metrics,
     rateLimit: AnyStore['spec']['rateLimit'],
     private readonly callTimeoutMs: number,
+    /** How many of its ExternalSecret syncs may wait on its calls (the operator's clients; not the CLI's). */
+    readonly seats?: StoreSeats,
   ) {
     const qps = rateLimit?.qps ?? UNLIMITED.qps;
     this.bucket = new TokenBucket(qps, rateLimit?.burst ?? Math.max(1, Math.ceil(qps)));
@@ -310,6 +313,7 @@ export class StoreClient {
 
   close(): Promise<void> {
     this.reads.clear();
+    this.seats?.close();
     return this.client.close();
   }
 
@@ -431,6 +435,16 @@ export interface StoreClientsOptions {
   providers?: ProviderOverrides;
   /** Address ranges namespaced stores may not point the operator at. */
   hostPolicy?: HostPolicy;
+  /** Seats for ExternalSecret syncs (store-seats.ts); without it, syncs wait on a store however slow. */
+  seats?: {
+    slowMs: number;
+    /** Used for a store without spec.slowCalls.maxWaiting. */
+    defaultMaxWaiting: number;
+    /** Seats holding a worker a held-back store may have. */
+    maxHolding: number;
+    /** Queues an ExternalSecret that was turned away. */
+    wake: (consumer: string) => void;
+  };
 }
 
 /** Store key to its client. */
@@ -495,7 +509,24 @@ export class StoreClients {
     const provider = await this.provider(name);
     await checkStoreHosts(store, this.opts.hostPolicy);
     const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube });
-    return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs);
+    return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs, this.seatsFor(store, key));
+  }
+
+  private seatsFor(store: AnyStore, key: StoreKey): StoreSeats | undefined {
+    const seats = this.opts.seats;
+    if (!seats) return undefined;
+    const { storeHeldBack, storeSlowWaiting, storeTurnedAway } = this.metrics;
+    return new StoreSeats(key, {
+      slowMs: seats.slowMs,
+      maxWaiting: store.spec.slowCalls?.maxWaiting ?? seats.defaultMaxWaiting,
+      maxHolding: seats.maxHolding,
+      wake: seats.wake,
+      onChange: ({ heldBack, slow }) => {
+        storeHeldBack.set({ store: key }, heldBack ? 1 : 0);
+        storeSlowWaiting.set({ store: key }, slow);
+      },
+      onTurnedAway: () => storeTurnedAway.inc({ store: key }),
+    });
   }
 
   private async closeEntry(entry: Entry): Promise<void> {

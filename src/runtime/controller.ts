@@ -7,6 +7,12 @@
 // carrying the controller, the key and a reconcile id, and a signal that
 // stop() aborts, so work in flight (a provider call that never answers) ends
 // when the operator stops instead of holding it up.
+//
+// A reconcile that waits on something slow (a provider call past
+// --slow-call-after) calls release(): its worker goes back to the queue while
+// the reconcile runs on, detached, so a store that hangs holds no worker for
+// longer than that. Detached reconciles are bounded (16 per worker); past the
+// bound, release() does nothing and the reconcile keeps its worker.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RetryLimiter } from './backoff.js';
@@ -23,6 +29,8 @@ export interface ReconcileContext {
   signal: AbortSignal;
   /** Scoped to this reconcile: { controller, key, reconcileId }. */
   log: Logger;
+  /** This reconcile waits on something slow: give its worker back and run on detached. */
+  release: () => void;
 }
 
 /**
@@ -55,8 +63,13 @@ export interface ControllerOptions {
 const idPrefix = randomBytes(3).toString('hex');
 let reconciles = 0;
 
+/** Detached reconciles allowed per worker. */
+const DETACHED_PER_WORKER = 16;
+
 export class Controller {
   private running: Promise<void>[] = [];
+  /** Reconciles that gave their worker back and have not returned. */
+  private readonly detached = new Set<{ done: Promise<void> }>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly opts: ControllerOptions) {}
@@ -70,6 +83,7 @@ export class Controller {
     this.opts.queue.shutdown();
     this.stopping.abort(new Error('operator is stopping'));
     await Promise.all(this.running);
+    await Promise.all([...this.detached].map((d) => d.done));
     this.running = [];
   }
 
@@ -78,20 +92,34 @@ export class Controller {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
-      try {
-        await this.process(key);
-      } finally {
-        queue.done(key);
-      }
+      await this.runOnWorker(key);
     }
   }
 
-  private async process(key: string): Promise<void> {
+  /** Resolves when the reconcile of key returns, or earlier when it releases its worker. */
+  private runOnWorker(key: string): Promise<void> {
+    return new Promise((freeWorker) => {
+      const self = { released: false, done: Promise.resolve() };
+      const release = () => {
+        if (self.released || this.detached.size >= this.opts.workers * DETACHED_PER_WORKER) return;
+        self.released = true;
+        this.detached.add(self);
+        freeWorker();
+      };
+      self.done = this.process(key, release).finally(() => {
+        this.opts.queue.done(key);
+        this.detached.delete(self);
+        freeWorker();
+      });
+    });
+  }
+
+  private async process(key: string, release: () => void): Promise<void> {
     const { queue, retry, onOutcome, name } = this.opts;
     const started = performance.now();
     const log = lazyChild(this.opts.log, { controller: name, key, reconcileId: `${idPrefix}-${(reconciles++).toString(36)}` });
     try {
-      const result = await this.opts.reconcile(key, { signal: this.stopping.signal, log });
+      const result = await this.opts.reconcile(key, { signal: this.stopping.signal, log, release });
       retry.forget(key);
       if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       onOutcome?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);

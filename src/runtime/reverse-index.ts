@@ -35,6 +35,11 @@ export class ReverseIndex {
     }
   }
 
+  /** What an owner points at, if anything. */
+  targetOf(owner: string): string | undefined {
+    return this.forward.get(owner);
+  }
+
   ownerCount(target: string): number {
     const owners = this.reverse.get(target);
     return owners === undefined ? 0 : typeof owners === 'string' ? 1 : owners.size;

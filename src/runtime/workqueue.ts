@@ -2,20 +2,30 @@
 // a key is never handed to two workers at once, and a key re-added while it
 // is being processed runs again once it is done. Two lanes: `urgent` (a new
 // or changed object) always goes before `routine` (a scheduled refresh), so
-// new ExternalSecrets do not wait behind thousands of refreshes.
+// new ExternalSecrets do not wait behind thousands of refreshes. Within a
+// lane, namespaces take turns, and stores within a namespace (fair-lane.ts).
 import { DelayedKeys } from './delayed-keys.js';
+import { FairLane } from './fair-lane.js';
 
 export type Lane = 'urgent' | 'routine';
 
+/** The namespace of a "namespace/name" key; '' for a cluster-scoped one. */
+function tenantOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
 export class WorkQueue {
-  private readonly lanes: Record<Lane, string[]> = { urgent: [], routine: [] };
-  private readonly heads: Record<Lane, number> = { urgent: 0, routine: 0 };
+  private readonly lanes: Record<Lane, FairLane> = { urgent: new FairLane(), routine: new FairLane() };
   /** Keys waiting to be processed, with the lane they wait in. */
   private readonly dirty = new Map<string, Lane>();
   private readonly processing = new Set<string>();
   private readonly delayed = new DelayedKeys<Lane>((key, lane) => this.add(key, lane));
   private waiters: Array<(key: string | undefined) => void> = [];
   private shuttingDown = false;
+
+  /** `flowOf` names the key's flow within its namespace (its store), which take turns; one flow when omitted. */
+  constructor(private readonly flowOf: (key: string) => string = () => '') {}
 
   add(key: string, lane: Lane = 'urgent'): void {
     if (this.shuttingDown) return;
@@ -79,7 +89,7 @@ export class WorkQueue {
       waiter(key);
       return;
     }
-    this.lanes[lane].push(key);
+    this.lanes[lane].push(tenantOf(key), this.flowOf(key), key);
   }
 
   private take(key: string): void {
@@ -89,24 +99,12 @@ export class WorkQueue {
 
   private pop(): string | undefined {
     for (const lane of ['urgent', 'routine'] as const) {
-      const items = this.lanes[lane];
-      while (this.heads[lane] < items.length) {
-        const key = items[this.heads[lane]++]!;
-        // Skip entries that were promoted, already taken, or are running.
-        if (this.dirty.get(key) !== lane || this.processing.has(key)) continue;
-        this.take(key);
-        this.compact(lane);
-        return key;
-      }
-      this.compact(lane);
+      // Skip entries that were promoted, already taken, or are running.
+      const key = this.lanes[lane].pop((k) => this.dirty.get(k) === lane && !this.processing.has(k));
+      if (key === undefined) continue;
+      this.take(key);
+      return key;
     }
     return undefined;
-  }
-
-  private compact(lane: Lane): void {
-    if (this.heads[lane] > 1024 && this.heads[lane] * 2 > this.lanes[lane].length) {
-      this.lanes[lane] = this.lanes[lane].slice(this.heads[lane]);
-      this.heads[lane] = 0;
-    }
   }
 }

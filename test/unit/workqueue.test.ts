@@ -63,4 +63,45 @@ describe('WorkQueue', () => {
     q.add('x');
     expect(q.length).toBe(1);
   });
+
+  /** Takes every key queued now, in the order workers would get them. */
+  async function drain(q: WorkQueue): Promise<string[]> {
+    const order: string[] = [];
+    while (q.length > 0) {
+      const key = (await q.get())!;
+      order.push(key);
+      q.done(key);
+    }
+    return order;
+  }
+
+  it('serves namespaces in turn: one namespace\'s 10,000 waiting keys put another\'s new key second, not 10,001st', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 10_000; i++) q.add(`busy/es-${i}`);
+    expect(await q.get()).toBe('busy/es-0');
+    q.add('quiet/new');
+    expect(await q.get()).toBe('busy/es-1');
+    expect(await q.get()).toBe('quiet/new');
+    expect(await q.get()).toBe('busy/es-2');
+  });
+
+  it('serves the stores of one namespace in turn, and keeps each store\'s own order', async () => {
+    const stores: Record<string, string> = { 'ns/a1': 'a', 'ns/a2': 'a', 'ns/a3': 'a', 'ns/b1': 'b', 'ns/b2': 'b', 'other/c1': 'c' };
+    const q = new WorkQueue((key) => stores[key]!);
+    for (const key of Object.keys(stores)) q.add(key);
+    expect(await drain(q)).toEqual(['ns/a1', 'other/c1', 'ns/b1', 'ns/a2', 'ns/b2', 'ns/a3']);
+  });
+
+  it('keeps urgent before routine across namespaces, and turns within each lane', async () => {
+    const q = new WorkQueue();
+    q.add('x/r1', 'routine');
+    q.add('x/r2', 'routine');
+    q.add('y/r1', 'routine');
+    q.add('x/u1');
+    q.add('x/u2');
+    q.add('y/u1');
+    // A promoted key leaves a stale routine entry that is skipped.
+    q.add('x/r2');
+    expect(await drain(q)).toEqual(['x/u1', 'y/u1', 'x/u2', 'x/r2', 'x/r1', 'y/r1']);
+  });
 });

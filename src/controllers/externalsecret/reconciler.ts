@@ -17,6 +17,7 @@ import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, stalledCondition, statusChanged } from '../../kube/status.js';
 import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../metrics.js';
+import { StoreHeldBackError } from '../../providers/errors.js';
 import type { SourceInfo } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient, StoreClients } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
@@ -47,6 +48,8 @@ import type { RestartOutcome, WorkloadRestarts } from './workload-restarts.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
+/** A sync its held-back store turned away runs again by then even if no wake comes. */
+const HELD_BACK_RECHECK_MS = 30_000;
 /** How long a refresh's batchable reads wait for others (refreshes of one beat are processed over time). */
 const REFRESH_BATCH_WINDOW_MS = 1000;
 
@@ -170,11 +173,25 @@ export class ExternalSecretReconciler {
         return { requeueAfterMs: STORE_PENDING_RECHECK_MS };
       }
       const failure = toSyncError(err);
+      if (err instanceof StoreHeldBackError) return this.heldBack(es, failure, ctx);
       await this.recordFailure(es, failure, Date.now(), ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
       if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
       throw failure;
     }
+  }
+
+  /**
+   * Its store is held back: the store wakes this ExternalSecret when its turn
+   * comes (the requeue only guards against a missed wake). One already synced
+   * stays Ready, its Secret as synced as it was; one not yet synced says why.
+   */
+  private async heldBack(es: ExternalSecret, failure: SyncError, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const ready = findReady(es.status);
+    const synced = ready?.status === 'True' && es.status?.syncedResourceVersion === syncedVersion(es, es.spec.secretStoreRef ? this.deps.stores.resolve(es).store : undefined);
+    if (synced) ctx.log.debug('store held back; refresh put off until its turn');
+    else await this.recordFailure(es, failure, Date.now(), ctx.log);
+    return { requeueAfterMs: HELD_BACK_RECHECK_MS };
   }
 
   private async sync(current: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
@@ -237,20 +254,27 @@ export class ExternalSecretReconciler {
       batchWindowMs: dueAt !== undefined ? REFRESH_BATCH_WINDOW_MS : undefined,
       fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : afterEvent,
     };
-    // Generated values are settled by their state below, so only a store-only spec can be confirmed by versions.
-    if (dueAt !== undefined && client && uses.length === 0) {
-      const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
-      if (kept) return kept;
-      this.prefetch.start(client, dueAt, readOptions);
-    }
-    client?.recall(recordedSources(es.status));
     // Only an ExternalSecret with generators has state to read (at most one GET, when the cache lags our write).
     const previousState = uses.length > 0 ? await this.generatorStateOf(es, cached) : undefined;
     const previousGenerated = decryptState(previousState, deps.hmacKey);
     const generated = uses.length > 0
       ? await generate(uses, { namespace, kube: deps.kube, previous: previousGenerated, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
-    const fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
+    // The store's calls, on one of its seats: a store whose calls hang cannot hold every worker (store-seats.ts).
+    const seat = client?.seats?.take(key, ctx.release, readOptions.batchWindowMs);
+    let fetched;
+    try {
+      // Generated values are settled by their state above, so only a store-only spec can be confirmed by versions.
+      if (dueAt !== undefined && client && uses.length === 0) {
+        const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
+        if (kept) return kept;
+        this.prefetch.start(client, dueAt, readOptions);
+      }
+      client?.recall(recordedSources(es.status));
+      fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
+    } finally {
+      seat?.leave();
+    }
     const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
