@@ -15,6 +15,10 @@
 //                   ExternalSecrets created while the refresh is due, their
 //                   time to Ready (p50, p99).
 //
+// Then `isolation` (bench/isolation.ts): a healthy tenant's new ExternalSecret
+// and forced refresh, p50 and p99, alone and beside a tenant whose provider
+// hangs or is slow.
+//
 // `--unrelated N` first fills the cluster with N unrelated 100 KiB Secrets,
 // so memory that grows with Secrets the operator does not own shows.
 // Prints one table and writes JSON (and CPU profile summaries) to bench/results/.
@@ -36,6 +40,7 @@ import type { GcpTestEnv } from '../test/support/gcp.js';
 import { ConjurAdmin } from '../test/servers/conjur/admin-client.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
+import { isolation, isolationTable, type IsolationResult } from './isolation.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
 import { operatorKubeRequests, providerCallsByCall, scrape, startOperator, type OperatorProcess } from './operator-process.js';
 import { topCpu, type Hotspot } from './profile-summary.js';
@@ -46,14 +51,15 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur', 'fake,fake-templated,vault,aws,azure,gcp,conjur')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur, isolation (last: a healthy tenant beside a hung and a slow one, bench/isolation.ts)', 'fake,fake-templated,vault,aws,azure,gcp,conjur,isolation')
+  .option('--isolation-hung <n>', 'isolation: the hung tenant\'s ExternalSecrets (reading 100 keys)', (v) => Number(v), 1000)
   .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
@@ -533,12 +539,33 @@ function table(results: Scenario[]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ')).join('\n');
 }
 
+function isolationScenario(): Promise<IsolationResult> {
+  const { VAULT_ADDR: addr, VAULT_TOKEN: token } = stateEnv();
+  if (!addr || !token) throw new Error(`no VAULT_ADDR / VAULT_TOKEN in ${join(STATE, 'env')}`);
+  return isolation({
+    kube,
+    kubeconfig: kubeconfigPath,
+    vault: { addr, token },
+    workers: opts.concurrency,
+    hung: opts.isolationHung,
+    slow: 48,
+    samples: 20,
+    stamp,
+    namespace,
+    removeNamespace,
+    say,
+  });
+}
+
 async function main(): Promise<void> {
   const runStarted = Date.now();
   const unrelatedNs = await unrelatedSecrets(opts.unrelated);
   const results: Scenario[] = [];
+  const names = opts.scenarios.split(',').map((k) => k.trim());
+  let isolated: IsolationResult | undefined;
   try {
-    for (const kind of opts.scenarios.split(',').map((k) => k.trim()) as Kind[]) results.push(await scenario(kind));
+    for (const kind of names.filter((k) => k !== 'isolation') as Kind[]) results.push(await scenario(kind));
+    if (names.includes('isolation')) isolated = await isolationScenario();
   } finally {
     if (unrelatedNs) await removeNamespace(unrelatedNs);
     await azure?.admin.close();
@@ -557,9 +584,11 @@ async function main(): Promise<void> {
     minutes: Number(((Date.now() - runStarted) / 60_000).toFixed(1)),
     scenarios: results,
     templatedVsPlain: plain && templatedRun ? Number((templatedRun.allReadyMs / plain.allReadyMs).toFixed(3)) : undefined,
+    isolation: isolated,
   };
   say(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}, ${opts.unrelated} unrelated 100 KiB Secrets, ${summary.minutes} min\n`);
-  say(table(results));
+  if (results.length > 0) say(table(results));
+  if (isolated) say(`\n${isolationTable(isolated)}`);
   if (summary.templatedVsPlain !== undefined) say(`\nfake-templated / fake time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)`);
   for (const r of results) {
     if (!r.profile) continue;

@@ -7,15 +7,15 @@
 // The figures go to stdout (`fair work: ...`) for the issue's closing note.
 import NodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
 import { Reason } from '../../src/api/reasons.js';
-import type { ExternalSecret, ExternalSecretSpec } from '../../src/api/types.js';
+import type { ExternalSecretSpec } from '../../src/api/types.js';
 import { Resources } from '../../src/kube/types.js';
 import { Metrics } from '../../src/metrics.js';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-http-proxy.js';
+import { createMany, describeLatency, measureTenant, percentile, readyCount, type TenantLatency } from '../support/tenant-latency.js';
 import {
-  createCredentialSecret, createExternalSecret, createStore, getES, kube, newNamespace, providerEnv, ready, removeNamespace, startOperator, waitFor,
-  waitForReady, waitForStoreReady, type TestOperator,
+  createCredentialSecret, createStore, kube, newNamespace, providerEnv, ready, removeNamespace, startOperator, waitFor, waitForReady, waitForStoreReady,
+  type TestOperator,
 } from './harness.js';
 
 const env = () => providerEnv();
@@ -42,44 +42,11 @@ const readSpec = (store: string, key: string): ExternalSecretSpec => ({
   data: [{ secretKey: 'value', remoteRef: { key, property: 'value' } }],
 });
 
-/** Creates n ExternalSecrets, 32 at a time. */
-async function createMany(ns: string, n: number, spec: (i: number) => ExternalSecretSpec): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    for (let i = next++; i < n; i = next++) await createExternalSecret(ns, `es-${i}`, spec(i));
-  }));
+function report(what: string, m: TenantLatency): void {
+  process.stdout.write(`fair work: ${what}: ${describeLatency(m)}\n`);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Tenant B's experience: ms from create to Ready, and from a forced refresh to its landing, SAMPLES times each. */
-async function measureTenantB(label: string): Promise<{ ready: number[]; refresh: number[] }> {
-  const readyMs: number[] = [];
-  const refreshMs: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const name = `${label}-${i}`;
-    const started = performance.now();
-    await createExternalSecret(tenantB, name, readSpec('healthy', `fair-${run}-b`));
-    await waitFor(`${name} Ready`, async () => ready(await getES(tenantB, name))?.status === 'True', 30_000, 10);
-    readyMs.push(performance.now() - started);
-  }
-  for (let i = 0; i < SAMPLES; i++) {
-    const name = `${label}-${i}`;
-    const before = (await getES(tenantB, name)).status?.refreshTime;
-    const started = performance.now();
-    await kube().mergePatch(Resources.ExternalSecret, tenantB, name, { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: `${label}-${i}` } } });
-    await waitFor(`${name} refreshed`, async () => (await getES(tenantB, name)).status?.refreshTime !== before, 30_000, 10);
-    refreshMs.push(performance.now() - started);
-  }
-  return { ready: readyMs.sort((a, b) => a - b), refresh: refreshMs.sort((a, b) => a - b) };
-}
-
-function report(what: string, m: { ready: number[]; refresh: number[] }): void {
-  const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(0)} ms, p99 ${percentile(xs, 99).toFixed(0)} ms`;
-  process.stdout.write(`fair work: ${what}: new ExternalSecret Ready ${f(m.ready)}; forced refresh ${f(m.refresh)} (${SAMPLES} each)\n`);
-}
+const measureTenantB = (label: string) => measureTenant(kube(), tenantB, label, readSpec('healthy', `fair-${run}-b`), SAMPLES);
 
 async function heldBack(store: string): Promise<number> {
   const { values } = await metrics.storeHeldBack.get();
@@ -110,7 +77,7 @@ describe('fair work between tenants', () => {
     const tenantA = await newNamespace();
     await vaultStore(tenantA, 'hung', proxy.url);
     proxy.set({ mode: 'hang' });
-    await createMany(tenantA, 1000, (i) => readSpec('hung', `${A_PREFIX}-${i % 100}`));
+    await createMany(kube(), tenantA, 1000, (i) => readSpec('hung', `${A_PREFIX}-${i % 100}`));
     const store = `SecretStore/${tenantA}/hung`;
     await waitFor('tenant A\'s store held back', async () => (await heldBack(store)) === 1, 30_000);
 
@@ -127,10 +94,7 @@ describe('fair work between tenants', () => {
 
     // The provider answers again: the store is no longer held back and all 1,000 sync.
     proxy.set({ mode: 'pass' });
-    await waitFor('tenant A\'s 1,000 ExternalSecrets Ready', async () => {
-      const list = await kube().list<ExternalSecret>(Resources.ExternalSecret, { namespace: tenantA });
-      return list.items.filter((es) => ready(es)?.status === 'True').length === 1000;
-    }, 120_000, 500);
+    await waitFor('tenant A\'s 1,000 ExternalSecrets Ready', async () => (await readyCount(kube(), tenantA)) === 1000, 120_000, 500);
     expect(await heldBack(store)).toBe(0);
     await removeNamespace(tenantA);
   }, 400_000);
@@ -140,15 +104,12 @@ describe('fair work between tenants', () => {
     await vaultStore(tenantA, 'slow', proxy.url);
     proxy.set({ mode: 'slow', delayMs: 5000 });
     const started = performance.now();
-    await createMany(tenantA, 48, (i) => readSpec('slow', `${A_PREFIX}-${i}`));
+    await createMany(kube(), tenantA, 48, (i) => readSpec('slow', `${A_PREFIX}-${i}`));
     const beside = await measureTenantB('beside-slow');
     report('tenant B beside a tenant whose provider takes 5 s a call', beside);
     expect(percentile(beside.ready, 99)).toBeLessThan(1000);
     expect(percentile(beside.refresh, 99)).toBeLessThan(1000);
-    await waitFor('tenant A\'s 48 ExternalSecrets Ready', async () => {
-      const list = await kube().list<ExternalSecret>(Resources.ExternalSecret, { namespace: tenantA });
-      return list.items.filter((es) => ready(es)?.status === 'True').length === 48;
-    }, 90_000, 250);
+    await waitFor('tenant A\'s 48 ExternalSecrets Ready', async () => (await readyCount(kube(), tenantA)) === 48, 90_000, 250);
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(`fair work: the slow tenant's 48 ExternalSecrets (48 distinct reads at 5 s each) Ready in ${seconds.toFixed(1)} s\n`);
     // 16 (--workers, the default spec.slowCalls.maxWaiting) calls at a time: 3 rounds of 5 s, not 48 one after another.

@@ -1,0 +1,75 @@
+// What a healthy tenant sees, measured the same way by fair-work.test.ts and
+// `make bench` (bench/isolation.ts): ms from creating an ExternalSecret until
+// it is Ready, and from a forced refresh until it lands (status.refreshTime
+// moves), one after another, polling the API server every 10 ms.
+import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
+import type { ExternalSecret, ExternalSecretSpec } from '../../src/api/types.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
+
+export interface TenantLatency {
+  /** Sorted, ms. */
+  ready: number[];
+  /** Sorted, ms. */
+  refresh: number[];
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+export function describeLatency(m: TenantLatency): string {
+  const f = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(0)} ms, p99 ${percentile(xs, 99).toFixed(0)} ms`;
+  return `new ExternalSecret Ready ${f(m.ready)}; forced refresh ${f(m.refresh)} (${m.ready.length} each)`;
+}
+
+const isReady = (es: ExternalSecret) => es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function createExternalSecret(kube: KubeClient, namespace: string, name: string, spec: ExternalSecretSpec): Promise<void> {
+  await kube.create(Resources.ExternalSecret, { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name, namespace }, spec });
+}
+
+/** Creates n ExternalSecrets named `${prefix}-${i}`, 32 at a time. */
+export async function createMany(kube: KubeClient, namespace: string, n: number, spec: (i: number) => ExternalSecretSpec, prefix = 'es'): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    for (let i = next++; i < n; i = next++) await createExternalSecret(kube, namespace, `${prefix}-${i}`, spec(i));
+  }));
+}
+
+/** `samples` new ExternalSecrets named `${label}-${i}` until each is Ready, then a forced refresh of each until it lands. */
+export async function measureTenant(kube: KubeClient, namespace: string, label: string, spec: ExternalSecretSpec, samples: number): Promise<TenantLatency> {
+  const get = (name: string) => kube.get<ExternalSecret>(Resources.ExternalSecret, namespace, name);
+  const ready: number[] = [];
+  const refresh: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const name = `${label}-${i}`;
+    const started = performance.now();
+    await createExternalSecret(kube, namespace, name, spec);
+    await until(`${name} Ready`, async () => isReady(await get(name)));
+    ready.push(performance.now() - started);
+  }
+  for (let i = 0; i < samples; i++) {
+    const name = `${label}-${i}`;
+    const before = (await get(name)).status?.refreshTime;
+    const started = performance.now();
+    await kube.mergePatch(Resources.ExternalSecret, namespace, name, { metadata: { annotations: { [FORCE_SYNC_ANNOTATION]: `${label}-${i}` } } });
+    await until(`${name} refreshed`, async () => (await get(name)).status?.refreshTime !== before);
+    refresh.push(performance.now() - started);
+  }
+  return { ready: ready.sort((a, b) => a - b), refresh: refresh.sort((a, b) => a - b) };
+}
+
+/** How many ExternalSecrets of the namespace are Ready. */
+export async function readyCount(kube: KubeClient, namespace: string): Promise<number> {
+  const list = await kube.list<ExternalSecret>(Resources.ExternalSecret, { namespace });
+  return list.items.filter(isReady).length;
+}
