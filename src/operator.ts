@@ -29,7 +29,7 @@ import { EventRecorder } from './kube/events.js';
 import { findReady } from './kube/status.js';
 import { Resources, objectKey, type KubeObject } from './kube/types.js';
 import { Metrics } from './metrics.js';
-import type { HostPolicy } from './providers/host-policy.js';
+import type { HostPolicy, Resolve } from './providers/host-policy.js';
 import type { ProviderOverrides } from './providers/registry.js';
 import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter, TokenBucket } from './runtime/backoff.js';
@@ -60,6 +60,8 @@ export interface OperatorOptions {
   slowCallMs?: number;
   /** Address ranges namespaced SecretStores may not point the operator at (SSRF guard); none when unset. */
   storeHostPolicy?: HostPolicy;
+  /** How the host policy resolves store endpoints (tests; dns.lookup otherwise). */
+  storeHostResolve?: Resolve;
   /** Providers that replace the registered ones (tests inject programmable providers). */
   providers?: ProviderOverrides;
   log: Logger;
@@ -153,6 +155,7 @@ export class Operator {
       callTimeoutMs: opts.providerTimeoutMs ?? 30_000,
       providers: opts.providers,
       hostPolicy: opts.storeHostPolicy,
+      resolve: opts.storeHostResolve,
       seats: {
         slowMs: opts.slowCallMs ?? 500,
         defaultMaxWaiting: opts.workers ?? DEFAULT_WORKERS,

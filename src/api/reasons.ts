@@ -12,6 +12,8 @@ export const Reason = {
   StoreNotReady: 'StoreNotReady',
   ProviderError: 'ProviderError',
   ProviderTimeout: 'ProviderTimeout',
+  /** A connection to the store's endpoint went to an address --deny-store-hosts refuses (connect-guard.ts). */
+  HostNotAllowed: 'HostNotAllowed',
   /** The store's calls hang: this ExternalSecret waits its turn rather than a worker (store-seats.ts). */
   StoreHeldBack: 'StoreHeldBack',
   RemoteNotFound: 'RemoteNotFound',
@@ -109,6 +111,10 @@ export const REASON_HELP: Record<string, { means: string; todo: string }> = {
   [Reason.ProviderTimeout]: {
     means: 'The provider did not answer within the call deadline (--provider-timeout, 30 s by default).',
     todo: 'Check the provider\'s health and the network path. A call slower than --slow-call-after gives its worker back, so a slow provider does not hold up other stores. Retried with backoff.',
+  },
+  [Reason.HostNotAllowed]: {
+    means: 'A connection to the store\'s endpoint (or a generator\'s) went to an address in a range --deny-store-hosts refuses for namespaced SecretStores and generators: the name now resolves there (DNS rebinding), though it did not when the client was made. Nothing was sent.',
+    todo: 'Find out why the name now resolves to that address (the message names both). If the endpoint really is internal, have the platform team offer it as a ClusterSecretStore. Retried with backoff, so a DNS answer that is fixed brings it back.',
   },
   [Reason.StoreHeldBack]: {
     means: 'Calls to this ExternalSecret\'s store have gone unanswered for longer than --slow-call-after (500 ms by default), so the store is held back: only spec.slowCalls.maxWaiting of its ExternalSecrets (--workers by default) wait on it at a time, none of them holding a worker for longer than --slow-call-after, and this one waits its turn. The Secret is left as it is; other stores are not slowed.',

@@ -42,7 +42,9 @@ export async function generateAcrToken(spec: ACRAccessTokenSpec, ctx: GenerateCo
   } catch (err) {
     throw azureError(err, `registry ${spec.registry}`);
   }
-  const dispatcher = new Agent({ connect: spec.caBundle ? { ca: caBundlePem(spec.caBundle) } : {} });
+  const tls = spec.caBundle ? { ca: caBundlePem(spec.caBundle) } : {};
+  // undici's request() follows no redirect; the registry's connections go through the guard.
+  const dispatcher = new Agent({ connect: ctx.connectGuard ? ctx.connectGuard.undiciConnect(tls) : tls });
   try {
     const post = async (path: string, form: Record<string, string>, field: string): Promise<string> => {
       const res = await request(`https://${spec.registry}${path}`, {

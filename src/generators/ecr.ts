@@ -4,7 +4,7 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRAuthorizationTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { awsError } from '../providers/aws/client.js';
-import { storeCredentials } from '../providers/aws/credentials.js';
+import { guardedHandler, storeCredentials } from '../providers/aws/credentials.js';
 import { text, type GenerateContext, type Generated } from './generators.js';
 
 type AwsSpec = NonNullable<SecretStoreSpec['provider']['aws']>;
@@ -12,8 +12,9 @@ type AwsSpec = NonNullable<SecretStoreSpec['provider']['aws']>;
 export async function generateEcrToken(spec: ECRAuthorizationTokenSpec, ctx: GenerateContext): Promise<Generated> {
   if (spec.scope === 'public') throw new Error('scope public (ECR Public) is not supported yet: use a private registry');
   const aws = { service: 'SecretsManager', region: spec.region, role: spec.role, auth: spec.auth, endpoint: spec.endpoint } as AwsSpec;
-  const credentials = storeCredentials(aws, ctx.kube, ctx.namespace, `secretsync-ecr-${ctx.namespace}`.slice(0, 64));
-  const ecr = new ECRClient({ region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 1 });
+  const requestHandler = guardedHandler(ctx.connectGuard);
+  const credentials = storeCredentials(aws, ctx.kube, ctx.namespace, `secretsync-ecr-${ctx.namespace}`.slice(0, 64), requestHandler);
+  const ecr = new ECRClient({ region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 1, requestHandler });
   try {
     const out = await ecr.send(new GetAuthorizationTokenCommand({}), { abortSignal: ctx.signal });
     const data = out.authorizationData?.[0];

@@ -10,6 +10,8 @@ import { Resources } from '../kube/types.js';
 import { parseDuration } from '../util/duration.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from 'pino';
+import { ConnectGuard } from '../providers/connect-guard.js';
+import { providerFailure } from '../providers/errors.js';
 import { checkGeneratorHosts, type HostPolicy } from '../providers/host-policy.js';
 import { generatorEndpoints, revokeGeneratorLease, runGenerator } from './generators.js';
 import type { GeneratedEntry, GeneratorState } from './state.js';
@@ -44,6 +46,9 @@ export interface GenerateOptions {
   hostPolicy?: HostPolicy;
 }
 
+/** Generators are namespaced, so tenant-controlled: their connections are guarded whenever there is a policy. */
+const generatorGuard = (policy: HostPolicy | undefined) => (policy ? new ConnectGuard(policy, 'generators') : undefined);
+
 export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Promise<{ bySlot: Map<string, GeneratedValues>; state: GeneratorState }> {
   const bySlot = new Map<string, GeneratedValues>();
   const state: GeneratorState = {};
@@ -59,10 +64,12 @@ export async function generate(uses: GeneratorUse[], opts: GenerateOptions): Pro
     let made;
     try {
       await checkGeneratorHosts(generatorEndpoints(generator), opts.hostPolicy);
-      made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log });
+      made = await runGenerator(generator, { namespace: opts.namespace, kube: opts.kube, signal: opts.signal, log: opts.log, connectGuard: generatorGuard(opts.hostPolicy) });
     } catch (err) {
       if (err instanceof SyncError) throw err;
-      throw new SyncError(Reason.GeneratorError, `${ref.kind} "${ref.name}": ${errorMessage(err)}`, true, { cause: err });
+      // The connect-time guard's refusal keeps its own reason, as a store's does.
+      const reason = providerFailure(err).reason === Reason.HostNotAllowed ? Reason.HostNotAllowed : Reason.GeneratorError;
+      throw new SyncError(reason, `${ref.kind} "${ref.name}": ${errorMessage(err)}`, true, { cause: err });
     }
     const entry: GeneratedEntry = {
       source, at: opts.now, renewAt: renewAt(generator, made.expiresAt, opts.now),
@@ -117,7 +124,7 @@ export async function revokeGeneratedLeases(entries: GeneratedEntry[], opts: Rev
       throw err;
     }
     await checkGeneratorHosts(generatorEndpoints(generator), opts.hostPolicy);
-    await revokeGeneratorLease(generator, opts, entry.leaseId);
+    await revokeGeneratorLease(generator, { ...opts, connectGuard: generatorGuard(opts.hostPolicy) }, entry.leaseId);
   }
   return orphaned;
 }

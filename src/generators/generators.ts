@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Generator, GeneratorKind, GeneratorSpecs } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
+import type { ConnectGuard } from '../providers/connect-guard.js';
 import { generatePassword } from './password.js';
 
 export interface GenerateContext {
@@ -13,6 +14,8 @@ export interface GenerateContext {
   kube: KubeClient;
   signal: AbortSignal;
   log: Logger;
+  /** Under --deny-store-hosts: every connection to the generator's endpoint goes through it. */
+  connectGuard?: ConnectGuard;
 }
 
 export interface Generated {

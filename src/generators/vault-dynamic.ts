@@ -15,7 +15,7 @@ function callContext(ctx: GenerateContext): CallContext {
 }
 
 export async function generateVaultDynamic(spec: VaultDynamicSecretSpec, ctx: GenerateContext): Promise<Generated> {
-  const { http, token } = vaultConnection(spec.provider, ctx.kube, ctx.namespace);
+  const { http, token } = vaultConnection(spec.provider, ctx.kube, ctx.namespace, ctx.connectGuard);
   const call = callContext(ctx);
   const path = spec.path.replace(/^\/+/, '');
   try {
@@ -37,7 +37,7 @@ export async function generateVaultDynamic(spec: VaultDynamicSecretSpec, ctx: Ge
 
 /** Revokes the lease of credentials nothing uses any more (their ExternalSecret or its generator entry is gone). */
 export async function revokeVaultDynamicLease(spec: VaultDynamicSecretSpec, ctx: GenerateContext, leaseId: string): Promise<void> {
-  const { http, token } = vaultConnection(spec.provider, ctx.kube, ctx.namespace);
+  const { http, token } = vaultConnection(spec.provider, ctx.kube, ctx.namespace, ctx.connectGuard);
   const call = callContext(ctx);
   try {
     await http.send(call, 'write', 'sys/leases/revoke', await token.get(call), { lease_id: leaseId }, 'lease');

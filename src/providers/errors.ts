@@ -41,6 +41,15 @@ export class StoreHeldBackError extends Error {
   override readonly name = 'StoreHeldBackError';
 }
 
+/** A connection to a tenant-controlled endpoint was refused: its address is in a --deny-store-hosts range (connect-guard.ts). */
+export class HostNotAllowedError extends Error {
+  override readonly name = 'HostNotAllowedError';
+  readonly code = 'EHOSTNOTALLOWED';
+  constructor(message: string) {
+    super(`HostNotAllowed: ${message}`);
+  }
+}
+
 /** The store's configuration is wrong (bad spec, missing credential Secret, ...). */
 export class StoreConfigError extends Error {
   override readonly name = 'StoreConfigError';
@@ -57,12 +66,15 @@ export interface ProviderFailure {
   retry: boolean;
 }
 
+const HOST_NOT_ALLOWED: ProviderFailure = { reason: Reason.HostNotAllowed, metric: 'denied', retry: true };
+
 const FAILURES: Array<[new (...args: never[]) => Error, ProviderFailure]> = [
   [NotFoundError, { reason: Reason.RemoteNotFound, metric: 'not_found', retry: true }],
   [PermissionDeniedError, { reason: Reason.PermissionDenied, metric: 'denied', retry: true }],
   [ConflictError, { reason: Reason.ProviderError, metric: 'error', retry: true }],
   [ThrottledError, { reason: Reason.Throttled, metric: 'throttled', retry: true }],
   [ProviderTimeoutError, { reason: Reason.ProviderTimeout, metric: 'timeout', retry: true }],
+  [HostNotAllowedError, HOST_NOT_ALLOWED],
   // Never a call of its own (no call is made): the metric label is that of the calls that hold the store back.
   [StoreHeldBackError, { reason: Reason.StoreHeldBack, metric: 'timeout', retry: true }],
   [StoreConfigError, { reason: Reason.ProviderError, metric: 'config', retry: false }],
@@ -74,5 +86,12 @@ const OTHER: ProviderFailure = { reason: Reason.ProviderError, metric: 'error', 
 
 export function providerFailure(err: unknown): ProviderFailure {
   for (const [type, failure] of FAILURES) if (err instanceof type) return failure;
-  return OTHER;
+  return refusedByGuard(err) ? HOST_NOT_ALLOWED : OTHER;
+}
+
+/** SDKs wrap a failed connection in errors of their own (RestError, a gRPC status): the guard's refusal shows in their code, message or cause. */
+function refusedByGuard(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  if ((err as { code?: unknown }).code === 'EHOSTNOTALLOWED' || err.message.includes('HostNotAllowed: ')) return true;
+  return refusedByGuard(err.cause, depth + 1);
 }

@@ -5,13 +5,20 @@
 // resolves each endpoint and refuses addresses in the denied ranges before a
 // client is made. ClusterSecretStores are admin-owned and exempt.
 //
-// Resolution happens when the store's client is made (store validation and
-// every spec or credential change); a name that later re-resolves elsewhere
-// is caught at the next client, not on every connection.
-import { lookup } from 'node:dns/promises';
+// Resolution happens here when the store's client is made (store validation
+// and every spec or credential change), and again on every connection the
+// client makes (connect-guard.ts), so a name that re-resolves elsewhere later
+// is refused too.
+import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { AnyStore } from '../api/types.js';
 import { StoreConfigError } from './errors.js';
+
+/** Resolves a name to its addresses (dns.lookup with all: true; tests give their own). */
+export type Resolve = (host: string) => Promise<LookupAddress[]>;
+
+export const systemResolve: Resolve = (host) =>
+  new Promise((resolve, reject) => lookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 /** Named ranges a policy can list besides CIDRs. */
 export const NAMED_RANGES: Record<string, string[]> = {
@@ -84,13 +91,13 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
 }
 
 /** Throws StoreConfigError when a namespaced store's endpoint resolves into a denied range. */
-export async function checkStoreHosts(store: AnyStore, policy: HostPolicy | undefined, resolve = defaultResolve): Promise<void> {
+export async function checkStoreHosts(store: AnyStore, policy: HostPolicy | undefined, resolve: Resolve = systemResolve): Promise<void> {
   if (!policy || !store.metadata.namespace) return;
   await checkHosts(storeEndpoints(store), policy, 'namespaced SecretStores may not use', 'use a ClusterSecretStore or ask the platform team', resolve);
 }
 
 /** The same policy for a generator (namespaced, so tenant-controlled): its endpoints by path, as URLs. */
-export async function checkGeneratorHosts(endpoints: Array<{ path: string; url: string }>, policy: HostPolicy | undefined, resolve = defaultResolve): Promise<void> {
+export async function checkGeneratorHosts(endpoints: Array<{ path: string; url: string }>, policy: HostPolicy | undefined, resolve: Resolve = systemResolve): Promise<void> {
   if (!policy) return;
   const hosts = endpoints.map(({ path, url }) => {
     try {
@@ -102,11 +109,11 @@ export async function checkGeneratorHosts(endpoints: Array<{ path: string; url: 
   await checkHosts(hosts, policy, 'generators may not use', 'ask the platform team', resolve);
 }
 
-async function checkHosts(endpoints: Array<{ path: string; host: string }>, policy: HostPolicy, refused: string, advice: string, resolve: typeof defaultResolve): Promise<void> {
+async function checkHosts(endpoints: Array<{ path: string; host: string }>, policy: HostPolicy, refused: string, advice: string, resolve: Resolve): Promise<void> {
   for (const { path, host } of endpoints) {
-    const addresses = isIP(host) ? [host] : await resolve(host).catch((err: unknown) => {
+    const addresses = isIP(host) ? [host] : (await resolve(host).catch((err: unknown) => {
       throw new StoreConfigError(`${path}: cannot resolve "${host}": ${(err as Error).message}`);
-    });
+    })).map((a) => a.address);
     for (const address of addresses) {
       const range = policy.refuses(address);
       if (range) {
@@ -114,8 +121,4 @@ async function checkHosts(endpoints: Array<{ path: string; host: string }>, poli
       }
     }
   }
-}
-
-async function defaultResolve(host: string): Promise<string[]> {
-  return (await lookup(host, { all: true })).map((a) => a.address);
 }

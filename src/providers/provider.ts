@@ -7,6 +7,7 @@
 // so the socket is freed too), a logger scoped to the reconcile, the reader,
 // and `request()`, which a provider awaits before each remote request it makes,
 // so the store's call budget and the call metrics count real requests.
+import type { ConnectGuard } from './connect-guard.js';
 import type { Logger } from 'pino';
 import type { AnyStore, FindRef, RemoteRef } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
@@ -162,6 +163,8 @@ export interface ClientContext {
   /** The namespace credentials are read from (the store's own, for a SecretStore). */
   namespace: string;
   kube: KubeClient;
+  /** Set for a namespaced store under --deny-store-hosts: every connection to its endpoint goes through it. */
+  connectGuard?: ConnectGuard;
 }
 
 export interface Provider {

@@ -16,7 +16,8 @@ import { NotFoundError, ProviderTimeoutError, StoreConfigError, ThrottledError, 
 import { mapFor, valueFor } from './property.js';
 import { reusableUntil } from './freshness.js';
 import type { CallContext, Provider, ProviderClient, RecordedSource, RemoteState, RemoteValue, RemoteValues, RemoteWriter, SourceInfo, WriteOptions } from './provider.js';
-import { checkStoreHosts, type HostPolicy } from './host-policy.js';
+import { ConnectGuard } from './connect-guard.js';
+import { checkStoreHosts, type HostPolicy, type Resolve } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
 import { StoreSeats } from './store-seats.js';
 
@@ -435,6 +436,8 @@ export interface StoreClientsOptions {
   providers?: ProviderOverrides;
   /** Address ranges namespaced stores may not point the operator at. */
   hostPolicy?: HostPolicy;
+  /** How the connect-time guard resolves names (tests; dns.lookup otherwise). */
+  resolve?: Resolve;
   /** Seats for ExternalSecret syncs (store-seats.ts); without it, syncs wait on a store however slow. */
   seats?: {
     slowMs: number;
@@ -507,8 +510,11 @@ export class StoreClients {
     const name = providerName(store.spec.provider);
     if (!name) throw new Error('store needs exactly one provider');
     const provider = await this.provider(name);
-    await checkStoreHosts(store, this.opts.hostPolicy);
-    const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube });
+    const { hostPolicy, resolve } = this.opts;
+    await checkStoreHosts(store, hostPolicy, resolve);
+    // ClusterSecretStores are the platform team's: only a namespaced store's endpoint is guarded.
+    const connectGuard = hostPolicy && store.metadata.namespace ? new ConnectGuard(hostPolicy, 'namespaced SecretStores', resolve) : undefined;
+    const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube, connectGuard });
     return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs, this.seatsFor(store, key));
   }
 

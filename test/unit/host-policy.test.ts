@@ -38,7 +38,7 @@ describe('host policy', () => {
   });
 
   it('checks namespaced stores through the resolver, and exempts ClusterSecretStores', async () => {
-    const resolveTo = (addresses: string[]) => () => Promise.resolve(addresses);
+    const resolveTo = (addresses: string[]) => () => Promise.resolve(addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
     const metadataByName = store({ azurekv: { vaultUrl: 'https://innocent.example', authType: 'ManagedIdentity' } });
     const err = await checkStoreHosts(metadataByName, policy, resolveTo(['93.184.216.34', '169.254.169.254'])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreConfigError);

@@ -7,6 +7,9 @@
 // Operator do: from the ServiceAccount's eks.amazonaws.com/role-arn
 // annotation, with aws.role then assumed on top of it. A ServiceAccount
 // without the annotation uses aws.role as the web identity role.
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { ConnectGuard } from '../connect-guard.js';
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, STSClient, type Credentials } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AnyStore } from '../../api/types.js';
@@ -50,8 +53,16 @@ async function webIdentityOf(kube: KubeClient, namespace: string, ref: ServiceAc
   return { role: annotations[ROLE_ARN_ANNOTATION] || undefined, audiences: audience ? [audience] : undefined };
 }
 
-export function storeCredentials(spec: AwsSpec, kube: KubeClient, namespace: string, sessionName: string): AwsCredentialIdentityProvider | undefined {
-  const sts = (credentials?: AwsCredentialIdentityProvider) => new STSClient({ region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 2 });
+/**
+ * The SDK's Node HTTP handler with agents whose every connection goes through
+ * the guard (undefined: the SDK's own). The SDK follows no redirect.
+ */
+export function guardedHandler(guard: ConnectGuard | undefined): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined {
+  return guard ? { httpAgent: guard.httpAgent(), httpsAgent: guard.httpsAgent() } : undefined;
+}
+
+export function storeCredentials(spec: AwsSpec, kube: KubeClient, namespace: string, sessionName: string, requestHandler?: ReturnType<typeof guardedHandler>): AwsCredentialIdentityProvider | undefined {
+  const sts = (credentials?: AwsCredentialIdentityProvider) => new STSClient({ region: spec.region, endpoint: spec.endpoint, credentials, maxAttempts: 2, requestHandler });
   let base: AwsCredentialIdentityProvider | undefined;
 
   if (spec.auth?.secretRef) {

@@ -7,6 +7,7 @@
 // Key Vault has no batch read and no cheaper "has it changed" call than the
 // read itself, except in listings: a find remembers each match's value by
 // its `updated` date and reads again only what changed.
+import type { ConnectGuard } from '../connect-guard.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TokenCredential } from '@azure/core-auth';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
@@ -53,13 +54,16 @@ export class AzureKvClient implements ProviderClient {
   private readonly rotations = new Map<string, { rotatesAt?: Date; until: number }>();
   private readonly found = new Map<string, { updated: number; settled: boolean; fetched: RemoteValue }>();
 
-  constructor(private readonly vaultUrl: string, private readonly credential: TokenCredential) {
+  constructor(private readonly vaultUrl: string, private readonly credential: TokenCredential, guard?: ConnectGuard) {
     const http = createDefaultHttpClient();
+    // A namespaced store's every connection to its vault goes through the guard's agents (Entra ID's are the SDK's own: its hosts are not the store's to choose).
+    const agents = guard ? { https: guard.httpsAgent(), http: guard.httpAgent() } : undefined;
     // Counts each request against its call, and reads answers as a stream cut off at
     // MAX_RESPONSE_BYTES (the SDK's client would buffer a hostile answer of any size).
     const counting: HttpClient = {
       sendRequest: async (request) => {
         await this.current.getStore()?.request();
+        if (agents) request.agent = request.url.startsWith('https:') ? agents.https : agents.http;
         if (request.streamResponseStatusCodes) return http.sendRequest(request);
         request.streamResponseStatusCodes = new Set([Number.POSITIVE_INFINITY]);
         const response = await http.sendRequest(request).finally(() => {
@@ -72,7 +76,8 @@ export class AzureKvClient implements ProviderClient {
         return response;
       },
     };
-    this.options = { httpClient: counting, retryOptions: { maxRetries: 0 }, disableChallengeResourceVerification: !isKnownVaultHost(vaultUrl) };
+    // No redirect is followed: Key Vault's API has none, and one could lead anywhere.
+    this.options = { httpClient: counting, retryOptions: { maxRetries: 0 }, redirectOptions: { maxRetries: 0 }, disableChallengeResourceVerification: !isKnownVaultHost(vaultUrl) };
     this.secrets = new SecretClient(vaultUrl, credential, this.options);
     this.writer = new AzureKvWriter(this.secrets, (ctx, key, op) => this.sdk(ctx, key, op));
   }

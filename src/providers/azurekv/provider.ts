@@ -11,8 +11,8 @@ export const azurekvProvider: Provider = {
   validateStore(store) {
     return specProblems(store.spec.provider.azurekv!);
   },
-  async newClient({ store, namespace, kube }) {
+  async newClient({ store, namespace, kube, connectGuard }) {
     const spec = store.spec.provider.azurekv!;
-    return new AzureKvClient(spec.vaultUrl, await storeCredential(spec, kube, namespace));
+    return new AzureKvClient(spec.vaultUrl, await storeCredential(spec, kube, namespace), connectGuard);
   },
 };

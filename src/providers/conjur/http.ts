@@ -3,6 +3,7 @@
 // cut off at the response limit, and Conjur's status codes as typed provider
 // errors. Messages name variables and logins, never values, keys or tokens.
 import { Agent, request } from 'undici';
+import type { ConnectGuard } from '../connect-guard.js';
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
 import type { CallContext } from '../provider.js';
 import { readLimited } from '../response-limit.js';
@@ -19,8 +20,11 @@ export class ConjurHttp {
   constructor(
     private readonly base: string,
     ca: string | undefined,
+    guard?: ConnectGuard,
   ) {
-    this.dispatcher = new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 30_000 });
+    const tls = ca ? { ca } : {};
+    // undici's request() follows no redirect: a 3xx is an answer like any other.
+    this.dispatcher = new Agent({ connect: guard ? guard.undiciConnect(tls) : tls, keepAliveTimeout: 30_000 });
   }
 
   async send(method: 'GET' | 'POST', path: string, ctx: CallContext, headers: Record<string, string> = {}, body?: string): Promise<ConjurResponse> {

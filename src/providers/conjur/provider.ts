@@ -11,9 +11,9 @@ export const conjurProvider: Provider = {
   name: 'conjur',
   capabilities: 'ReadOnly',
   validateStore: (store: AnyStore) => caBundleProblems('conjur', store.spec.provider.conjur!.caBundle),
-  newClient({ store, namespace, kube }) {
+  newClient({ store, namespace, kube, connectGuard }) {
     const spec = store.spec.provider.conjur!;
-    const http = new ConjurHttp(spec.url.replace(/\/+$/, ''), spec.caBundle ? caBundlePem(spec.caBundle) : undefined);
+    const http = new ConjurHttp(spec.url.replace(/\/+$/, ''), spec.caBundle ? caBundlePem(spec.caBundle) : undefined, connectGuard);
     return Promise.resolve(new ConjurClient(http, new ConjurLogin(http, spec, kube, namespace)));
   },
 };

@@ -4,6 +4,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { Provider } from '../provider.js';
 import { MAX_RESPONSE_BYTES } from '../response-limit.js';
 import { GcpSmClient } from './client.js';
+import { guardedChannel } from './guarded-resolver.js';
 import { storeAuth, workloadAudiences } from './credentials.js';
 
 /** host[:port] → the SDK's apiEndpoint and port. */
@@ -30,7 +31,7 @@ export const gcpsmProvider: Provider = {
       return [(err as Error).message];
     }
   },
-  async newClient({ store, namespace, kube }) {
+  async newClient({ store, namespace, kube, connectGuard }) {
     const spec = store.spec.provider.gcpsm!;
     const authClient = await storeAuth(spec, kube, namespace);
     const sm = new SecretManagerServiceClient({
@@ -39,6 +40,8 @@ export const gcpsmProvider: Provider = {
       ...(authClient ? { authClient } : {}),
       // gRPC refuses a larger message from its length prefix, before buffering it.
       'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+      // A namespaced store's channel connects only to addresses the guard allows (its auth's endpoints are Google's or the operator's, not the store's to choose).
+      ...(connectGuard ? guardedChannel(connectGuard) : {}),
     });
     const parent = spec.location ? `projects/${spec.projectID}/locations/${spec.location}` : `projects/${spec.projectID}`;
     return new GcpSmClient(sm, parent);

@@ -4,6 +4,7 @@
 // answers are cut off at MAX_RESPONSE_BYTES while they stream in instead of
 // being buffered whole by axios.
 import { Agent, request } from 'undici';
+import type { ConnectGuard } from '../connect-guard.js';
 import { readLimited } from '../response-limit.js';
 
 /** What node-vault passes to its request function (the subset we honour). */
@@ -28,8 +29,10 @@ export interface VaultTransport {
   close: () => Promise<void>;
 }
 
-export function vaultTransport(ca: string | undefined): VaultTransport {
-  const dispatcher = new Agent({ connect: ca ? { ca } : {}, keepAliveTimeout: 30_000 });
+export function vaultTransport(ca: string | undefined, guard?: ConnectGuard): VaultTransport {
+  const tls = ca ? { ca } : {};
+  // undici's request() follows no redirect: a 3xx is an answer like any other.
+  const dispatcher = new Agent({ connect: guard ? guard.undiciConnect(tls) : tls, keepAliveTimeout: 30_000 });
   const send = async (options: VaultRequestOptions): Promise<VaultRawResponse> => {
     const url = new URL(options.uri);
     const hasBody = options.json !== undefined && typeof options.json === 'object';
