@@ -24,6 +24,8 @@ export interface IsolationOptions {
   /** The slow tenant's ExternalSecrets, one key each. */
   slow: number;
   samples: number;
+  /** A sample taking longer counts as this long. */
+  sampleTimeoutMs: number;
   stamp: string;
   namespace: (name: string) => Promise<string>;
   removeNamespace: (name: string) => Promise<void>;
@@ -35,6 +37,8 @@ interface Latency {
   readyP99Ms: number;
   refreshP50Ms: number;
   refreshP99Ms: number;
+  /** Samples that took longer than the timeout (counted as the timeout). */
+  timedOut: number;
 }
 
 export interface IsolationResult {
@@ -49,6 +53,7 @@ const latency = (m: TenantLatency): Latency => ({
   readyP99Ms: Math.round(percentile(m.ready, 99)),
   refreshP50Ms: Math.round(percentile(m.refresh, 50)),
   refreshP99Ms: Math.round(percentile(m.refresh, 99)),
+  timedOut: m.timedOut,
 });
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -82,7 +87,7 @@ export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
     await store(healthy, vault.addr);
     await store(hung, proxy.url);
     await store(slow, proxy.url);
-    const measure = (label: string) => measureTenant(kube, healthy, label, spec(`${prefix}-b`), o.samples);
+    const measure = (label: string) => measureTenant(kube, healthy, label, spec(`${prefix}-b`), o.samples, o.sampleTimeoutMs);
 
     o.say(`[isolation] tenant B alone: ${o.samples} new ExternalSecrets, then ${o.samples} forced refreshes`);
     const alone = latency(await measure('alone'));
@@ -90,8 +95,8 @@ export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
     o.say(`[isolation] tenant A: ${o.hung} ExternalSecrets reading 100 keys whose reads never answer; tenant B again`);
     proxy.set({ mode: 'hang' });
     await createMany(kube, hung, o.hung, (i) => spec(`${prefix}-a-${i % 100}`));
-    const heldBack = `secretsync_store_held_back{store="SecretStore/${hung}/vault"} 1`;
-    await until('the hung store held back', async () => (await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text()).includes(heldBack), 120_000);
+    // Measured once 16 of A's reads hang (as many as the workers), whatever the operator does about them.
+    await until('16 of the hung tenant\'s reads waiting', () => Promise.resolve(proxy.picked >= 16), 120_000);
     const besideHung = { ...latency(await measure('beside-hung')), hungExternalSecrets: o.hung, hungKeys: 100 };
     proxy.set({ mode: 'pass' });
     await o.removeNamespace(hung);
@@ -112,7 +117,8 @@ export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
 }
 
 export function isolationTable(r: IsolationResult): string {
-  const row = (what: string, l: Latency) => `  ${what.padEnd(58)} ${`${l.readyP50Ms} / ${l.readyP99Ms} ms`.padStart(16)} ${`${l.refreshP50Ms} / ${l.refreshP99Ms} ms`.padStart(16)}`;
+  const late = (l: Latency) => (l.timedOut > 0 ? `   ${l.timedOut} samples timed out (counted as the timeout)` : '');
+  const row = (what: string, l: Latency) => `  ${what.padEnd(58)} ${`${l.readyP50Ms} / ${l.readyP99Ms} ms`.padStart(16)} ${`${l.refreshP50Ms} / ${l.refreshP99Ms} ms`.padStart(16)}${late(l)}`;
   return [
     `isolation: healthy tenant B (${r.samples} samples each, p50 / p99; target p99 < 1000 ms)`,
     `  ${'tenant A'.padEnd(58)} ${'new ES Ready'.padStart(16)} ${'forced refresh'.padStart(16)}`,

@@ -53,13 +53,14 @@ const opts = new Command()
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
   .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur, isolation (last: a healthy tenant beside a hung and a slow one, bench/isolation.ts)', 'fake,fake-templated,vault,aws,azure,gcp,conjur,isolation')
   .option('--isolation-hung <n>', 'isolation: the hung tenant\'s ExternalSecrets (reading 100 keys)', (v) => Number(v), 1000)
+  .option('--isolation-samples <n>', 'isolation: the healthy tenant\'s new ExternalSecrets (and forced refreshes) per phase', (v) => Number(v), 20)
   .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
@@ -549,7 +550,8 @@ function isolationScenario(): Promise<IsolationResult> {
     workers: opts.concurrency,
     hung: opts.isolationHung,
     slow: 48,
-    samples: 20,
+    samples: opts.isolationSamples,
+    sampleTimeoutMs: 30_000,
     stamp,
     namespace,
     removeNamespace,

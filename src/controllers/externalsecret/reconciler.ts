@@ -187,8 +187,7 @@ export class ExternalSecretReconciler {
    * stays Ready, its Secret as synced as it was; one not yet synced says why.
    */
   private async heldBack(es: ExternalSecret, failure: SyncError, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const ready = findReady(es.status);
-    const synced = ready?.status === 'True' && es.status?.syncedResourceVersion === syncedVersion(es, es.spec.secretStoreRef ? this.deps.stores.resolve(es).store : undefined);
+    const synced = findReady(es.status)?.status === 'True' && es.status?.observedGeneration === es.metadata.generation;
     if (synced) ctx.log.debug('store held back; refresh put off until its turn');
     else await this.recordFailure(es, failure, Date.now(), ctx.log);
     return { requeueAfterMs: HELD_BACK_RECHECK_MS };
