@@ -31,7 +31,7 @@ import type { ExternalSecret, ExternalSecretSpec } from '../src/api/types.js';
 import { KubeClient } from '../src/kube/client.js';
 import { findReady } from '../src/kube/status.js';
 import { API_VERSION, Resources } from '../src/kube/types.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/runtime/log.js';
 import { Informer } from '../src/runtime/informer.js';
 import { startAwsProxy, type AwsProxy } from '../test/support/aws-proxy.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../test/support/azure.js';

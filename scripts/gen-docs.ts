@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterExternalSecretReason, EventReason, PushReason, REASON_HELP, Reason, RestartReason, StoreReason } from '../src/api/reasons.js';
-import { Metrics } from '../src/metrics.js';
+import { Metrics } from '../src/runtime/metrics.js';
 
 const root = join(import.meta.dirname, '..');
 const FLAGS_BEGIN = '<!-- flags: generated from `secretsync run --help` by `make generate` -->';
 const FLAGS_END = '<!-- flags: end -->';
-const METRICS_BEGIN = '<!-- metrics: generated from src/metrics.ts by `make generate` -->';
+const METRICS_BEGIN = '<!-- metrics: generated from src/runtime/metrics.ts by `make generate` -->';
 const METRICS_END = '<!-- metrics: end -->';
 
 const esReasons = new Set<string>(Object.values(Reason));

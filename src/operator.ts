@@ -28,7 +28,7 @@ import { KubeApiError, KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
 import { findReady } from './kube/status.js';
 import { Resources, objectKey, type KubeObject } from './kube/types.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from './runtime/metrics.js';
 import type { HostPolicy, Resolve } from './providers/host-policy.js';
 import type { ProviderOverrides } from './providers/registry.js';
 import { StoreClients } from './providers/store-clients.js';

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { storeIdOf, storeKey, type StoreKey } from '../api/store-id.js';
 import type { AnyStore, FindRef, ProviderName, RemoteRef, StoreKind } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../runtime/metrics.js';
 import { TokenBucket } from '../runtime/backoff.js';
 import { lazyChild } from '../runtime/lazy-logger.js';
 import { untilAborted } from '../util/abort.js';

@@ -6,7 +6,7 @@
 // ExternalSecret reads is counted as unknown and triggers nothing.
 import type { Logger } from 'pino';
 import type { StoreKey } from '../api/store-id.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../runtime/metrics.js';
 import { RemoteKeyIndex } from './remote-key-index.js';
 
 /**

@@ -13,7 +13,7 @@ import { describe, expect, it, onTestFailed } from 'vitest';
 import type { ExternalSecret } from '../../src/api/types.js';
 import { findReady } from '../../src/kube/status.js';
 import { Resources, type Secret } from '../../src/kube/types.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { pool } from '../../bench/baselines.js';
 import { startFlappingProxy } from '../support/flapping-proxy.js';

@@ -28,7 +28,7 @@ import { gcpsmProvider } from '../../src/providers/gcpsm/provider.js';
 import { parseHostPolicy } from '../../src/providers/host-policy.js';
 import type { Provider } from '../../src/providers/provider.js';
 import { vaultProvider } from '../../src/providers/vault/provider.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { errorMessage } from '../../src/util/errors.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../support/azure.js';
 import { callContext } from '../support/call-context.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reason } from '../../src/api/reasons.js';
 import type { ExternalSecretSpec } from '../../src/api/types.js';
 import { Resources } from '../../src/kube/types.js';
-import { Metrics } from '../../src/metrics.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-http-proxy.js';
 import { createMany, describeLatency, measureTenant, percentile, readyCount, type TenantLatency } from '../support/tenant-latency.js';
 import {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, inject, onTestFinished } from 'vitest';
 import type { ExternalSecret, ExternalSecretSpec, SecretStore, SecretStoreSpec } from '../../src/api/types.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { API_VERSION, Resources, type Condition, type KubeObject, type Secret } from '../../src/kube/types.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { Operator, type OperatorOptions } from '../../src/operator.js';
 
 export const stateDir = () => inject('controlPlaneState');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources, type Condition, type KubeObject } from '../../src/kube/types.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/runtime/log.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { FORCE_SYNC_ANNOTATION } from '../../src/api/names.js';
 import { startFreezableProxy } from '../support/freezable-proxy.js';

@@ -5,7 +5,7 @@ import { BatchGetSecretValueCommand, DescribeSecretCommand, GetSecretValueComman
 import type { STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/metrics.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import { AwsClient } from '../../src/providers/aws/client.js';
 import { NotFoundError, ThrottledError } from '../../src/providers/errors.js';
 import type { CallContext, ProviderClient, RemoteValue } from '../../src/providers/provider.js';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.js';
-import { createLogger } from '../../src/log.js';
-import { Metrics } from '../../src/metrics.js';
+import { createLogger } from '../../src/runtime/log.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import { RefreshEvents } from '../../src/refresh-events/refresh-events.js';
 import { RefreshWebhook, signRefresh } from '../../src/refresh-events/webhook.js';
 

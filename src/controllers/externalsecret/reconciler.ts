@@ -16,7 +16,7 @@ import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, stalledCondition, statusChanged } from '../../kube/status.js';
 import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
-import type { Metrics } from '../../metrics.js';
+import type { Metrics } from '../../runtime/metrics.js';
 import { StoreHeldBackError } from '../../providers/errors.js';
 import type { SourceInfo } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient, StoreClients } from '../../providers/store-clients.js';

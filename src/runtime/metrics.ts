@@ -1,7 +1,7 @@
 // Prometheus metrics. Each operator instance has its own registry, so several
 // can run in one process (tests) without clashing.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PROVIDER_CALL_STATUSES } from './providers/errors.js';
+import { PROVIDER_CALL_STATUSES } from '../providers/errors.js';
 
 export class Metrics {
   readonly registry = new Registry();
