@@ -6,7 +6,7 @@
 // nobody reads, so beyond the budget they are counted and dropped. Warnings
 // are never dropped.
 import type { Logger } from 'pino';
-import { TokenBucket } from '../runtime/backoff.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import type { KubeClient } from './client.js';
 import { Resources, type KubeObject } from './types.js';
 

@@ -9,7 +9,7 @@ import { storeIdOf, storeKey, type StoreKey } from '../api/store-id.js';
 import type { AnyStore, FindRef, ProviderName, RemoteRef, StoreKind } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Metrics } from '../runtime/metrics.js';
-import { TokenBucket } from '../runtime/backoff.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { lazyChild } from '../runtime/lazy-logger.js';
 import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from './errors.js';

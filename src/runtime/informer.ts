@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import { KubeApiError, isGone, type KubeClient, type ListOptions } from '../kube/client.js';
 import { objectKey, type KubeObject, type ObjectMeta, type ResourceType } from '../kube/types.js';
-import { sleep, withJitter } from './backoff.js';
+import { sleep } from '../util/sleep.js';
+import { withJitter } from './backoff.js';
 import { LineSplitter } from './line-splitter.js';
 import { shareStrings, shared } from './shared-strings.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ExponentialBackoff, RetryRateLimiter, TokenBucket, withJitter } from '../../src/runtime/backoff.js';
+import { ExponentialBackoff, RetryRateLimiter, withJitter } from '../../src/runtime/backoff.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
 
 describe('retry limits', () => {
   it('doubles per key up to the cap and forgets', () => {

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RetryRateLimiter, ExponentialBackoff, TokenBucket } from '../../src/runtime/backoff.js';
+import { RetryRateLimiter, ExponentialBackoff } from '../../src/runtime/backoff.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
 import { Controller, type ReconcileContext } from '../../src/runtime/controller.js';
 import { WorkQueue } from '../../src/runtime/workqueue.js';
 
