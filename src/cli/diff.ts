@@ -4,8 +4,8 @@
 // when anything differs, as `kubectl diff`.
 import { createHash } from 'node:crypto';
 import { HASH_ANNOTATION, LEASES_ANNOTATION } from '../api/names.js';
-import { decodeSecretData } from '../controllers/externalsecret/data-hash.js';
-import { SyncError } from '../controllers/externalsecret/sync-error.js';
+import { decodeSecretData } from '../secrets/data-hash.js';
+import { SyncError } from '../secrets/sync-error.js';
 import { Resources, type Secret } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
 import { clusterClient, closeCluster, desiredFor, type CliContext } from './context.js';

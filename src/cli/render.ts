@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, stringify } from 'yaml';
 import { HASH_ANNOTATION } from '../api/names.js';
 import { errorMessage } from '../util/errors.js';
-import { SyncError } from '../controllers/externalsecret/sync-error.js';
+import { SyncError } from '../secrets/sync-error.js';
 import { desiredFor, type CliContext } from './context.js';
 import { utf8Text } from '../util/text.js';
 

@@ -9,7 +9,7 @@ import { schemaProblems } from '../validation/schema.js';
 import { externalSecretProblems, storeProblems } from '../validation/semantic.js';
 import { asText, readManifests, type Manifest } from './manifests.js';
 import { ESO_VERSIONS, GENERATOR_KINDS } from './migrate/convert.js';
-import { pushPlan } from '../controllers/pushsecret/push-plan.js';
+import { pushPlan } from '../secrets/push-plan.js';
 import type { PushSecretSpec } from '../api/types.js';
 import { progress, styler } from './style.js';
 

@@ -3,8 +3,8 @@
 // due), otherwise new ones. The state goes back with the Secret it is kept in.
 import { Reason } from '../api/reasons.js';
 import type { Generator, GeneratorRef } from '../api/types.js';
-import { decodeSecretData, encodeSecretData } from '../controllers/externalsecret/data-hash.js';
-import { SyncError } from '../controllers/externalsecret/sync-error.js';
+import { decodeSecretData, encodeSecretData } from '../secrets/data-hash.js';
+import { SyncError } from '../secrets/sync-error.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { Resources } from '../kube/types.js';
 import { parseDuration } from '../util/duration.js';

@@ -5,7 +5,7 @@
 // key): the values are secret, and Secret metadata travels further than
 // Secret data (metadata-only watches, `kubectl get -o yaml` of a list).
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import type { HmacKey } from '../controllers/externalsecret/data-hash.js';
+import type { HmacKey } from '../secrets/data-hash.js';
 
 export const GENERATOR_STATE_ANNOTATION = 'secretsync.dev/generator-state';
 

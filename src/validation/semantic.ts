@@ -4,8 +4,8 @@
 // `secretsync validate` runs them on files. Each problem names its field.
 import { Reason } from '../api/reasons.js';
 import type { AnyStore, ExternalSecretSpec, ProviderName } from '../api/types.js';
-import { conditionProblems } from '../controllers/store/namespace-conditions.js';
-import { checkTemplate } from '../controllers/externalsecret/template/engine.js';
+import { conditionProblems } from '../secrets/namespace-conditions.js';
+import { checkTemplate } from '../secrets/template/engine.js';
 import { referenceProblems } from '../providers/credentials.js';
 import type { Provider } from '../providers/provider.js';
 import { providerName } from '../providers/registry.js';

@@ -1,10 +1,10 @@
 // Property-based tests for the pure mappings between fetched values and Secret keys.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeValue } from '../../src/controllers/externalsecret/decoding.js';
-import { applyRewrites, toSecretKey } from '../../src/controllers/externalsecret/rewrite.js';
-import { SyncError } from '../../src/controllers/externalsecret/sync-error.js';
-import { dataHash } from '../../src/controllers/externalsecret/data-hash.js';
+import { decodeValue } from '../../src/secrets/decoding.js';
+import { applyRewrites, toSecretKey } from '../../src/secrets/rewrite.js';
+import { SyncError } from '../../src/secrets/sync-error.js';
+import { dataHash } from '../../src/secrets/data-hash.js';
 
 const VALID_KEY = /^[-._a-zA-Z0-9]+$/;
 const keyArb = fc.stringMatching(/^[-._a-zA-Z0-9]{1,30}$/).filter((k) => k !== '.' && k !== '..');

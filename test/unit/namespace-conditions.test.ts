@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionProblems, namespaceAdmitted } from '../../src/controllers/store/namespace-conditions.js';
+import { conditionProblems, namespaceAdmitted } from '../../src/secrets/namespace-conditions.js';
 
 describe('ClusterSecretStore conditions', () => {
   it('no conditions admit every namespace', () => {

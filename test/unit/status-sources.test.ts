@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordSource, recordedSources } from '../../src/controllers/externalsecret/status-sources.js';
+import { recordSource, recordedSources } from '../../src/secrets/status-sources.js';
 
 describe('status.sources', () => {
   it('records a lease end as the expiry, and the rotation date', () => {

@@ -2,7 +2,7 @@
 // needs no reconcile; any other one queues one when the write returns.
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from '../../src/api/types.js';
-import { buildDesiredSecret } from '../../src/controllers/externalsecret/desired-secret.js';
+import { buildDesiredSecret } from '../../src/secrets/desired-secret.js';
 import { TargetSecrets } from '../../src/controllers/externalsecret/target-secret.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { Secret } from '../../src/kube/types.js';

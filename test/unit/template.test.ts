@@ -1,8 +1,8 @@
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from '../../src/api/types.js';
-import { shapeSecret } from '../../src/controllers/externalsecret/shape.js';
-import { render, templateScope } from '../../src/controllers/externalsecret/template/engine.js';
+import { shapeSecret } from '../../src/secrets/shape.js';
+import { render, templateScope } from '../../src/secrets/template/engine.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (v: Uint8Array | undefined) => Buffer.from(v ?? []).toString('utf8');

@@ -17,7 +17,7 @@ import { API_VERSION, Resources, type KubeObject } from '../../kube/types.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { errorMessage, shortMessage } from '../../util/errors.js';
-import { selectorMatches } from '../store/namespace-conditions.js';
+import { selectorMatches } from '../../secrets/namespace-conditions.js';
 
 /** Names the ClusterExternalSecret an ExternalSecret was stamped from (selects them in the cache). */
 export const CLUSTER_EXTERNAL_SECRET_LABEL = 'secretsync.dev/cluster-external-secret';

@@ -15,7 +15,7 @@ import { Reason } from '../../api/reasons.js';
 import { ADOPT_ESO_ANNOTATION } from '../../api/names.js';
 import { FIELD_MANAGER } from '../../kube/client.js';
 import type { ManagedFieldsEntry, OwnerReference, Secret } from '../../kube/types.js';
-import { SyncError } from './sync-error.js';
+import { SyncError } from '../../secrets/sync-error.js';
 
 const MIGRATION_DOC = 'docs/migrating-from-eso.md';
 

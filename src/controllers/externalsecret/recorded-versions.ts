@@ -6,7 +6,7 @@
 import { OWNER_ANNOTATION } from '../../api/names.js';
 import type { ExternalSecret } from '../../api/types.js';
 import type { KubeObject } from '../../kube/types.js';
-import { creationPolicy } from './desired-secret.js';
+import { creationPolicy } from '../../secrets/desired-secret.js';
 
 /**
  * The versions the last sync recorded, by remote key, when they alone decide

@@ -8,7 +8,7 @@
 import type { ExternalSecret, RemoteRef } from '../../api/types.js';
 import type { RecordedSource } from '../../providers/provider.js';
 import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
-import { recordedSources } from './status-sources.js';
+import { recordedSources } from '../../secrets/status-sources.js';
 
 export class RefreshPrefetch {
   /** Store key -> the due time already prefetched for. */

@@ -23,12 +23,12 @@ import { carriesEsoMarks, ESO_MANAGED_LABEL } from '../../api/eso.js';
 import { ADOPT_ESO_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
 import type { ExternalSecret } from '../../api/types.js';
 import { Resources, type KubeObject, type Secret } from '../../kube/types.js';
-import { dataHash, decodeSecretData, sameHash, type HmacKey } from './data-hash.js';
-import { creationPolicy, mergeRefusedFor, metadataMatches, type DesiredSecret } from './desired-secret.js';
-import { kubeStep } from './errors.js';
+import { dataHash, decodeSecretData, sameHash, type HmacKey } from '../../secrets/data-hash.js';
+import { creationPolicy, mergeRefusedFor, metadataMatches, type DesiredSecret } from '../../secrets/desired-secret.js';
+import { kubeStep } from '../../secrets/errors.js';
 import { EsoRetakes } from './eso-retakes.js';
 import { takeoverPatch, takeoverRefusal } from './eso-takeover.js';
-import { SyncError } from './sync-error.js';
+import { SyncError } from '../../secrets/sync-error.js';
 
 export interface WriteResult {
   operation?: 'create' | 'update' | 'adopt';

@@ -21,8 +21,8 @@ import type { ExternalSecret } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
 import type { KubeObject, ResourceType } from '../../kube/types.js';
-import { selectorMatches } from '../store/namespace-conditions.js';
-import type { HmacKey } from './data-hash.js';
+import { selectorMatches } from '../../secrets/namespace-conditions.js';
+import type { HmacKey } from '../../secrets/data-hash.js';
 import { secretsReferenced, type PodSpec } from './pod-secret-refs.js';
 
 export type RestartTarget = NonNullable<NonNullable<ExternalSecret['spec']['target']>['rolloutRestart']>[number];

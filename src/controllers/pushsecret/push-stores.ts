@@ -5,8 +5,8 @@
 import { storeKey } from '../../api/store-id.js';
 import type { AnyStore, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore } from '../../api/types.js';
 import type { Informer } from '../../runtime/informer.js';
-import { selectorMatches } from '../store/namespace-conditions.js';
-import type { StoreResolver } from '../externalsecret/store-resolver.js';
+import { selectorMatches } from '../../secrets/namespace-conditions.js';
+import type { StoreResolver } from '../../secrets/store-resolver.js';
 
 export interface PushStore {
   /** Kind/name, as status.syncedPushSecrets keys it. */

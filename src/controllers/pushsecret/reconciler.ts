@@ -24,15 +24,15 @@ import type { ReconcileContext, ReconcileResult } from '../../runtime/controller
 import { TerminalError } from '../../runtime/controller.js';
 import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
-import type { HmacKey } from '../externalsecret/data-hash.js';
-import { dataHash, decodeSecretData, encodeSecretData } from '../externalsecret/data-hash.js';
-import { kubeStep, toSyncError } from '../externalsecret/errors.js';
-import { shapeSecret } from '../externalsecret/shape.js';
-import type { StoreResolver } from '../externalsecret/store-resolver.js';
-import { StorePending } from '../externalsecret/store-resolver.js';
-import { SyncError } from '../externalsecret/sync-error.js';
-import { readTemplateSource } from '../externalsecret/template-source.js';
-import { pushPlan } from './push-plan.js';
+import type { HmacKey } from '../../secrets/data-hash.js';
+import { dataHash, decodeSecretData, encodeSecretData } from '../../secrets/data-hash.js';
+import { kubeStep, toSyncError } from '../../secrets/errors.js';
+import { shapeSecret } from '../../secrets/shape.js';
+import type { StoreResolver } from '../../secrets/store-resolver.js';
+import { StorePending } from '../../secrets/store-resolver.js';
+import { SyncError } from '../../secrets/sync-error.js';
+import { readTemplateSource } from '../../secrets/template-source.js';
+import { pushPlan } from '../../secrets/push-plan.js';
 import { pushStores, type PushStore } from './push-stores.js';
 import type { ClusterSecretStore, SecretStore } from '../../api/types.js';
 

@@ -20,7 +20,7 @@ import { storeProblems } from '../../validation/semantic.js';
 import { errorMessage, shortMessage } from '../../util/errors.js';
 import { withJitter } from '../../runtime/backoff.js';
 import type { CredentialWatch } from './credential-watch.js';
-import { isStoreReady } from './store-ready.js';
+import { isStoreReady } from '../../secrets/store-ready.js';
 
 /** Stores are checked again this often while Ready, so an outage shows up. */
 const REVALIDATE_MS = 5 * 60_000;

@@ -1,7 +1,7 @@
 // status.sources: what each value's provider said about it (provenance,
 // never values), as recorded after a sync and read back after a restart.
-import type { ExternalSecretStatus } from '../../api/types.js';
-import type { RecordedSource, SourceInfo } from '../../providers/provider.js';
+import type { ExternalSecretStatus } from '../api/types.js';
+import type { RecordedSource, SourceInfo } from '../providers/provider.js';
 
 type StatusSource = NonNullable<ExternalSecretStatus['sources']>[number];
 

@@ -3,9 +3,9 @@
 // annotations and type. mergePolicy Replace (default) keeps only templated
 // keys when there are any; Merge keeps the fetched keys too.
 import { parse as parseYaml } from 'yaml';
-import type { ExternalSecret } from '../../api/types.js';
+import type { ExternalSecret } from '../api/types.js';
 import type { ShapedSecret } from './desired-secret.js';
-import { Reason } from '../../api/reasons.js';
+import { Reason } from '../api/reasons.js';
 import { SyncError } from './sync-error.js';
 import { missingTypedKeys } from './secret-types.js';
 import { TemplateError, render, templateScope } from './template/engine.js';

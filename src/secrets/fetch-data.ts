@@ -3,14 +3,14 @@
 // values as generated.ts settled them), then `data` as one batch (explicit
 // `data` keys override keys from dataFrom). Returns bytes per Secret key, and
 // provenance (never values) for status.
-import { Reason } from '../../api/reasons.js';
-import type { DataFromEntry, ExternalSecretSpec, FindRef } from '../../api/types.js';
-import { NotFoundError } from '../../providers/errors.js';
-import type { RemoteValues, SourceInfo } from '../../providers/provider.js';
-import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
+import { Reason } from '../api/reasons.js';
+import type { DataFromEntry, ExternalSecretSpec, FindRef } from '../api/types.js';
+import { NotFoundError } from '../providers/errors.js';
+import type { RemoteValues, SourceInfo } from '../providers/provider.js';
+import type { ReadOptions, StoreClient } from '../providers/store-clients.js';
 import { decodeValue } from './decoding.js';
 import { toSyncError } from './errors.js';
-import type { GeneratedValues, GeneratorUse } from '../../generators/generated.js';
+import type { GeneratedValues, GeneratorUse } from '../generators/generated.js';
 import { applyRewrites, toSecretKey } from './rewrite.js';
 import { SyncError } from './sync-error.js';
 

@@ -1,8 +1,8 @@
 // A templateFrom source (ConfigMap or Secret) as bytes per key, read from the
 // ExternalSecret's own namespace through whatever holds the objects: the API
 // server for the operator, files or a cluster for `secretsync render`.
-import { Reason } from '../../api/reasons.js';
-import { Resources, type KubeObject, type ResourceType } from '../../kube/types.js';
+import { Reason } from '../api/reasons.js';
+import { Resources, type KubeObject, type ResourceType } from '../kube/types.js';
 import { decodeSecretData } from './data-hash.js';
 import { SyncError } from './sync-error.js';
 

@@ -1,14 +1,14 @@
 // Finds the store an ExternalSecret may use. A SecretStore only from the
 // ExternalSecret's own namespace; a ClusterSecretStore only where its
 // conditions admit the namespace; either only once it is Ready.
-import { Reason } from '../../api/reasons.js';
-import { storeIdFor, type StoreId } from '../../api/store-id.js';
-import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../../api/types.js';
-import { findReady } from '../../kube/status.js';
-import type { KubeObject } from '../../kube/types.js';
-import type { Informer } from '../../runtime/informer.js';
-import { namespaceAdmitted } from '../store/namespace-conditions.js';
-import { isStoreReady } from '../store/store-ready.js';
+import { Reason } from '../api/reasons.js';
+import { storeIdFor, type StoreId } from '../api/store-id.js';
+import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../api/types.js';
+import { findReady } from '../kube/status.js';
+import type { KubeObject } from '../kube/types.js';
+import type { Informer } from '../runtime/informer.js';
+import { namespaceAdmitted } from './namespace-conditions.js';
+import { isStoreReady } from './store-ready.js';
 import { SyncError } from './sync-error.js';
 
 export interface ResolvedStore {

@@ -1,9 +1,9 @@
 // The Secret an ExternalSecret asks for, as a server-side apply body.
-import type { ExternalSecret } from '../../api/types.js';
-import { API_VERSION, type Secret } from '../../kube/types.js';
-import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../../api/names.js';
+import type { ExternalSecret } from '../api/types.js';
+import { API_VERSION, type Secret } from '../kube/types.js';
+import { HASH_ANNOTATION, MANAGED_LABEL, OWNER_ANNOTATION } from '../api/names.js';
 import { dataHash, encodeSecretData, type HmacKey } from './data-hash.js';
-import { Reason } from '../../api/reasons.js';
+import { Reason } from '../api/reasons.js';
 import { SyncError } from './sync-error.js';
 
 /** Kubernetes refuses Secrets whose data adds up to more than this. */

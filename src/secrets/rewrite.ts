@@ -1,9 +1,9 @@
 // dataFrom key rewriting: each rewrite (a regexp replacement on RE2, or a
 // template transform) applies to every key in turn; two keys that end up the
 // same are an error, never a silent overwrite.
-import { Reason } from '../../api/reasons.js';
-import type { DataFromEntry } from '../../api/types.js';
-import { RegexpError, compileLinear } from '../../util/linear-regexp.js';
+import { Reason } from '../api/reasons.js';
+import type { DataFromEntry } from '../api/types.js';
+import { RegexpError, compileLinear } from '../util/linear-regexp.js';
 import { SyncError } from './sync-error.js';
 import { render } from './template/engine.js';
 

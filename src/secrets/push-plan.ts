@@ -2,9 +2,9 @@
 // property that share a remote key make one JSON object (one write); an
 // entry without secretKey pushes the whole Secret as a JSON object. Values
 // are never part of an error message.
-import { PushReason } from '../../api/reasons.js';
-import type { PushSecretSpec } from '../../api/types.js';
-import { SyncError } from '../externalsecret/sync-error.js';
+import { PushReason } from '../api/reasons.js';
+import type { PushSecretSpec } from '../api/types.js';
+import { SyncError } from './sync-error.js';
 
 export function pushPlan(spec: PushSecretSpec, data: Record<string, Uint8Array>): Map<string, Uint8Array> {
   const whole = new Map<string, Uint8Array>();

@@ -1,5 +1,5 @@
 // The error that carries an ExternalSecret Ready reason.
-import type { PushReason, Reason } from '../../api/reasons.js';
+import type { PushReason, Reason } from '../api/reasons.js';
 
 /**
  * A failure with a status reason. `retry` false waits for a change instead of

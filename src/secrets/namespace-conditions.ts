@@ -2,8 +2,8 @@
 // namespace. Otherwise a namespace is admitted when any one condition
 // matches. Regexes are anchored, so "team-a" does not admit "team-a-evil",
 // and run on RE2 in linear time like every other regexp we are given.
-import type { StoreCondition } from '../../api/types.js';
-import { compileLinear } from '../../util/linear-regexp.js';
+import type { StoreCondition } from '../api/types.js';
+import { compileLinear } from '../util/linear-regexp.js';
 
 type Selector = NonNullable<StoreCondition['namespaceSelector']>;
 

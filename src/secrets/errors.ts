@@ -3,10 +3,10 @@
 // go through the one provider map (providers/errors.ts); Kubernetes failures
 // are given their context where they happen, so a failed GET is never called
 // a failed write.
-import { Reason } from '../../api/reasons.js';
-import { KubeApiError } from '../../kube/client.js';
-import { providerFailure } from '../../providers/errors.js';
-import { errorMessage } from '../../util/errors.js';
+import { Reason } from '../api/reasons.js';
+import { KubeApiError } from '../kube/client.js';
+import { providerFailure } from '../providers/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { DecodingError } from './decoding.js';
 import { SyncError } from './sync-error.js';
 
