@@ -14,24 +14,11 @@ import { ConnectGuard } from '../providers/connect-guard.js';
 import { providerFailure } from '../providers/errors.js';
 import { checkGeneratorHosts, type HostPolicy } from '../providers/host-policy.js';
 import { generatorEndpoints, revokeGeneratorLease, runGenerator } from './generators.js';
+import type { GeneratedValues, GeneratorUse } from '../secrets/generated-values.js';
 import type { GeneratedEntry, GeneratorState } from './state.js';
 
 /** A token is replaced at this share of its life. */
 const TOKEN_LIFE_USED = 0.8;
-
-export interface GeneratorUse {
-  /** Where in the spec it is used (e.g. dataFrom[2]): the state key. */
-  slot: string;
-  ref: GeneratorRef;
-}
-
-export interface GeneratedValues {
-  values: Record<string, Uint8Array>;
-  /** When a new value is due (for the refresh schedule); undefined: never. */
-  renewAt?: number;
-  /** True when the values were made now (not taken from the state). */
-  fresh: boolean;
-}
 
 export interface GenerateOptions {
   namespace: string;

@@ -10,7 +10,7 @@ import type { RemoteValues, SourceInfo } from '../providers/provider.js';
 import type { ReadOptions, StoreClient } from '../providers/store-clients.js';
 import { decodeValue } from './decoding.js';
 import { toSyncError } from './errors.js';
-import type { GeneratedValues, GeneratorUse } from '../generators/generated.js';
+import type { GeneratedValues, GeneratorUse } from './generated-values.js';
 import { applyRewrites, toSecretKey } from './rewrite.js';
 import { SyncError } from './sync-error.js';
 
