@@ -9,7 +9,7 @@ import { caBundlePem } from '../providers/ca-bundle.js';
 import { readLimited } from '../providers/response-limit.js';
 import { storeCredential } from '../providers/azurekv/credentials.js';
 import { azureError } from '../providers/azurekv/errors.js';
-import { text, type GenerateContext, type Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generator.js';
 
 type AzureSpec = NonNullable<SecretStoreSpec['provider']['azurekv']>;
 

@@ -5,7 +5,7 @@ import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRAuthorizationTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { awsError } from '../providers/aws/client.js';
 import { guardedHandler, storeCredentials } from '../providers/aws/credentials.js';
-import { text, type GenerateContext, type Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generator.js';
 
 type AwsSpec = NonNullable<SecretStoreSpec['provider']['aws']>;
 

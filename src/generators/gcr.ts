@@ -5,7 +5,7 @@ import { GoogleAuth } from 'google-auth-library';
 import type { GCRAccessTokenSpec, SecretStoreSpec } from '../api/generated.js';
 import { CLOUD_PLATFORM, storeAuth } from '../providers/gcpsm/credentials.js';
 import { googleError } from '../providers/gcpsm/errors.js';
-import { text, type GenerateContext, type Generated } from './generators.js';
+import { text, type GenerateContext, type Generated } from './generator.js';
 
 type GcpSpec = NonNullable<SecretStoreSpec['provider']['gcpsm']>;
 

@@ -1,34 +1,14 @@
-// Generators: kinds whose output is made by the operator (or minted by a
-// provider's token service) rather than read from a store. Each generator
-// returns its values and how long they stand; generated.ts decides when to
-// reuse them. SDK-backed kinds are loaded only when used.
+// The generator registry: kinds whose output is made by the operator (or
+// minted by a provider's token service) rather than read from a store. Each
+// generator (generator.ts says what one is) returns its values and how long
+// they stand; generated.ts decides when to reuse them. SDK-backed kinds are
+// loaded only when used.
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { Generator, GeneratorKind, GeneratorSpecs } from '../api/types.js';
-import type { KubeClient } from '../kube/client.js';
-import type { ConnectGuard } from '../providers/connect-guard.js';
+import { text, type GenerateContext, type Generated } from './generator.js';
 import { generatePassword } from './password.js';
 
-export interface GenerateContext {
-  namespace: string;
-  kube: KubeClient;
-  signal: AbortSignal;
-  log: Logger;
-  /** Under --deny-store-hosts: every connection to the generator's endpoint goes through it. */
-  connectGuard?: ConnectGuard;
-}
-
-export interface Generated {
-  values: Record<string, Uint8Array>;
-  /** The values stop working at this time (a token): a new one is generated before it. */
-  expiresAt?: Date;
-  leaseId?: string;
-}
-
 type GenerateFn<K extends GeneratorKind> = (spec: GeneratorSpecs[K], ctx: GenerateContext) => Promise<Generated>;
-
-/** A string as the UTF-8 bytes generators output. */
-export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 const GENERATORS: { [K in GeneratorKind]: () => Promise<GenerateFn<K>> } = {
   Password: () => Promise.resolve((spec) => Promise.resolve({ values: { password: text(generatePassword(spec)) } })),

@@ -6,7 +6,7 @@
 import type { VaultDynamicSecretSpec } from '../api/generated.js';
 import type { CallContext } from '../providers/provider.js';
 import { vaultConnection } from '../providers/vault/provider.js';
-import type { GenerateContext, Generated } from './generators.js';
+import type { GenerateContext, Generated } from './generator.js';
 
 const CALL_TIMEOUT_MS = 30_000;
 
