@@ -42,7 +42,6 @@ import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
 const DEFAULT_WORKERS = 16;
-const POD = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 const readyOf = (s: SecretStore | ClusterSecretStore) => [isStoreReady(s), findReady(s.status)?.message];
 
 export interface OperatorOptions {
@@ -389,7 +388,7 @@ export class Operator {
     const pod = this.opts.leaderLabelPod;
     if (!pod) return;
     try {
-      await this.kube.mergePatch(POD, this.opts.namespace, pod, { metadata: { labels: { [LEADER_LABEL]: leading ? 'true' : null } } });
+      await this.kube.mergePatch(Resources.Pod, this.opts.namespace, pod, { metadata: { labels: { [LEADER_LABEL]: leading ? 'true' : null } } });
     } catch (err) {
       this.log.warn({ err: (err as Error).message, pod }, 'could not label this Pod as the leader; the refresh webhook Service may send events to a follower, which answers 503');
     }

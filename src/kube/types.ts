@@ -81,7 +81,16 @@ export const Resources = {
   Event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   ServiceAccount: { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+  Pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
 } as const satisfies Record<string, ResourceType>;
+
+/** The workloads secretsync restarts (spec.target.rolloutRestart kinds), once for src/ and the tests. */
+export const WORKLOADS = {
+  Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, apiVersion: 'apps/v1' },
+  StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, apiVersion: 'apps/v1' },
+  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, apiVersion: 'apps/v1' },
+  Rollout: { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout', namespaced: true, apiVersion: 'argoproj.io/v1alpha1' },
+} as const satisfies Record<string, ResourceType & { apiVersion: string }>;
 
 export function objectKey(obj: KubeObject): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;

@@ -7,9 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
-import { WORKLOADS } from '../../src/controllers/externalsecret/workload-restarts.js';
-import type { ResourceType } from '../../src/kube/types.js';
-import { Resources } from '../../src/kube/types.js';
+import { Resources, WORKLOADS, type ResourceType } from '../../src/kube/types.js';
 import { createCredentialSecret, createStore, kube, kubectl, waitFor } from '../integration/harness.js';
 import { readEnvFile } from '../support/env-file.js';
 export { helm } from '../integration/harness.js';
@@ -19,7 +17,7 @@ const root = join(import.meta.dirname, '../..');
 export const chart = join(root, 'deploy/charts/secretsync');
 
 export const Workloads = {
-  Pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
+  Pod: Resources.Pod,
   Deployment: WORKLOADS.Deployment,
   PodDisruptionBudget: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true },
   NetworkPolicy: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },

@@ -18,9 +18,8 @@ import {
 import { ADOPT_ESO_ANNOTATION, HASH_ANNOTATION, MANAGED_LABEL, RESTART_ON_CHANGE_ANNOTATION, RESTARTED_FOR_ANNOTATION } from '../../src/api/names.js';
 import { Reason } from '../../src/api/reasons.js';
 import type { ExternalSecret } from '../../src/api/types.js';
-import { WORKLOADS } from '../../src/controllers/externalsecret/workload-restarts.js';
 import { LineSplitter } from '../../src/runtime/line-splitter.js';
-import { API_VERSION, Resources, type KubeObject, type Secret } from '../../src/kube/types.js';
+import { API_VERSION, Resources, WORKLOADS, type KubeObject, type Secret } from '../../src/kube/types.js';
 import {
   createCredentialSecret, decoded, events, getES, getSecret, kube, kubectl, newNamespace, operatorServiceAccountConfig, providerEnv, ready, startOperator, stateDir, waitFor, waitForReady, type TestOperator,
 } from './harness.js';

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { Resources, type KubeObject } from '../../src/kube/types.js';
+import { Resources, WORKLOADS, type KubeObject } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, fakeStoreSpec, freePort, helm, kube, kubeConfig, kubectl, newNamespace, scrapeMetric, spawnOperator, stateDir, terminate, waitFor, waitForReady,
 } from './harness.js';
@@ -120,7 +120,7 @@ describe('installing with Helm and kustomize', () => {
     expect(installed.stderr).toBe('');
     expect(installed.code).toBe(0);
     try {
-      const deployment = await kube().get<Obj>({ group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true }, releaseNs, `${release}-secretsync`);
+      const deployment = await kube().get<Obj>(WORKLOADS.Deployment, releaseNs, `${release}-secretsync`);
       expect(container(deployment).containers[0]!.args).toContain('--leader-elect');
       // The Deployment's Pods cannot run here (no kubelet): run the same bundle as its ServiceAccount.
       const kubeconfig = await serviceAccountKubeconfig(releaseNs, `${release}-secretsync`);

@@ -7,10 +7,10 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { HASH_ANNOTATION, RESTART_ON_CHANGE_ANNOTATION, RESTARTED_FOR_ANNOTATION } from '../../src/api/names.js';
 import { RestartReason } from '../../src/api/reasons.js';
 import type { ExternalSecret, SecretStoreSpec } from '../../src/api/types.js';
-import { restartedFor, WORKLOADS } from '../../src/controllers/externalsecret/workload-restarts.js';
+import { restartedFor } from '../../src/controllers/externalsecret/workload-restarts.js';
 import { loadInstallationKey } from '../../src/installation-key.js';
 import type { OperatorOptions } from '../../src/operator.js';
-import { Resources, type KubeObject } from '../../src/kube/types.js';
+import { Resources, WORKLOADS, type KubeObject } from '../../src/kube/types.js';
 import {
   createExternalSecret, createStore, decoded, events, fakeStoreSpec, getES, getSecret, kube, kubectl, newNamespace, operatorServiceAccountConfig, startOperator, waitFor, waitForReady,
 } from './harness.js';

@@ -20,7 +20,7 @@ import { EventReason, RestartReason } from '../../api/reasons.js';
 import type { ExternalSecret } from '../../api/types.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
-import type { KubeObject, ResourceType } from '../../kube/types.js';
+import { WORKLOADS, type KubeObject } from '../../kube/types.js';
 import { selectorMatches } from '../../secrets/namespace-conditions.js';
 import type { HmacKey } from '../../secrets/data-hash.js';
 import { secretsReferenced, type PodSpec } from './pod-secret-refs.js';
@@ -28,12 +28,6 @@ import { secretsReferenced, type PodSpec } from './pod-secret-refs.js';
 export type RestartTarget = NonNullable<NonNullable<ExternalSecret['spec']['target']>['rolloutRestart']>[number];
 export type WorkloadKind = RestartTarget['kind'];
 
-export const WORKLOADS: Record<WorkloadKind, ResourceType & { apiVersion: string }> = {
-  Deployment: { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, apiVersion: 'apps/v1' },
-  StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, apiVersion: 'apps/v1' },
-  DaemonSet: { group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, apiVersion: 'apps/v1' },
-  Rollout: { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout', namespaced: true, apiVersion: 'argoproj.io/v1alpha1' },
-};
 /** The kinds an annotation opts in; Argo Rollouts only by name or selector (its CRD may not exist). */
 const DISCOVERED: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
