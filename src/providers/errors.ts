@@ -2,6 +2,7 @@
 // to its status reason, its metric label and whether retrying can help.
 // Messages name keys and stores, never values.
 import { Reason } from '../api/reasons.js';
+import type { PROVIDER_CALL_STATUSES } from '../runtime/metrics.js';
 import { RegexpError } from '../util/linear-regexp.js';
 import { RemoteTooLargeError } from './response-limit.js';
 
@@ -55,8 +56,6 @@ export class StoreConfigError extends Error {
   override readonly name = 'StoreConfigError';
 }
 
-/** Values of the `status` label of secretsync_provider_calls_total. */
-export const PROVIDER_CALL_STATUSES = ['ok', 'not_found', 'denied', 'throttled', 'timeout', 'config', 'too_large', 'error'] as const;
 
 export interface ProviderFailure {
   reason: Reason;

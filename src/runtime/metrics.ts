@@ -1,7 +1,9 @@
 // Prometheus metrics. Each operator instance has its own registry, so several
 // can run in one process (tests) without clashing.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PROVIDER_CALL_STATUSES } from '../providers/errors.js';
+
+/** Values of the `status` label of secretsync_provider_calls_total (a provider failure maps to one: providers/errors.ts). */
+export const PROVIDER_CALL_STATUSES = ['ok', 'not_found', 'denied', 'throttled', 'timeout', 'config', 'too_large', 'error'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
