@@ -5,6 +5,8 @@
 # the repo. Idempotent: a second run finds the binaries and exits at once.
 source "$(dirname "$0")/lib.sh"
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$KUBE_BIN/kube-apiserver" ] || [ ! -x "$KUBE_BIN/kube-controller-manager" ] || [ ! -x "$KUBE_BIN/kubectl" ]; then lock_cache; fi
 if [ ! -x "$KUBE_BIN/kube-apiserver" ] || [ ! -x "$KUBE_BIN/kube-controller-manager" ] || [ ! -x "$KUBE_BIN/kubectl" ]; then
   log "building Kubernetes v$KUBE_VERSION (cold: ~6-15 min on 2 cores)"
   mkdir -p "$KUBE_BIN.tmp"
@@ -13,6 +15,8 @@ if [ ! -x "$KUBE_BIN/kube-apiserver" ] || [ ! -x "$KUBE_BIN/kube-controller-mana
   rm -rf "$KUBE_BIN" && mv "$KUBE_BIN.tmp" "$KUBE_BIN"
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$ETCD_BIN/etcd" ]; then lock_cache; fi
 if [ ! -x "$ETCD_BIN/etcd" ]; then
   log "building etcd v$ETCD_VERSION"
   mkdir -p "$ETCD_BIN.tmp"
@@ -20,6 +24,8 @@ if [ ! -x "$ETCD_BIN/etcd" ]; then
   rm -rf "$ETCD_BIN" && mv "$ETCD_BIN.tmp" "$ETCD_BIN"
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$HELM_BIN/helm" ]; then lock_cache; fi
 if [ ! -x "$HELM_BIN/helm" ]; then
   log "building helm v$HELM_VERSION (cold: ~1-2 min)"
   mkdir -p "$HELM_BIN.tmp"
@@ -27,6 +33,8 @@ if [ ! -x "$HELM_BIN/helm" ]; then
   rm -rf "$HELM_BIN" && mv "$HELM_BIN.tmp" "$HELM_BIN"
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$PROMTOOL_BIN/promtool" ]; then lock_cache; fi
 if [ ! -x "$PROMTOOL_BIN/promtool" ]; then
   log "building promtool (prometheus v$PROMETHEUS_VERSION; cold: ~4 min)"
   mkdir -p "$PROMTOOL_BIN.tmp"
@@ -34,6 +42,8 @@ if [ ! -x "$PROMTOOL_BIN/promtool" ]; then
   rm -rf "$PROMTOOL_BIN" && mv "$PROMTOOL_BIN.tmp" "$PROMTOOL_BIN"
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$ESO_TEMPLATE_BIN/eso-template" ]; then lock_cache; fi
 if [ ! -x "$ESO_TEMPLATE_BIN/eso-template" ]; then
   log "building External Secrets Operator v$ESO_VERSION's template engine (cold: ~3 min)"
   mkdir -p "$ESO_TEMPLATE_BIN.tmp"

@@ -20,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd runc containernetworking-plugins iptables conntrack >/dev/null
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$KUBE_NODE_BIN/kubelet" ] || [ ! -x "$KUBE_NODE_BIN/kube-proxy" ] || [ ! -x "$KUBE_NODE_BIN/kube-scheduler" ]; then lock_cache; fi
 if [ ! -x "$KUBE_NODE_BIN/kubelet" ] || [ ! -x "$KUBE_NODE_BIN/kube-proxy" ] || [ ! -x "$KUBE_NODE_BIN/kube-scheduler" ]; then
   log "building kubelet, kube-proxy and kube-scheduler v$KUBE_VERSION (cold: ~5-10 min on 2 cores)"
   mkdir -p "$KUBE_NODE_BIN.tmp"
@@ -28,6 +30,8 @@ if [ ! -x "$KUBE_NODE_BIN/kubelet" ] || [ ! -x "$KUBE_NODE_BIN/kube-proxy" ] || 
   rm -rf "$KUBE_NODE_BIN" && mv "$KUBE_NODE_BIN.tmp" "$KUBE_NODE_BIN"
 fi
 
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -f "$PAUSE_IMAGE" ]; then lock_cache; fi
 if [ ! -f "$PAUSE_IMAGE" ]; then
   log "building the pause image $PAUSE_TAG"
   src=$(cd "$ROOT/tools/kube" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/build/pause/linux/pause.c

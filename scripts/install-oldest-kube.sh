@@ -10,6 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 
 OLDEST_BIN="$CACHE/kubernetes-$OLDEST_KUBE_VERSION"
+# Missing: wait for any other run installing into the cache (lock_cache), then check again.
+if [ ! -x "$OLDEST_BIN/kube-apiserver" ] || [ ! -x "$OLDEST_BIN/kube-controller-manager" ]; then lock_cache; fi
 if [ ! -x "$OLDEST_BIN/kube-apiserver" ] || [ ! -x "$OLDEST_BIN/kube-controller-manager" ]; then
   log "building Kubernetes v$OLDEST_KUBE_VERSION's kube-apiserver and kube-controller-manager (cold: ~10 min on 2 cores)"
   mkdir -p "$OLDEST_BIN.tmp"

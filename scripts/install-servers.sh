@@ -8,6 +8,8 @@ source "$(dirname "$0")/lib.sh"
 install_venv() { # home "package [package...]" check-command
   local home=$1 packages=$2 check=$3
   [ -x "$home/venv/bin/$check" ] && return 0
+  lock_cache
+  [ -x "$home/venv/bin/$check" ] && return 0
   log "installing $packages into $home"
   rm -rf "$home" && mkdir -p "$home"
   python3 -m venv "$home/venv"

@@ -27,6 +27,21 @@ kube_ldflags() {
 
 log() { printf '[secretsync] %s\n' "$*" >&2; }
 
+# Installs into the cache one run at a time. Two runs started together (make
+# test in one clone, make dev-up in another) would each build into the same
+# .tmp folder, and one would fail to move it into place; the second now waits,
+# then finds the tools built. Install scripts that call others pass the lock on.
+lock_cache() {
+  [ "${SECRETSYNC_CACHE_LOCKED:-}" = "$CACHE" ] && return 0
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.install.lock"
+  if ! flock -n 9; then
+    log "another run is installing into $CACHE; waiting for it to finish"
+    flock 9
+  fi
+  export SECRETSYNC_CACHE_LOCKED="$CACHE"
+}
+
 # Local servers: state directory, port base, and process helpers.
 STATE="${SECRETSYNC_STATE:-$ROOT/.dev}"
 BASE="${CP_PORT_BASE:-16440}"
