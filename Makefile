@@ -66,10 +66,13 @@ node-down:
 # Sets up everything (Node 24, control plane, provider servers, the image and a
 # node) and runs every check and test. The e2e tests run after the others, on
 # their own cluster, so the two never compete for the 2 cores.
+# Each run's output is kept too (.test-output*.log): a run whose global setup fails
+# writes a report with no test in it, and the summary quotes the error from the log.
 test: deps typecheck lint build image
-	@rm -f .test-results.json .test-results-e2e.json; status=0; vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=.test-results.json || status=$$?; \
-	  vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.test-results-e2e.json || status=$$?; \
-	  node scripts/test-summary.mjs .test-results.json .test-results-e2e.json; exit $$status
+	@rm -f .test-results*.json .test-output*.log; status=0; set -o pipefail; \
+	  vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=.test-results.json 2>&1 | tee .test-output.log || status=$$?; \
+	  vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.test-results-e2e.json 2>&1 | tee .test-output-e2e.log || status=$$?; \
+	  node scripts/test-summary.mjs 'unit and integration|.test-results.json|.test-output.log' 'e2e|.test-results-e2e.json|.test-output-e2e.log'; exit $$status
 
 dev-up: deps
 	@bash scripts/control-plane.sh up
