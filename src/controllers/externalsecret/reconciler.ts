@@ -10,12 +10,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
-import { EventReason, REASON_HELP, Reason, RestartReason } from '../../api/reasons.js';
+import { EventReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
-import { KubeApiError, type KubeClient } from '../../kube/client.js';
+import type { KubeApiError, KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';
-import { clean, findReady, readyCondition, stalledCondition, statusChanged } from '../../kube/status.js';
-import { API_VERSION, Resources, type Condition, type KubeObject } from '../../kube/types.js';
+import { clean, findReady, readyCondition, stalledCondition } from '../../kube/status.js';
+import { Resources, type Condition, type KubeObject } from '../../kube/types.js';
 import type { Metrics } from '../../runtime/metrics.js';
 import { StoreHeldBackError } from '../../providers/errors.js';
 import type { SourceInfo } from '../../providers/provider.js';
@@ -45,6 +45,9 @@ import { SyncError } from '../../secrets/sync-error.js';
 import { EsoRetakes } from './eso-retakes.js';
 import { carriesEsoMarks } from '../../api/eso.js';
 import type { RestartOutcome, WorkloadRestarts } from './workload-restarts.js';
+import { RestartStatus } from './restart-status.js';
+import { StatusWriter } from './status-writer.js';
+import { withKind } from './with-kind.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
@@ -77,9 +80,6 @@ export interface ExternalSecretDeps {
   esoRetakeBaseMs?: number;
 }
 
-const ROLLOUT_RESTART = 'RolloutRestart';
-/** status.restarts keeps the latest restart of at most this many workloads. */
-const MAX_RESTARTS_RECORDED = 32;
 
 /**
  * What was synced: the ExternalSecret's generation plus a digest of its labels
@@ -100,24 +100,24 @@ export class ExternalSecretReconciler {
   private readonly targets: TargetSecrets;
   /** ExternalSecret key -> the force-sync value already honoured. */
   private readonly forced = new Map<string, string>();
-  /** ExternalSecret key -> the object our last status write returned, until the cache catches up. */
-  private readonly written = new Map<string, { staleVersion: string | undefined; fresh: ExternalSecret }>();
   private readonly beats = new RefreshBeats();
   private readonly prefetch: RefreshPrefetch;
-  /** ExternalSecret key -> what restarting its workloads did, until status records it. */
-  private readonly restartOutcomes = new Map<string, RestartOutcome>();
+  private readonly restartStatus: RestartStatus;
+  private readonly status: StatusWriter;
   /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
   private readonly remoteChanges = new Map<string, number>();
 
   constructor(private readonly deps: ExternalSecretDeps) {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged, new EsoRetakes(deps.esoRetakeBaseMs));
-    this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.current(key));
+    this.restartStatus = new RestartStatus(deps.restarts !== undefined, deps.events);
+    this.status = new StatusWriter(deps.kube, deps.externalSecrets, this.restartStatus);
+    this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.status.current(key));
   }
 
   forget(key: string): void {
     this.forced.delete(key);
-    this.written.delete(key);
-    this.restartOutcomes.delete(key);
+    this.status.forget(key);
+    this.restartStatus.forget(key);
     this.remoteChanges.delete(key);
   }
 
@@ -128,7 +128,7 @@ export class ExternalSecretReconciler {
 
   /** Restarting the workloads of this ExternalSecret's Secret finished: the caller queues it, status records it. */
   restartOutcome(key: string, outcome: RestartOutcome): void {
-    this.restartOutcomes.set(key, outcome);
+    this.restartStatus.outcome(key, outcome);
   }
 
   /** A managed Secret is gone: nothing about it needs remembering. */
@@ -143,22 +143,11 @@ export class ExternalSecretReconciler {
 
   /** The cache has caught up with this ExternalSecret: our copy of a status write is no longer needed. */
   cacheUpdated(key: string, resourceVersion: string | undefined): void {
-    const written = this.written.get(key);
-    if (written && written.staleVersion !== resourceVersion) this.written.delete(key);
-  }
-
-  /** The cached object, or the newer one our own status write returned. */
-  private current(key: string): ExternalSecret | undefined {
-    const cached = this.deps.externalSecrets.get(key);
-    const written = this.written.get(key);
-    if (!cached || !written) return cached;
-    if (cached.metadata.resourceVersion === written.staleVersion) return written.fresh;
-    this.written.delete(key);
-    return cached;
+    this.status.cacheUpdated(key, resourceVersion);
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
-    const es = this.current(key);
+    const es = this.status.current(key);
     if (!es) return;
     if (es.metadata.deletionTimestamp) return holdsLeaseFinalizer(es) ? this.finalize(es, ctx) : undefined;
     const now = Date.now();
@@ -221,9 +210,9 @@ export class ExternalSecretReconciler {
     if (!why) {
       // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.
       if (findReady(es.status)?.status !== 'True') {
-        await this.writeStatus(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
-      } else if (this.restartStatusPending(es)) {
-        await this.writeStatus(es, { ...es.status });
+        await this.status.write(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
+      } else if (this.restartStatus.pending(es)) {
+        await this.status.write(es, { ...es.status });
       }
       return this.schedule(es, now);
     }
@@ -321,7 +310,7 @@ export class ExternalSecretReconciler {
       conditions: [this.syncedCondition(es, schedule.expired, now)],
     };
     const previous = findReady(es.status);
-    await this.writeStatus(es, status);
+    await this.status.write(es, status);
     // Handled, unless a newer event came in meanwhile.
     if (afterEvent !== undefined && this.remoteChanges.get(key) === afterEvent) this.remoteChanges.delete(key);
     const condition = status.conditions![0]!;
@@ -387,7 +376,7 @@ export class ExternalSecretReconciler {
       sources: sources.map(recordSource),
       conditions: [this.syncedCondition(es, [], now)],
     };
-    await this.writeStatus(es, status);
+    await this.status.write(es, status);
     this.deps.metrics.syncs.inc({ reason: Reason.Synced });
     return this.schedule({ ...es, status }, now) ?? {};
   }
@@ -543,7 +532,7 @@ export class ExternalSecretReconciler {
     }
     log.info({ reason, message, hint: REASON_HELP[reason]?.todo }, 'sync failed');
     try {
-      await this.writeStatus(es, status);
+      await this.status.write(es, status);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not write failure status');
     }
@@ -556,85 +545,4 @@ export class ExternalSecretReconciler {
     this.deps.metrics.secretWrites.inc({ operation: 'delete' });
     this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }
-
-  /** Status has restart news to record: an outcome, or the feature asked for while the operator runs without it. */
-  private restartStatusPending(es: ExternalSecret): boolean {
-    const key = `${es.metadata.namespace}/${es.metadata.name}`;
-    return this.restartOutcomes.has(key) || statusChanged(es.status, this.withRestarts(es, { ...es.status }).status);
-  }
-
-  /**
-   * Every status write carries status.restarts and the RolloutRestart condition
-   * forward, with any outcome that has come in since; the outcome's Events go
-   * out once, when it is recorded.
-   */
-  private withRestarts(es: ExternalSecret, status: ExternalSecretStatus): { status: ExternalSecretStatus; outcome?: RestartOutcome } {
-    const key = `${es.metadata.namespace}/${es.metadata.name}`;
-    const outcome = this.restartOutcomes.get(key);
-    const asked = (es.spec.target?.rolloutRestart?.length ?? 0) > 0;
-    const previous = es.status?.conditions?.find((c) => c.type === ROLLOUT_RESTART);
-    let restarts = es.status?.restarts;
-    let condition: { status: 'True' | 'False' | 'Unknown'; reason: string; message: string } | undefined = previous;
-    if (asked && !this.deps.restarts) {
-      condition = { status: 'False', reason: RestartReason.Disabled, message: 'spec.target.rolloutRestart is set, but the operator runs without --rollout-restart: no workload is restarted' };
-    } else if (outcome) {
-      const latest = new Map((restarts ?? []).map((r) => [`${r.kind}/${r.name}`, r]));
-      for (const r of outcome.restarted) {
-        latest.delete(`${r.kind}/${r.name}`);
-        latest.set(`${r.kind}/${r.name}`, { kind: r.kind, name: r.name, restartedAt: outcome.at.toISOString() });
-      }
-      restarts = [...latest.values()].slice(-MAX_RESTARTS_RECORDED);
-      if (outcome.problem) condition = { status: 'False', ...outcome.problem };
-      else if (outcome.restarted.length > 0) {
-        condition = { status: 'True', reason: RestartReason.Restarted, message: `restarted ${outcome.restarted.map((r) => `${r.kind}/${r.name}`).join(', ')} for changed Secret data` };
-      }
-    } else if (!asked && previous?.reason === RestartReason.Disabled) {
-      condition = undefined;
-    }
-    const others = (status.conditions ?? []).filter((c) => c.type !== ROLLOUT_RESTART);
-    const conditions = condition
-      ? [...others, {
-          type: ROLLOUT_RESTART,
-          status: condition.status,
-          reason: condition.reason,
-          message: condition.message,
-          lastTransitionTime: previous?.status === condition.status && previous.lastTransitionTime ? previous.lastTransitionTime : new Date().toISOString(),
-          observedGeneration: es.metadata.generation,
-        }]
-      : others;
-    return { status: { ...status, restarts, conditions }, outcome };
-  }
-
-  private async writeStatus(es: ExternalSecret, next: ExternalSecretStatus): Promise<void> {
-    const { status, outcome } = this.withRestarts(es, next);
-    // A restart outcome is done with once status holds it (kept for the retry if the write fails).
-    const recorded = () => {
-      if (!outcome) return;
-      const key = `${es.metadata.namespace}/${es.metadata.name}`;
-      // A newer outcome that came in during the write waits for the next one.
-      if (this.restartOutcomes.get(key) === outcome) this.restartOutcomes.delete(key);
-      if (outcome.problem) this.deps.events.emit(withKind(es), 'Warning', outcome.problem.reason, outcome.problem.message);
-      if (outcome.restarted.length > 0) {
-        this.deps.events.emit(withKind(es), 'Normal', RestartReason.Restarted, `Restarted ${outcome.restarted.map((r) => `${r.kind}/${r.name}`).join(', ')}: Secret "${targetName(es)}" changed`);
-      }
-    };
-    if (!statusChanged(es.status, status)) return recorded();
-    try {
-      const fresh = await this.deps.kube.patchStatus<ExternalSecret>(Resources.ExternalSecret, es, clean(status));
-      recorded();
-      // Held only until the cache catches up (cacheUpdated), unless it already has; managedFields are never read.
-      const key = `${es.metadata.namespace}/${es.metadata.name}`;
-      if (this.deps.externalSecrets.get(key)?.metadata.resourceVersion !== fresh.metadata.resourceVersion) {
-        delete fresh.metadata.managedFields;
-        this.written.set(key, { staleVersion: es.metadata.resourceVersion, fresh });
-      }
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return;
-      throw err;
-    }
-  }
-}
-
-function withKind(es: ExternalSecret): ExternalSecret {
-  return { ...es, apiVersion: API_VERSION, kind: 'ExternalSecret' };
 }
