@@ -31,9 +31,9 @@ describe('lock_cache', () => {
     dirs.push(cache);
     // The first holds the lock until told to go on (a line on stdin), and runs a nested locker meanwhile.
     const first = run('lock_cache; echo locked; bash -c "source \'' + lib + '\'; lock_cache; echo nested"; read -r _; echo released', cache);
-    await expect.poll(() => first.stdout()).toContain('nested');
+    await expect.poll(() => first.stdout(), { timeout: 10_000 }).toContain('nested');
     const second = run('lock_cache; echo second', cache);
-    await expect.poll(() => second.stderr()).toContain(`another run is installing into ${cache}; waiting for it to finish`);
+    await expect.poll(() => second.stderr(), { timeout: 10_000 }).toContain(`another run is installing into ${cache}; waiting for it to finish`);
     expect(second.stdout()).toBe('');
     first.child.stdin.end('go\n');
     expect(await first.done).toBe(0);
