@@ -39,7 +39,7 @@ describe('ConnectGuard', () => {
     const err = await new Promise<Error>((resolve) => get(`http://127.0.0.2:${port}/secret`, { agent: guard.httpAgent() }, () => resolve(new Error('answered'))).on('error', resolve));
     expect(err).toBeInstanceOf(HostNotAllowedError);
     // The TCP connection was made (that is how the address is known), then dropped with nothing sent.
-    await expect.poll(() => closed).toBe(1);
+    await expect.poll(() => closed, { timeout: 10_000 }).toBe(1);
     expect(connections).toBe(1);
     expect(Buffer.concat(received).length).toBe(0);
     server.close();

@@ -9,28 +9,22 @@
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, LEASES_FINALIZER, OWNER_ANNOTATION } from '../../api/names.js';
+import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, OWNER_ANNOTATION } from '../../api/names.js';
 import { EventReason, REASON_HELP, Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
-import type { KubeApiError, KubeClient } from '../../kube/client.js';
-import type { EventRecorder } from '../../kube/events.js';
 import { clean, findReady, readyCondition, stalledCondition } from '../../kube/status.js';
-import { Resources, type Condition, type KubeObject } from '../../kube/types.js';
-import type { Metrics } from '../../runtime/metrics.js';
+import type { Condition, KubeObject } from '../../kube/types.js';
 import { StoreHeldBackError } from '../../providers/errors.js';
 import type { SourceInfo } from '../../providers/provider.js';
-import type { ReadOptions, StoreClient, StoreClients } from '../../providers/store-clients.js';
+import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
-import type { Informer } from '../../runtime/informer.js';
 import { parseDuration } from '../../util/duration.js';
 import { externalSecretProblems } from '../../validation/semantic.js';
-import type { HmacKey } from '../../secrets/data-hash.js';
 import { buildDesiredSecret, creationPolicy, targetName } from '../../secrets/desired-secret.js';
 import { kubeStep, toSyncError } from '../../secrets/errors.js';
-import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases, type RecordedLease } from './leases.js';
+import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases } from './leases.js';
 import { RemoteMissing, fetchData, generatorUses } from '../../secrets/fetch-data.js';
-import { generate, leasedEntries, replacedLeases, revokeAtDeletion, revokeReplacedGenerated, type RevokeOptions } from '../../generators/generated.js';
-import type { HostPolicy } from '../../providers/host-policy.js';
+import { generate, leasedEntries, replacedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
@@ -40,14 +34,17 @@ import { shapeSecret } from '../../secrets/shape.js';
 import { dateOf, recordSource, recordedSources } from '../../secrets/status-sources.js';
 import { readTemplateSource } from '../../secrets/template-source.js';
 import { TargetSecrets } from './target-secret.js';
-import { StorePending, type StoreResolver } from '../../secrets/store-resolver.js';
+import { StorePending } from '../../secrets/store-resolver.js';
 import { SyncError } from '../../secrets/sync-error.js';
 import { EsoRetakes } from './eso-retakes.js';
 import { carriesEsoMarks } from '../../api/eso.js';
-import type { RestartOutcome, WorkloadRestarts } from './workload-restarts.js';
+import type { RestartOutcome } from './workload-restarts.js';
 import { RestartStatus } from './restart-status.js';
 import { StatusWriter } from './status-writer.js';
 import { withKind } from './with-kind.js';
+import type { ExternalSecretDeps } from './deps.js';
+import { generatorStateOf } from './generator-state-of.js';
+import { LeaseFinalizer } from './lease-finalizer.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
@@ -55,31 +52,6 @@ const STORE_PENDING_RECHECK_MS = 30_000;
 const HELD_BACK_RECHECK_MS = 30_000;
 /** How long a refresh's batchable reads wait for others (refreshes of one beat are processed over time). */
 const REFRESH_BATCH_WINDOW_MS = 1000;
-
-export interface ExternalSecretDeps {
-  kube: KubeClient;
-  externalSecrets: Informer<ExternalSecret>;
-  /** Managed Secrets, metadata only. */
-  secrets: Informer<KubeObject>;
-  stores: StoreResolver;
-  storeClients: StoreClients;
-  hmacKey: HmacKey;
-  events: EventRecorder;
-  metrics: Metrics;
-  /** How old a shared provider read may be and still serve another ExternalSecret. */
-  sharedReadMaxAgeMs: number;
-  /** The ExternalSecret keys that use a store (by store key). */
-  dependentsOf: (store: string) => Iterable<string>;
-  /** Queues the ExternalSecrets that write a Secret (a change to it that was not ours). */
-  secretChanged: (secretKey: string) => void;
-  /** Restarts workloads when a Secret's data changes; undefined without --rollout-restart. */
-  restarts?: WorkloadRestarts;
-  /** --deny-store-hosts, applied to generator endpoints. */
-  hostPolicy?: HostPolicy;
-  /** The first wait before a Secret ESO wrote back is taken over again (eso-retakes.ts). */
-  esoRetakeBaseMs?: number;
-}
-
 
 /**
  * What was synced: the ExternalSecret's generation plus a digest of its labels
@@ -104,6 +76,7 @@ export class ExternalSecretReconciler {
   private readonly prefetch: RefreshPrefetch;
   private readonly restartStatus: RestartStatus;
   private readonly status: StatusWriter;
+  private readonly leases: LeaseFinalizer;
   /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
   private readonly remoteChanges = new Map<string, number>();
 
@@ -111,6 +84,7 @@ export class ExternalSecretReconciler {
     this.targets = new TargetSecrets(deps.kube, deps.hmacKey, deps.secretChanged, new EsoRetakes(deps.esoRetakeBaseMs));
     this.restartStatus = new RestartStatus(deps.restarts !== undefined, deps.events);
     this.status = new StatusWriter(deps.kube, deps.externalSecrets, this.restartStatus);
+    this.leases = new LeaseFinalizer(deps);
     this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.status.current(key));
   }
 
@@ -149,7 +123,7 @@ export class ExternalSecretReconciler {
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const es = this.status.current(key);
     if (!es) return;
-    if (es.metadata.deletionTimestamp) return holdsLeaseFinalizer(es) ? this.finalize(es, ctx) : undefined;
+    if (es.metadata.deletionTimestamp) return holdsLeaseFinalizer(es) ? this.leases.finalize(es, ctx) : undefined;
     const now = Date.now();
     try {
       return await this.sync(es, now, ctx);
@@ -243,7 +217,7 @@ export class ExternalSecretReconciler {
       fetchedSince: dueAt !== undefined ? Math.max(dueAt, now - intervalMs) : afterEvent,
     };
     // Only an ExternalSecret with generators has state to read (at most one GET, when the cache lags our write).
-    const previousState = uses.length > 0 ? await this.generatorStateOf(es, cached) : undefined;
+    const previousState = uses.length > 0 ? await generatorStateOf(deps.kube, es, cached) : undefined;
     const previousGenerated = decryptState(previousState, deps.hmacKey);
     const generated = uses.length > 0
       ? await generate(uses, { namespace, kube: deps.kube, previous: previousGenerated, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
@@ -272,7 +246,7 @@ export class ExternalSecretReconciler {
     const generatedLeases = generated ? leasedEntries(generated.state, now).length > 0 : false;
     if (leases.length > 0 && policy !== 'None') desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
     // Before the Secret records them: from now on deleting the ExternalSecret waits for their revocation.
-    if ((leases.length > 0 || generatedLeases) && policy !== 'None' && !holdsLeaseFinalizer(es)) es = await this.setLeaseFinalizer(es, true);
+    if ((leases.length > 0 || generatedLeases) && policy !== 'None' && !holdsLeaseFinalizer(es)) es = await this.leases.hold(es, true);
     const written = policy === 'None' ? {} : await this.targets.write(es, desired, cached);
     // Only a real change of the data restarts workloads: never the first write, nor a metadata-only one.
     const newHash = desired.body.metadata.annotations?.[HASH_ANNOTATION];
@@ -281,9 +255,9 @@ export class ExternalSecretReconciler {
     if (deps.restarts && newHash && dataChanged) {
       deps.restarts.changed({ esKey: key, namespace, secret: name, dataHash: newHash, targets: es.spec.target?.rolloutRestart ?? [] });
     }
-    if (client) await this.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
+    if (client) await this.leases.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     // Generated values replaced (or no longer used): their leases go now that the Secret holds the new ones.
-    if (generated) await revokeReplacedGenerated(replacedLeases(previousGenerated, generated.state, now), this.revokeOptions(es, ctx));
+    if (generated) await revokeReplacedGenerated(replacedLeases(previousGenerated, generated.state, now), this.leases.revokeOptions(es, ctx));
     if (written.adopted) {
       deps.metrics.secretWrites.inc({ operation: 'adopt' });
       const from = written.adopted.from.length > 0 ? written.adopted.from.join(', ') : 'its label';
@@ -381,77 +355,6 @@ export class ExternalSecretReconciler {
     return this.schedule({ ...es, status }, now) ?? {};
   }
 
-  /** Leases recorded on the Secret before this sync and not behind it now: revoked, not left to their TTL. */
-  private async revokeReplaced(client: StoreClient, before: RecordedLease[], now: RecordedLease[], consumer: string, ctx: ReconcileContext): Promise<void> {
-    const replaced = before.filter((l) => !now.some((n) => n.id === l.id)).map((l) => l.id);
-    if (replaced.length === 0) return;
-    try {
-      await client.revokeLeases(replaced, { signal: ctx.signal, log: ctx.log, consumer });
-    } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, leases: replaced.length }, 'could not revoke replaced leases; they end at their TTL');
-    }
-  }
-
-  private revokeOptions(es: ExternalSecret, ctx: ReconcileContext): RevokeOptions {
-    return { namespace: es.metadata.namespace!, kube: this.deps.kube, signal: ctx.signal, log: ctx.log, hostPolicy: this.deps.hostPolicy };
-  }
-
-  /**
-   * The ExternalSecret is being deleted and holds leases: revoke the ones this
-   * process holds, the ones recorded on its Secret and the ones behind its
-   * generated values, then let it go. When the store (or generator) is gone
-   * there is nothing to revoke with: a Warning says so.
-   */
-  private async finalize(es: ExternalSecret, ctx: ReconcileContext): Promise<void> {
-    const { deps } = this;
-    const key = `${es.metadata.namespace}/${es.metadata.name}`;
-    const secret = deps.secrets.get(`${es.metadata.namespace}/${targetName(es)}`);
-    const owned = secret?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
-    const recorded = owned ? recordedLeases(secret) : [];
-    const generatedLeases = owned ? leasedEntries(decryptState(await this.generatorStateOf(es, secret), deps.hmacKey), Date.now()) : [];
-    await revokeAtDeletion(generatedLeases, this.revokeOptions(es, ctx), (message) => deps.events.emit(withKind(es), 'Warning', EventReason.LeasesNotRevoked, message))
-      .catch((err: unknown) => { throw toSyncError(err); });
-    let client: StoreClient | undefined;
-    if (!es.spec.secretStoreRef) return void (await this.setLeaseFinalizer(es, false));
-    try {
-      const resolved = deps.stores.resolve(es);
-      client = await deps.storeClients.get(resolved.store, resolved.id.kind);
-    } catch (err) {
-      const why = err instanceof SyncError ? err.message : 'its store cannot be used';
-      deps.events.emit(withKind(es), 'Warning', EventReason.LeasesNotRevoked, `${recorded.length} recorded lease(s) cannot be revoked and end at their TTL: ${why}`);
-    }
-    if (client) {
-      const opts = { signal: ctx.signal, log: ctx.log, consumer: key };
-      try {
-        await client.release(opts);
-        await client.revokeLeases(recorded.map((l) => l.id), opts);
-      } catch (err) {
-        // Retried with backoff while a lease can still be in force; after that there is nothing left to revoke.
-        const lastEnd = Math.max(0, ...(es.status?.sources ?? []).map((s) => Date.parse(s.expiresAt ?? '') || 0));
-        if (Date.now() < lastEnd) throw toSyncError(err);
-        ctx.log.info({ err: (err as Error).message }, 'leases not revoked, but all have ended');
-      }
-      ctx.log.info({ leases: recorded.length }, 'leases revoked; releasing the ExternalSecret');
-    }
-    await this.setLeaseFinalizer(es, false);
-  }
-
-  /** Adds or removes our finalizer, conditional on the resourceVersion seen (a conflict is retried). */
-  private async setLeaseFinalizer(es: ExternalSecret, present: boolean): Promise<ExternalSecret> {
-    const others = (es.metadata.finalizers ?? []).filter((f) => f !== LEASES_FINALIZER);
-    const finalizers = present ? [...others, LEASES_FINALIZER] : others;
-    const patch = { metadata: { finalizers, resourceVersion: es.metadata.resourceVersion } };
-    try {
-      return await kubeStep(`${present ? 'adding' : 'removing'} the lease finalizer`, () =>
-        this.deps.kube.mergePatch<ExternalSecret>(Resources.ExternalSecret, es.metadata.namespace, es.metadata.name, patch),
-      );
-    } catch (err) {
-      // Already gone: nothing left to hold.
-      if (!present && err instanceof SyncError && (err.cause as KubeApiError | undefined)?.status === 404) return es;
-      throw err;
-    }
-  }
-
   /** Ready=True; the reason says when a remote value's own expiry date has passed (fetching again will not help). */
   private syncedCondition(es: ExternalSecret, expired: SourceInfo[], now: number): Condition {
     const generation = es.metadata.generation;
@@ -476,20 +379,6 @@ export class ExternalSecretReconciler {
     if (due) return 'refresh due';
     if (ours && policy !== 'Merge' && !(await this.targets.intact(es, cached))) return 'target Secret changed';
     return undefined;
-  }
-
-  /**
-   * The generator state on the target Secret. The cache serves it while it
-   * holds the version our last write left (status.binding); when it lags
-   * behind that write, the Secret itself is read, or a sync right after a
-   * write would find no state and generate the values anew.
-   */
-  private async generatorStateOf(es: ExternalSecret, cached: KubeObject | undefined): Promise<string | undefined> {
-    const bound = es.status?.binding?.resourceVersion;
-    if (bound === undefined || cached?.metadata.resourceVersion === bound) return cached?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
-    const name = targetName(es);
-    const fresh = await kubeStep(`reading Secret "${name}" for its generator state`, () => this.deps.kube.getOrUndefined<KubeObject>(Resources.Secret, es.metadata.namespace, name));
-    return fresh?.metadata.annotations?.[GENERATOR_STATE_ANNOTATION];
   }
 
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
