@@ -8,30 +8,26 @@
 //   4. write status only if it changed; emit Events on transitions.
 // Any failure leaves the existing Secret exactly as it was.
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
 import { FORCE_SYNC_ANNOTATION, HASH_ANNOTATION, LEASES_ANNOTATION, OWNER_ANNOTATION } from '../../api/names.js';
-import { EventReason, REASON_HELP, Reason } from '../../api/reasons.js';
+import { EventReason, Reason } from '../../api/reasons.js';
 import type { AnyStore, ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
-import { clean, findReady, readyCondition, stalledCondition } from '../../kube/status.js';
-import type { Condition, KubeObject } from '../../kube/types.js';
+import { findReady, readyCondition } from '../../kube/status.js';
+import type { KubeObject } from '../../kube/types.js';
 import { StoreHeldBackError } from '../../providers/errors.js';
-import type { SourceInfo } from '../../providers/provider.js';
-import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
 import { TerminalError, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.js';
 import { parseDuration } from '../../util/duration.js';
 import { externalSecretProblems } from '../../validation/semantic.js';
 import { buildDesiredSecret, creationPolicy, targetName } from '../../secrets/desired-secret.js';
 import { kubeStep, toSyncError } from '../../secrets/errors.js';
 import { encodeLeases, holdsLeaseFinalizer, leasesOf, recordedLeases } from './leases.js';
-import { RemoteMissing, fetchData, generatorUses } from '../../secrets/fetch-data.js';
+import { fetchData, generatorUses } from '../../secrets/fetch-data.js';
 import { generate, leasedEntries, replacedLeases, revokeReplacedGenerated } from '../../generators/generated.js';
 import { GENERATOR_STATE_ANNOTATION, decryptState, stateAnnotation } from '../../generators/state.js';
 import { RefreshBeats } from './refresh-beat.js';
 import { RefreshPrefetch } from './refresh-prefetch.js';
-import { recordedVersions } from './recorded-versions.js';
-import { nextRefresh } from './refresh-schedule.js';
+import { nextRefresh, requeueAtNextRefresh } from './refresh-schedule.js';
 import { shapeSecret } from '../../secrets/shape.js';
-import { dateOf, recordSource, recordedSources } from '../../secrets/status-sources.js';
+import { recordSource, recordedSources } from '../../secrets/status-sources.js';
 import { readTemplateSource } from '../../secrets/template-source.js';
 import { TargetSecrets } from './target-secret.js';
 import { StorePending } from '../../secrets/store-resolver.js';
@@ -45,11 +41,12 @@ import { withKind } from './with-kind.js';
 import type { ExternalSecretDeps } from './deps.js';
 import { generatorStateOf } from './generator-state-of.js';
 import { LeaseFinalizer } from './lease-finalizer.js';
+import { FailureStatus } from './failure-status.js';
+import { KeptRefresh } from './kept-refresh.js';
+import { syncedCondition } from './synced-condition.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
-/** A sync its held-back store turned away runs again by then even if no wake comes. */
-const HELD_BACK_RECHECK_MS = 30_000;
 /** How long a refresh's batchable reads wait for others (refreshes of one beat are processed over time). */
 const REFRESH_BATCH_WINDOW_MS = 1000;
 
@@ -77,6 +74,8 @@ export class ExternalSecretReconciler {
   private readonly restartStatus: RestartStatus;
   private readonly status: StatusWriter;
   private readonly leases: LeaseFinalizer;
+  private readonly failures: FailureStatus;
+  private readonly kept: KeptRefresh;
   /** ExternalSecret key -> when a provider event said a remote value it reads changed. */
   private readonly remoteChanges = new Map<string, number>();
 
@@ -85,6 +84,8 @@ export class ExternalSecretReconciler {
     this.restartStatus = new RestartStatus(deps.restarts !== undefined, deps.events);
     this.status = new StatusWriter(deps.kube, deps.externalSecrets, this.restartStatus);
     this.leases = new LeaseFinalizer(deps);
+    this.failures = new FailureStatus(deps, this.status, this.targets);
+    this.kept = new KeptRefresh(this.status, this.beats, deps.metrics);
     this.prefetch = new RefreshPrefetch(deps.dependentsOf, (key) => this.status.current(key));
   }
 
@@ -136,24 +137,12 @@ export class ExternalSecretReconciler {
         return { requeueAfterMs: STORE_PENDING_RECHECK_MS };
       }
       const failure = toSyncError(err);
-      if (err instanceof StoreHeldBackError) return this.heldBack(es, failure, ctx);
-      await this.recordFailure(es, failure, Date.now(), ctx.log);
+      if (err instanceof StoreHeldBackError) return this.failures.heldBack(es, failure, ctx);
+      await this.failures.record(es, failure, Date.now(), ctx.log);
       if (!failure.retry) throw new TerminalError(failure.message, { cause: err });
       if (failure.retryAfterMs !== undefined) return { requeueAfterMs: failure.retryAfterMs };
       throw failure;
     }
-  }
-
-  /**
-   * Its store is held back: the store wakes this ExternalSecret when its turn
-   * comes (the requeue only guards against a missed wake). One already synced
-   * stays Ready, its Secret as synced as it was; one not yet synced says why.
-   */
-  private async heldBack(es: ExternalSecret, failure: SyncError, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const synced = findReady(es.status)?.status === 'True' && es.status?.observedGeneration === es.metadata.generation;
-    if (synced) ctx.log.debug('store held back; refresh put off until its turn');
-    else await this.recordFailure(es, failure, Date.now(), ctx.log);
-    return { requeueAfterMs: HELD_BACK_RECHECK_MS };
   }
 
   private async sync(current: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
@@ -188,7 +177,7 @@ export class ExternalSecretReconciler {
       } else if (this.restartStatus.pending(es)) {
         await this.status.write(es, { ...es.status });
       }
-      return this.schedule(es, now);
+      return requeueAtNextRefresh(es, now);
     }
     ctx.log.debug({ why }, 'syncing');
     if (why === 'spec changed') {
@@ -228,7 +217,7 @@ export class ExternalSecretReconciler {
     try {
       // Generated values are settled by their state above, so only a store-only spec can be confirmed by versions.
       if (dueAt !== undefined && client && uses.length === 0) {
-        const kept = (await this.renewInPlace(es, cached, client, intervalMs, now, ctx)) ?? (await this.confirmUnchanged(es, cached, client, intervalMs, now, readOptions, ctx));
+        const kept = await this.kept.attempt(es, cached, client, intervalMs, now, readOptions, ctx);
         if (kept) return kept;
         this.prefetch.start(client, dueAt, readOptions);
       }
@@ -270,7 +259,7 @@ export class ExternalSecretReconciler {
     if (forceValue !== undefined) this.forced.set(key, forceValue);
 
     const schedule = refreshPolicy === 'Periodic'
-      ? nextRefresh(intervalMs, fetched.sources, now, Math.random, this.beatOf(client, intervalMs, now))
+      ? nextRefresh(intervalMs, fetched.sources, now, Math.random, this.beats.dueFor(client, intervalMs, now))
       : nextRefresh(0, [], now);
     // An immutable Secret, once written, can never change: no refresh is scheduled.
     const immutable = es.spec.target?.immutable === true;
@@ -281,7 +270,7 @@ export class ExternalSecretReconciler {
       syncedResourceVersion: version,
       binding: policy === 'None' ? undefined : { name, resourceVersion: written.resourceVersion },
       sources: fetched.sources.map(recordSource),
-      conditions: [this.syncedCondition(es, schedule.expired, now)],
+      conditions: [syncedCondition(es, schedule.expired, now)],
     };
     const previous = findReady(es.status);
     await this.status.write(es, status);
@@ -297,71 +286,7 @@ export class ExternalSecretReconciler {
       // A write already recorded its own Event.
       deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
     }
-    return this.schedule({ ...es, status }, now);
-  }
-
-  /**
-   * A due refresh of an ExternalSecret whose every source is a lease recorded
-   * on its Secret (by this process or an earlier one): renew the leases and
-   * keep the Secret as it is, instead of minting new credentials. Undefined
-   * when that does not apply or a lease cannot be renewed (a full sync follows).
-   */
-  private async renewInPlace(es: ExternalSecret, cached: KubeObject | undefined, client: StoreClient, intervalMs: number, now: number, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
-    const recorded = cached?.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name ? recordedLeases(cached) : [];
-    const sources = es.status?.sources ?? [];
-    const onlyLeases = sources.length > 0 && sources.every((s) => recorded.some((l) => l.key === s.key));
-    // Templates may read ConfigMaps and Secrets that changed since: those ExternalSecrets render again.
-    if (!onlyLeases || (es.spec.target?.template?.templateFrom?.length ?? 0) > 0) return undefined;
-    const key = `${es.metadata.namespace}/${es.metadata.name}`;
-    const ends = await client.renewLeases(recorded, { signal: ctx.signal, log: ctx.log, consumer: key });
-    if (ends.some((end) => end === undefined)) return undefined;
-    const endOf = new Map(recorded.map((l, i) => [l.key, ends[i]!]));
-    const renewed: SourceInfo[] = sources.map((s) => ({ key: s.key, version: s.version, leaseEndsAt: endOf.get(s.key), rotatesAt: dateOf(s.rotatesAt) }));
-    ctx.log.debug({ leases: recorded.length }, 'renewed the recorded leases; the Secret stays as it is');
-    return this.keepSecret(es, renewed, client, intervalMs, now);
-  }
-
-  /**
-   * A due refresh whose remote secrets the provider confirms, without reading
-   * values, are still at the versions the last sync recorded, and whose
-   * Secret is as that sync left it: the Secret stays and only the schedule
-   * moves. Undefined when that cannot be confirmed (a full sync follows,
-   * which also reports any error the confirmation met).
-   */
-  private async confirmUnchanged(es: ExternalSecret, cached: KubeObject | undefined, client: StoreClient, intervalMs: number, now: number, readOptions: ReadOptions, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
-    if (!client.knowsVersions) return undefined;
-    const recorded = recordedVersions(es, cached);
-    if (!recorded) return undefined;
-    const checks = [...recorded].map(([key, version]) => client.currentVersion(key, readOptions).then((current) => current === version, () => false));
-    if (!(await Promise.all(checks)).every(Boolean)) return undefined;
-    ctx.log.debug({ sources: recorded.size }, 'remote versions unchanged; the Secret stays as it is');
-    // As recorded (recordedVersions allows no expiry dates).
-    const sources = (es.status?.sources ?? []).map((s) => ({ key: s.key, version: s.version, rotatesAt: dateOf(s.rotatesAt) }));
-    return this.keepSecret(es, sources, client, intervalMs, now);
-  }
-
-  /** The refresh keeps the Secret as it is: status records the refresh and the next one. */
-  private async keepSecret(es: ExternalSecret, sources: SourceInfo[], client: StoreClient, intervalMs: number, now: number): Promise<ReconcileResult> {
-    const schedule = nextRefresh(intervalMs, sources, now, Math.random, this.beatOf(client, intervalMs, now));
-    const status: ExternalSecretStatus = {
-      ...es.status,
-      refreshTime: new Date(now).toISOString(),
-      nextRefreshTime: schedule.delayMs !== undefined ? new Date(now + schedule.delayMs).toISOString() : undefined,
-      sources: sources.map(recordSource),
-      conditions: [this.syncedCondition(es, [], now)],
-    };
-    await this.status.write(es, status);
-    this.deps.metrics.syncs.inc({ reason: Reason.Synced });
-    return this.schedule({ ...es, status }, now) ?? {};
-  }
-
-  /** Ready=True; the reason says when a remote value's own expiry date has passed (fetching again will not help). */
-  private syncedCondition(es: ExternalSecret, expired: SourceInfo[], now: number): Condition {
-    const generation = es.metadata.generation;
-    if (expired.length === 0) return readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', generation, new Date(now));
-    const which = expired.map((s) => `"${s.key}" (expired ${s.expiresAt!.toISOString()})`).join(', ');
-    const message = `Secret is in sync, but remote secret ${which} has passed its expiry date and was not replaced; refreshing at the normal interval`;
-    return readyCondition(es.status, true, Reason.SourceExpired, message, generation, new Date(now));
+    return requeueAtNextRefresh({ ...es, status }, now);
   }
 
   /** Why the provider must be read now, or undefined when nothing calls for it. */
@@ -384,54 +309,5 @@ export class ExternalSecretReconciler {
   /** templateFrom sources come from the ExternalSecret's own namespace, and nowhere else. */
   private readTemplateSource(namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<Record<string, Uint8Array>> {
     return readTemplateSource((type, ns, n) => kubeStep(`reading templateFrom ${kind} "${name}"`, () => this.deps.kube.getOrUndefined(type, ns, n)), namespace, kind, name);
-  }
-
-  /** When the interval's refresh is due on the store's beat. */
-  private beatOf(client: StoreClient | undefined, intervalMs: number, now: number): number | undefined {
-    return intervalMs > 0 && client ? this.beats.dueAt(client.key, intervalMs, now) : undefined;
-  }
-
-  /** Requeue at the next refresh time recorded in status. */
-  private schedule(es: ExternalSecret, now: number): ReconcileResult | void {
-    const next = es.status?.nextRefreshTime;
-    if (next === undefined) return;
-    return { requeueAfterMs: Math.max(0, Date.parse(next) - now) };
-  }
-
-  private async recordFailure(es: ExternalSecret, failure: SyncError, now: number, log: Logger): Promise<void> {
-    const { deps } = this;
-    let reason: string = failure.reason;
-    let message = failure.message;
-    if (failure instanceof RemoteMissing && failure.all && es.spec.target?.deletionPolicy === 'Delete') {
-      await this.deleteTarget(es);
-      reason = Reason.Deleted;
-      message = `${failure.message}; the target Secret is deleted (deletionPolicy Delete)`;
-    }
-    const previous = findReady(es.status);
-    const status: ExternalSecretStatus = {
-      ...clean(es.status ?? {}),
-      observedGeneration: es.metadata.generation,
-      conditions: [readyCondition(es.status, false, reason, message, es.metadata.generation, new Date(now))],
-    };
-    // kstatus (Flux, kubectl wait) reads Stalled: retrying cannot help until the spec or the store changes.
-    if (!failure.retry) status.conditions!.push(stalledCondition(es.status, reason, message, es.metadata.generation, new Date(now)));
-    deps.metrics.syncs.inc({ reason });
-    if (previous?.reason !== reason || previous.message !== message || previous.status !== 'False') {
-      deps.events.emit(withKind(es), 'Warning', reason, message);
-    }
-    log.info({ reason, message, hint: REASON_HELP[reason]?.todo }, 'sync failed');
-    try {
-      await this.status.write(es, status);
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not write failure status');
-    }
-  }
-
-  /** Deletes the target Secret if it is ours (deletionPolicy Delete). */
-  private async deleteTarget(es: ExternalSecret): Promise<void> {
-    const name = targetName(es);
-    if (!(await this.targets.delete(es, this.deps.secrets.get(`${es.metadata.namespace}/${name}`)))) return;
-    this.deps.metrics.secretWrites.inc({ operation: 'delete' });
-    this.deps.events.emit(withKind(es), 'Normal', Reason.Deleted, `Secret "${name}" deleted: its remote secrets are gone (deletionPolicy Delete)`);
   }
 }

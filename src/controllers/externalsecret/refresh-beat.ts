@@ -32,4 +32,9 @@ export class RefreshBeats {
     // The tick is too close: the half-way point after it lies between a half and three quarters of an interval away.
     return tick + intervalMs / 2;
   }
+
+  /** When the interval's refresh of data a store's client read at `now` is due (nothing for no store or no interval). */
+  dueFor(client: { key: string } | undefined, intervalMs: number, now: number): number | undefined {
+    return intervalMs > 0 && client ? this.dueAt(client.key, intervalMs, now) : undefined;
+  }
 }

@@ -67,3 +67,10 @@ export function nextRefresh(
     : intervalMs > 0 ? Math.min(FLOOR_MS, intervalMs) : FLOOR_MS;
   return { delayMs: Math.max(floor, delay), cause: first.cause, expired };
 }
+
+/** Requeue at the next refresh time recorded in status (nothing when none is). */
+export function requeueAtNextRefresh(es: { status?: { nextRefreshTime?: string } }, now: number): { requeueAfterMs: number } | undefined {
+  const next = es.status?.nextRefreshTime;
+  if (next === undefined) return undefined;
+  return { requeueAfterMs: Math.max(0, Date.parse(next) - now) };
+}
