@@ -44,6 +44,7 @@ import { LeaseFinalizer } from './lease-finalizer.js';
 import { FailureStatus } from './failure-status.js';
 import { KeptRefresh } from './kept-refresh.js';
 import { syncedCondition } from './synced-condition.js';
+import type { Fetched, SyncRun, Written } from './sync-run.js';
 
 const DEFAULT_REFRESH = '1h';
 const STORE_PENDING_RECHECK_MS = 30_000;
@@ -145,53 +146,83 @@ export class ExternalSecretReconciler {
     }
   }
 
+  /**
+   * One sync, as a sequence of steps: decide whether to fetch, fetch, write the
+   * Secret (built from what was fetched), record status, then schedule.
+   */
   private async sync(current: ExternalSecret, now: number, ctx: ReconcileContext): Promise<ReconcileResult | void> {
-    let es = current;
+    const run = this.begin(current, now, ctx);
+    const why = await this.decide(run);
+    if (!why) return this.nothingToFetch(run);
+    ctx.log.debug({ why }, 'syncing');
+    const fetched = await this.fetch(run, why);
+    if ('kept' in fetched) return fetched.kept;
+    const written = await this.write(run, fetched);
+    return this.record(run, fetched, written);
+  }
+
+  /** What every step of this sync reads. */
+  private begin(es: ExternalSecret, now: number, ctx: ReconcileContext): SyncRun {
     const { deps } = this;
     const policy = creationPolicy(es);
     const name = targetName(es);
     const namespace = es.metadata.namespace!;
-    const secretKey = `${namespace}/${name}`;
-    const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
-    const intervalMs = parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH);
-    const cached = policy === 'None' ? undefined : deps.secrets.get(secretKey);
-    const forceValue = es.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
     const key = `${namespace}/${es.metadata.name}`;
-    const forced = forceValue !== undefined && this.forced.get(key) !== forceValue;
-
+    const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
+    const forceValue = es.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
     // A store that is gone, refused or not Ready shows at once, even when nothing is due.
     // An ExternalSecret whose every value comes from generators has no store.
     const resolved = es.spec.secretStoreRef ? deps.stores.resolve(es) : undefined;
-    const version = syncedVersion(es, resolved?.store);
     // A provider event refreshes what a schedule would (Periodic, not an immutable Secret already written).
     const changedAt = this.remoteChanges.get(key);
     const eventDue = changedAt !== undefined && refreshPolicy === 'Periodic' && !(es.spec.target?.immutable && es.status?.binding);
     if (changedAt !== undefined && !eventDue) this.remoteChanges.delete(key);
-    let why = await this.reasonToFetch(es, version, refreshPolicy, now, cached);
+    return {
+      es, now, ctx, policy, name, namespace, key, refreshPolicy, forceValue, resolved,
+      intervalMs: parseDuration(es.spec.refreshInterval ?? DEFAULT_REFRESH),
+      cached: policy === 'None' ? undefined : deps.secrets.get(`${namespace}/${name}`),
+      forced: forceValue !== undefined && this.forced.get(key) !== forceValue,
+      version: syncedVersion(es, resolved?.store),
+      afterEvent: eventDue ? changedAt : undefined,
+    };
+  }
+
+  /** Why the provider must be read now, a provider event included; undefined when nothing calls for it. */
+  private async decide(run: SyncRun): Promise<string | undefined> {
+    const why = await this.reasonToFetch(run.es, run.version, run.refreshPolicy, run.now, run.cached);
     // The event says the value changed: no version check, no waiting for a batch.
-    if (eventDue && (why === undefined || why === 'refresh due')) why = 'remote changed';
-    if (!why) {
-      // Nothing to fetch (CreatedOnce), but its store is usable again: Ready again.
-      if (findReady(es.status)?.status !== 'True') {
-        await this.status.write(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
-      } else if (this.restartStatus.pending(es)) {
-        await this.status.write(es, { ...es.status });
-      }
-      return requeueAtNextRefresh(es, now);
-    }
-    ctx.log.debug({ why }, 'syncing');
+    if (run.afterEvent !== undefined && (why === undefined || why === 'refresh due')) return 'remote changed';
     if (why === 'spec changed') {
       // What no provider answer can fix is refused before any call (the checks `secretsync validate` runs).
-      const problems = await externalSecretProblems(es.spec);
+      const problems = await externalSecretProblems(run.es.spec);
       if (problems.length > 0) throw new SyncError(problems[0]!.reason, problems.map((p) => p.message).join('; '), false);
     }
+    return why;
+  }
 
-    const client = resolved ? await deps.storeClients.get(resolved.store, resolved.id.kind) : undefined;
+  /** Nothing to fetch (CreatedOnce, or not due): Ready again if its store is usable again, restart news recorded. */
+  private async nothingToFetch({ es, now }: SyncRun): Promise<ReconcileResult | void> {
+    if (findReady(es.status)?.status !== 'True') {
+      await this.status.write(es, { ...es.status, conditions: [readyCondition(es.status, true, Reason.Synced, 'Secret is in sync with the provider', es.metadata.generation, new Date(now))] });
+    } else if (this.restartStatus.pending(es)) {
+      await this.status.write(es, { ...es.status });
+    }
+    return requeueAtNextRefresh(es, now);
+  }
+
+  /**
+   * Generated values, then the store's reads on one of its seats (a store whose
+   * calls hang cannot hold every worker: store-seats.ts). A due refresh may keep
+   * the Secret as it is without reading a value (kept-refresh.ts).
+   */
+  private async fetch(run: SyncRun, why: string): Promise<Fetched | { kept: ReconcileResult }> {
+    const { deps } = this;
+    const { es, now, ctx, intervalMs, forced, key, cached, afterEvent } = run;
+    const client = run.resolved ? await deps.storeClients.get(run.resolved.store, run.resolved.id.kind) : undefined;
     const uses = generatorUses(es.spec);
+    const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
     // A shared read may serve this one only if it is fresher than half this ExternalSecret's own refresh interval.
     const maxAgeMs = forced ? 0 : Math.min(deps.sharedReadMaxAgeMs, intervalMs > 0 ? intervalMs / 2 : deps.sharedReadMaxAgeMs);
-    const dueAt = why === 'refresh due' && !forced ? Date.parse(es.status!.nextRefreshTime!) : undefined;
-    const afterEvent = eventDue ? changedAt : undefined;
     const readOptions = {
       maxAgeMs: afterEvent !== undefined ? 0 : maxAgeMs,
       // After a provider event only reads made since it will do; they are shared like any other.
@@ -209,28 +240,39 @@ export class ExternalSecretReconciler {
     const previousState = uses.length > 0 ? await generatorStateOf(deps.kube, es, cached) : undefined;
     const previousGenerated = decryptState(previousState, deps.hmacKey);
     const generated = uses.length > 0
-      ? await generate(uses, { namespace, kube: deps.kube, previous: previousGenerated, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
+      ? await generate(uses, { namespace: run.namespace, kube: deps.kube, previous: previousGenerated, now, signal: ctx.signal, log: ctx.log, hostPolicy: deps.hostPolicy })
       : undefined;
-    // The store's calls, on one of its seats: a store whose calls hang cannot hold every worker (store-seats.ts).
     const seat = client?.seats?.take(key, ctx.release, readOptions.batchWindowMs);
-    let fetched;
     try {
       // Generated values are settled by their state above, so only a store-only spec can be confirmed by versions.
       if (dueAt !== undefined && client && uses.length === 0) {
         const kept = await this.kept.attempt(es, cached, client, intervalMs, now, readOptions, ctx);
-        if (kept) return kept;
+        if (kept) return { kept };
         this.prefetch.start(client, dueAt, readOptions);
       }
       client?.recall(recordedSources(es.status));
-      fetched = await fetchData(client, es.spec, readOptions, generated?.bySlot);
+      const data = await fetchData(client, es.spec, readOptions, generated?.bySlot);
+      return { client, data, generated, previousState, previousGenerated };
     } finally {
       seat?.leave();
     }
-    const shaped = await shapeSecret(es, fetched.data, { readSource: (kind, name) => this.readTemplateSource(namespace, kind, name) });
+  }
+
+  /**
+   * The desired Secret, built from what was fetched, written if it differs
+   * (target-secret.ts), with its leases held and the ones it replaced revoked,
+   * workloads restarted on a real data change, and an Event for the write.
+   */
+  private async write(run: SyncRun, fetched: Fetched): Promise<Written> {
+    const { deps } = this;
+    const { now, ctx, policy, name, namespace, key, cached } = run;
+    let { es } = run;
+    const { client, data, generated, previousState, previousGenerated } = fetched;
+    const shaped = await shapeSecret(es, data.data, { readSource: (kind, source) => this.readTemplateSource(namespace, kind, source) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
     const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
     if (state) desired.body.metadata.annotations![GENERATOR_STATE_ANNOTATION] = state;
-    const leases = leasesOf(fetched.sources);
+    const leases = leasesOf(data.sources);
     // Generated leases are recorded in the generator state; store leases in their own annotation.
     const generatedLeases = generated ? leasedEntries(generated.state, now).length > 0 : false;
     if (leases.length > 0 && policy !== 'None') desired.body.metadata.annotations![LEASES_ANNOTATION] = encodeLeases(leases);
@@ -247,6 +289,13 @@ export class ExternalSecretReconciler {
     if (client) await this.leases.revokeReplaced(client, recordedLeases(cached), leases, key, ctx);
     // Generated values replaced (or no longer used): their leases go now that the Secret holds the new ones.
     if (generated) await revokeReplacedGenerated(replacedLeases(previousGenerated, generated.state, now), this.leases.revokeOptions(es, ctx));
+    this.announceWrite(es, name, written);
+    if (run.forceValue !== undefined) this.forced.set(key, run.forceValue);
+    return { es, written, keys: Object.keys(shaped.data).length };
+  }
+
+  private announceWrite(es: ExternalSecret, name: string, written: Awaited<ReturnType<TargetSecrets['write']>>): void {
+    const { deps } = this;
     if (written.adopted) {
       deps.metrics.secretWrites.inc({ operation: 'adopt' });
       const from = written.adopted.from.length > 0 ? written.adopted.from.join(', ') : 'its label';
@@ -256,20 +305,23 @@ export class ExternalSecretReconciler {
       deps.metrics.secretWrites.inc({ operation: written.operation });
       deps.events.emit(withKind(es), 'Normal', written.operation === 'create' ? EventReason.Created : EventReason.Updated, `Secret "${name}" ${written.operation === 'create' ? 'created' : 'updated'}`);
     }
-    if (forceValue !== undefined) this.forced.set(key, forceValue);
+  }
 
-    const schedule = refreshPolicy === 'Periodic'
-      ? nextRefresh(intervalMs, fetched.sources, now, Math.random, this.beats.dueFor(client, intervalMs, now))
+  /** Status records the sync and the next refresh (an immutable Secret, once written, is never refreshed); then schedule. */
+  private async record(run: SyncRun, fetched: Fetched, { es, written, keys }: Written): Promise<ReconcileResult | void> {
+    const { deps } = this;
+    const { now, intervalMs, policy, name, key, afterEvent } = run;
+    const schedule = run.refreshPolicy === 'Periodic'
+      ? nextRefresh(intervalMs, fetched.data.sources, now, Math.random, this.beats.dueFor(fetched.client, intervalMs, now))
       : nextRefresh(0, [], now);
-    // An immutable Secret, once written, can never change: no refresh is scheduled.
     const immutable = es.spec.target?.immutable === true;
     const status: ExternalSecretStatus = {
       observedGeneration: es.metadata.generation,
       refreshTime: new Date(now).toISOString(),
       nextRefreshTime: schedule.delayMs !== undefined && !immutable ? new Date(now + schedule.delayMs).toISOString() : undefined,
-      syncedResourceVersion: version,
+      syncedResourceVersion: run.version,
       binding: policy === 'None' ? undefined : { name, resourceVersion: written.resourceVersion },
-      sources: fetched.sources.map(recordSource),
+      sources: fetched.data.sources.map(recordSource),
       conditions: [syncedCondition(es, schedule.expired, now)],
     };
     const previous = findReady(es.status);
@@ -284,7 +336,7 @@ export class ExternalSecretReconciler {
       deps.events.emit(withKind(es), 'Warning', Reason.SourceExpired, condition.message);
     } else if (!written.operation && previous?.status !== 'True') {
       // A write already recorded its own Event.
-      deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${Object.keys(shaped.data).length} keys)`);
+      deps.events.emit(withKind(es), 'Normal', Reason.Synced, `Secret "${name}" is in sync (${keys} keys)`);
     }
     return requeueAtNextRefresh({ ...es, status }, now);
   }
