@@ -8,7 +8,8 @@
 // vault it names (the vault's name is the first label of the store's vaultUrl
 // host, as in https://<name>.vault.azure.net).
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { StoreKey } from '../api/store-id.js';
+import { storeIdOf, storeKey, type StoreKey } from '../api/store-id.js';
+import type { ClusterSecretStore, SecretStore } from '../api/types.js';
 import type { RefreshEvents } from './refresh-events.js';
 
 const SOURCE = 'azure-eventgrid';
@@ -106,4 +107,14 @@ export function vaultNameOf(vaultUrl: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The Azure Key Vault stores (SecretStores, then ClusterSecretStores) whose vault has this name. */
+export function storesOfVault(vault: string, stores: Iterable<SecretStore>, clusterStores: Iterable<ClusterSecretStore>): StoreKey[] {
+  const name = vault.toLowerCase();
+  const matches = (s: SecretStore | ClusterSecretStore) => s.spec.provider.azurekv !== undefined && vaultNameOf(s.spec.provider.azurekv.vaultUrl) === name;
+  return [
+    ...[...stores].filter(matches).map((s) => storeKey(storeIdOf(s, 'SecretStore'))),
+    ...[...clusterStores].filter(matches).map((s) => storeKey(storeIdOf(s, 'ClusterSecretStore'))),
+  ];
 }
