@@ -35,6 +35,7 @@ import { Informer, type InformerOptions } from './runtime/informer.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { stopInOrder, stopTogether } from './runtime/lifecycle.js';
 import { routeEvents, type EventRoutes } from './event-routing.js';
 import type { OperatorOptions } from './operator-options.js';
 
@@ -301,7 +302,7 @@ export class Operator {
       },
       onStoppedLeading: () => {
         this.leading = false;
-        for (const p of this.pollers) p.setLeading(false);
+        for (const part of this.pollers) part.setLeading(false);
         this.metrics.leader.set(0);
         void this.stop().finally(() => this.opts.onLeadershipLost?.());
       },
@@ -323,7 +324,7 @@ export class Operator {
     this.leading = true;
     this.metrics.leader.set(1);
     void this.labelLeader(true);
-    for (const p of this.pollers) p.setLeading(true);
+    for (const part of this.pollers) part.setLeading(true);
   }
 
   /**
@@ -355,18 +356,15 @@ export class Operator {
     this.started = false;
     if (this.leading) await this.labelLeader(false);
     this.leading = false;
-    await this.webhook?.stop();
-    for (const p of this.pollers) p.stop();
-    this.refreshEvents?.stop();
-    await Promise.all(this.controllers.map((c) => c.stop()));
+    // Nothing new comes in; then the work in flight ends.
+    await stopInOrder([this.webhook, ...this.pollers, this.refreshEvents]);
+    await stopTogether(this.controllers);
     // Restarts still waiting for their window go out now: the next leader cannot know of them.
-    await this.restarts?.stop();
-    // Work in flight is done or aborted: hand the Lease over before closing the connections.
-    await this.elector?.stop();
+    // Work in flight is done or aborted: the Lease is handed over before the connections close.
+    await stopInOrder([this.restarts, this.elector]);
     this.metrics.leader.set(0);
-    await Promise.all([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.pushSecrets].flatMap((i) => (i ? [i.stop()] : [])));
-    await this.credentials.stop();
-    await this.pushSources.stop();
+    await stopTogether([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.pushSecrets]);
+    await stopInOrder([this.credentials, this.pushSources]);
     await this.storeClients.closeAll();
     await this.kube.close();
     this.log.info('operator stopped');

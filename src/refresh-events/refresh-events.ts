@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { StoreKey } from '../api/store-id.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { RemoteKeyIndex } from './remote-key-index.js';
+import type { Lifecycle } from '../runtime/lifecycle.js';
 
 /**
  * One change event. A provider may name the secret several ways (a name or an
@@ -30,7 +31,7 @@ export interface RefreshEventsDeps {
   refresh: (esKeys: Iterable<string>, since: number) => void;
 }
 
-export class RefreshEvents {
+export class RefreshEvents implements Lifecycle {
   readonly index = new RemoteKeyIndex();
   /** The (store, key) pairs some ExternalSecret reads that changed in this window. */
   private readonly pending = new Map<string, { store: StoreKey; key: string }>();

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { StoreKey } from '../api/store-id.js';
 import type { AnyStore } from '../api/types.js';
+import type { Lifecycle } from '../runtime/lifecycle.js';
 
 export interface PullSource {
   /** The part of the store's spec the loop depends on; undefined when the store names no source. */
@@ -13,7 +14,7 @@ export interface PullSource {
   poll(key: StoreKey, store: AnyStore, signal: AbortSignal): Promise<void>;
 }
 
-export class StorePollers {
+export class StorePollers implements Lifecycle {
   private readonly running = new Map<StoreKey, { config: string; abort: AbortController }>();
   private readonly stores = new Map<StoreKey, AnyStore>();
   private leading = false;

@@ -19,6 +19,7 @@ import type { KubeClient } from '../kube/client.js';
 import { Resources, type Secret } from '../kube/types.js';
 import type { AzureEventGrid } from './azure-eventgrid.js';
 import type { RefreshEvents } from './refresh-events.js';
+import type { Lifecycle } from '../runtime/lifecycle.js';
 
 export const TIMESTAMP_HEADER = 'x-secretsync-timestamp';
 export const SIGNATURE_HEADER = 'x-secretsync-signature';
@@ -46,7 +47,7 @@ export function signRefresh(key: Uint8Array | string, timestamp: number, body: s
   return `sha256=${createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export class RefreshWebhook {
+export class RefreshWebhook implements Lifecycle {
   private server?: Server;
   private key?: { value: Uint8Array; at: number };
   /** id -> when it may be forgotten (epoch ms). */

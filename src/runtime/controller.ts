@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { RetryLimiter } from './backoff.js';
 import { lazyChild } from './lazy-logger.js';
 import type { WorkQueue } from './workqueue.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface ReconcileResult {
   /** Run again after this many ms (a scheduled refresh). */
@@ -66,7 +67,7 @@ let reconciles = 0;
 /** Detached reconciles allowed per worker. */
 const DETACHED_PER_WORKER = 16;
 
-export class Controller {
+export class Controller implements Lifecycle {
   private running: Promise<void>[] = [];
   /** Reconciles that gave their worker back and have not returned. */
   private readonly detached = new Set<{ done: Promise<void> }>();

@@ -13,6 +13,7 @@ import { sleep } from '../util/sleep.js';
 import { withJitter } from './backoff.js';
 import { LineSplitter } from './line-splitter.js';
 import { shareStrings, shared } from './shared-strings.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface InformerHandlers<T> {
   onAdd?(obj: T): void;
@@ -48,7 +49,7 @@ interface WatchEvent<T> {
   object: T & { code?: number; reason?: string; message?: string };
 }
 
-export class Informer<T extends KubeObject> {
+export class Informer<T extends KubeObject> implements Lifecycle {
   private cache = new Map<string, T>();
   private resourceVersion = '';
   private nextRelistAt = 0;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { Resources, type KubeObject } from '../kube/types.js';
 import { errorMessage } from '../util/errors.js';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -38,7 +39,7 @@ interface Lease extends KubeObject {
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
-export class LeaderElector {
+export class LeaderElector implements Lifecycle {
   private leading = false;
   private stopped = false;
   private observed?: { holder: string; renewTime?: string; at: number };

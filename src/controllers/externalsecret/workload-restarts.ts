@@ -24,6 +24,7 @@ import { WORKLOADS, type KubeObject } from '../../kube/types.js';
 import { selectorMatches } from '../../secrets/namespace-conditions.js';
 import type { HmacKey } from '../../secrets/data-hash.js';
 import { secretsReferenced, type PodSpec } from './pod-secret-refs.js';
+import type { Lifecycle } from '../../runtime/lifecycle.js';
 
 export type RestartTarget = NonNullable<NonNullable<ExternalSecret['spec']['target']>['rolloutRestart']>[number];
 export type WorkloadKind = RestartTarget['kind'];
@@ -68,7 +69,7 @@ export function restartedFor(key: HmacKey, changes: Array<{ secret: string; data
   return createHmac('sha256', key).update(lines.join('\n')).digest('hex').slice(0, 32);
 }
 
-export class WorkloadRestarts {
+export class WorkloadRestarts implements Lifecycle {
   private readonly pending = new Map<string, { changes: Map<string, SecretChange>; timer: NodeJS.Timeout }>();
 
   constructor(private readonly deps: WorkloadRestartsDeps) {}

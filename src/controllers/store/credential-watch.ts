@@ -9,6 +9,7 @@ import type { KubeClient } from '../../kube/client.js';
 import { Resources, type KubeObject } from '../../kube/types.js';
 import { Informer, type InformerOptions } from '../../runtime/informer.js';
 import { untilAborted } from '../../util/abort.js';
+import type { Lifecycle } from '../../runtime/lifecycle.js';
 
 const FIRST_LIST_WAIT_MS = 10_000;
 
@@ -19,7 +20,7 @@ interface Watch<K> {
 }
 
 /** Keyed by store (credentials) or by any other follower (a PushSecret and its source Secret). */
-export class CredentialWatch<K extends string = StoreKey> {
+export class CredentialWatch<K extends string = StoreKey> implements Lifecycle {
   private readonly watches = new Map<string, Watch<K>>();
   private readonly byStore = new Map<K, Set<string>>();
 
