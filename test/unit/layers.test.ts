@@ -128,6 +128,19 @@ describe('the layers of src/', () => {
     expect(circles(edges).map((c) => c.map(rel))).toEqual([]);
   });
 
+  it('docs/development.md draws the same floors', () => {
+    const doc = readFileSync(join(SRC, '../docs/development.md'), 'utf8');
+    const drawn: Record<string, number> = {};
+    for (const m of doc.matchAll(/^\| (\d+) \| (.+?) \| .* \|$/gm)) {
+      for (const folder of m[2]!.matchAll(/`([^`]+)`/g)) {
+        const name = folder[1]!.replace(/\/$/, '');
+        if (name === 'controllers/<kind>') for (const u of Object.keys(FLOORS).filter((k) => k.startsWith('controllers/'))) drawn[u] = Number(m[1]);
+        else drawn[name === 'src/*.ts' ? '(src)' : name] = Number(m[1]);
+      }
+    }
+    expect(drawn).toEqual(FLOORS);
+  });
+
   it('the checks see what they check: a floor that imported upward would be found', () => {
     // The generator registry loads its generators lazily; a generator importing it back would be a circle.
     expect(imports.some((i) => rel(i.from) === 'generators/generators.ts' && rel(i.to) === 'generators/acr.ts' && i.lazy)).toBe(true);
