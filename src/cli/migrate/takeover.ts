@@ -4,7 +4,7 @@
 // would go on writing them, so the converted manifest means what it meant.
 import { ADOPT_ESO_ANNOTATION } from '../../api/names.js';
 import { asText } from '../manifests.js';
-import type { Converter, Path } from './convert.js';
+import type { Converter, Path } from './converter.js';
 
 const DOC = 'docs/migrating-from-eso.md';
 

@@ -4,7 +4,8 @@
 // and encoded again.
 import type { Document } from 'yaml';
 import type { MigrateContext } from './context.js';
-import { Converter, type Converted } from './convert.js';
+import type { Converted } from './convert.js';
+import { Converter } from './converter.js';
 
 export function convertTemplateSource(doc: Document, context: MigrateContext): Converted | undefined {
   const keys = context.templateKeys(doc);
