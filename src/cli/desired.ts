@@ -18,7 +18,7 @@ import type { KubeObject, ResourceType, Secret } from '../kube/types.js';
 import { createLogger } from '../runtime/log.js';
 import { Metrics } from '../runtime/metrics.js';
 import { loadProvider, providerName } from '../providers/registry.js';
-import { StoreClient } from '../providers/store-clients.js';
+import { StoreClient } from '../providers/store-client.js';
 import { storeProblems } from '../validation/semantic.js';
 
 /** Where credential Secrets and templateFrom sources come from: manifests given on the command line, else a cluster. */

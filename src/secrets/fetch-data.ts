@@ -7,7 +7,7 @@ import { Reason } from '../api/reasons.js';
 import type { DataFromEntry, ExternalSecretSpec, FindRef } from '../api/types.js';
 import { NotFoundError } from '../providers/errors.js';
 import type { RemoteValues, SourceInfo } from '../providers/provider.js';
-import type { ReadOptions, StoreClient } from '../providers/store-clients.js';
+import type { ReadOptions, StoreClient } from '../providers/store-client.js';
 import { decodeValue } from './decoding.js';
 import { toSyncError } from './errors.js';
 import type { GeneratedValues, GeneratorUse } from './generated-values.js';

@@ -9,7 +9,7 @@ import { Metrics } from '../../src/runtime/metrics.js';
 import { AwsClient } from '../../src/providers/aws/client.js';
 import { NotFoundError, ThrottledError } from '../../src/providers/errors.js';
 import type { CallContext, ProviderClient, RemoteValue } from '../../src/providers/provider.js';
-import { StoreClient } from '../../src/providers/store-clients.js';
+import { StoreClient } from '../../src/providers/store-client.js';
 import type { RemoteRef } from '../../src/api/types.js';
 import { callContext } from '../support/call-context.js';
 

@@ -7,7 +7,7 @@ import { Reason } from '../../api/reasons.js';
 import { OWNER_ANNOTATION } from '../../api/names.js';
 import type { KubeObject } from '../../kube/types.js';
 import type { SourceInfo } from '../../providers/provider.js';
-import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
+import type { ReadOptions, StoreClient } from '../../providers/store-client.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import type { Metrics } from '../../runtime/metrics.js';
 import { dateOf, recordSource } from '../../secrets/status-sources.js';

@@ -9,7 +9,7 @@ import type { KubeApiError } from '../../kube/client.js';
 import { Resources } from '../../kube/types.js';
 import { leasedEntries, revokeAtDeletion, type RevokeOptions } from '../../generators/generated.js';
 import { decryptState } from '../../generators/state.js';
-import type { StoreClient } from '../../providers/store-clients.js';
+import type { StoreClient } from '../../providers/store-client.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import { targetName } from '../../secrets/desired-secret.js';
 import { kubeStep, toSyncError } from '../../secrets/errors.js';

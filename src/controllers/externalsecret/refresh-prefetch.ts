@@ -7,7 +7,7 @@
 // need not look up again).
 import type { ExternalSecret, RemoteRef } from '../../api/types.js';
 import type { RecordedSource } from '../../providers/provider.js';
-import type { ReadOptions, StoreClient } from '../../providers/store-clients.js';
+import type { ReadOptions, StoreClient } from '../../providers/store-client.js';
 import { recordedSources } from '../../secrets/status-sources.js';
 
 export class RefreshPrefetch {

@@ -4,7 +4,7 @@ import type { ExternalSecret } from '../../api/types.js';
 import type { KubeObject } from '../../kube/types.js';
 import type { generate } from '../../generators/generated.js';
 import type { GeneratorState } from '../../generators/state.js';
-import type { StoreClient } from '../../providers/store-clients.js';
+import type { StoreClient } from '../../providers/store-client.js';
 import type { ReconcileContext } from '../../runtime/controller.js';
 import type { creationPolicy } from '../../secrets/desired-secret.js';
 import type { FetchedData } from '../../secrets/fetch-data.js';
