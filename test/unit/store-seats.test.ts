@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreHeldBackError } from '../../src/providers/errors.js';
+import { fakeProvider } from '../../src/providers/fake/provider.js';
+import { StoreClients } from '../../src/providers/store-clients.js';
 import { StoreSeats, type Seat } from '../../src/providers/store-seats.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 
 describe('StoreSeats', () => {
   beforeEach(() => void vi.useFakeTimers());
@@ -76,5 +79,35 @@ describe('StoreSeats', () => {
     expect(() => store.take('a/t1', () => undefined)).toThrow(StoreHeldBackError);
     store.close();
     expect(woken).toEqual(['a/t1']);
+  });
+});
+
+describe('StoreClients: seats by store', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('a store\'s spec.slowCalls.maxWaiting overrides the default, and a store without it gets the default', async () => {
+    vi.useFakeTimers();
+    const clients = new StoreClients(undefined as never, new Metrics(), {
+      callTimeoutMs: 30_000,
+      providers: { fake: fakeProvider },
+      seats: { slowMs: 500, defaultMaxWaiting: 16, maxHolding: 4, wake: () => undefined },
+    });
+    const store = (name: string, maxWaiting?: number) => ({
+      metadata: { name, namespace: 'tenant', uid: name, generation: 1 },
+      spec: { provider: { fake: { data: [] } }, ...(maxWaiting ? { slowCalls: { maxWaiting } } : {}) },
+    }) as never;
+    /** How many syncs turn slow before the store is held back. */
+    const slowUntilHeldBack = async (s: never) => {
+      const seats = (await clients.get(s, 'SecretStore')).seats!;
+      for (let n = 1; n <= 32; n++) {
+        seats.take(`tenant/es-${n}`, () => undefined);
+        vi.advanceTimersByTime(500);
+        if (seats.isHeldBack) return n;
+      }
+      return Infinity;
+    };
+    expect(await slowUntilHeldBack(store('narrow', 2))).toBe(2);
+    expect(await slowUntilHeldBack(store('default'))).toBe(16);
+    await clients.closeAll();
   });
 });
