@@ -3,7 +3,8 @@
 // remote request it makes goes through the store's budget (rateLimit) and is
 // counted, and identical reads share one call: concurrent reads join the one
 // in flight, and a read within `maxAgeMs` of the last reuses its answer.
-// This is what makes 1,000 ExternalSecrets reading 100 keys cost ~100 calls.
+// This is what makes 1,000 ExternalSecrets reading 100 keys cost ~100 calls
+// (the sharing itself: shared-reads.ts).
 import type { Logger } from 'pino';
 import type { StoreKey } from '../api/store-id.js';
 import type { AnyStore, FindRef, RemoteRef } from '../api/types.js';
@@ -13,8 +14,8 @@ import { lazyChild } from '../runtime/lazy-logger.js';
 import { untilAborted } from '../util/abort.js';
 import { NotFoundError, ProviderTimeoutError, StoreConfigError, ThrottledError, providerFailure } from './errors.js';
 import { mapFor, valueFor } from './property.js';
-import { reusableUntil } from './freshness.js';
-import type { CallContext, ProviderClient, RecordedSource, RemoteState, RemoteValue, RemoteValues, RemoteWriter, SourceInfo, WriteOptions } from './provider.js';
+import type { CallContext, ProviderClient, RecordedSource, RemoteState, RemoteValue, RemoteValues, RemoteWriter, WriteOptions } from './provider.js';
+import { SharedReads, readKey, type Freshness } from './shared-reads.js';
 import type { StoreSeats } from './store-seats.js';
 
 /** Who is calling, and until when. */
@@ -26,36 +27,13 @@ export interface CallOptions {
   consumer: string;
 }
 
-export interface ReadOptions extends CallOptions {
-  /** Accept a shared answer at most this old (0: always call). */
-  maxAgeMs: number;
+export interface ReadOptions extends CallOptions, Freshness {
   /**
    * How long a batchable read may wait for others to join its batch call:
    * short for a first sync (someone waits for it), longer for a scheduled
    * refresh (nobody does, and a beat's refreshes are processed over time).
    */
   batchWindowMs?: number;
-  /**
-   * A refresh due at this time (epoch ms) also accepts any answer to a call
-   * made since then, however long ago: it is as fresh as the refresh asks.
-   */
-  fetchedSince?: number;
-  /**
-   * The remote value changed at this time (a provider event): only answers to
-   * calls made at or after it will do, not even a call still in flight.
-   */
-  changedAt?: number;
-}
-
-interface CachedRead {
-  /** When the call was made. */
-  calledAt: number;
-  /** When it was answered (until then, when it was made). */
-  at: number;
-  result: Promise<unknown>;
-  pending: boolean;
-  /** A lease or expiry date in the answer ends sharing earlier than maxAge would. */
-  until: number;
 }
 
 const UNLIMITED = { qps: 1e6, burst: 1e6 };
@@ -74,14 +52,13 @@ interface PendingBatch {
 
 /** One store's client, wrapped with deadline, budget, metrics and read sharing. */
 export class StoreClient {
-  private readonly reads = new Map<string, CachedRead>();
+  private readonly reads = new SharedReads();
   /** The batch still collecting reads, per kind of reader. */
   private readonly pendingBatches = new Map<'waited' | 'refresh', PendingBatch>();
   /** Reads waiting in a batch that has not gone out yet, by read key. */
   private readonly batchOf = new Map<string, PendingBatch>();
   private readonly bucket: TokenBucket;
   private throttledInARow = 0;
-  private lastPrune = 0;
 
   constructor(
     readonly provider: string,
@@ -166,10 +143,10 @@ export class StoreClient {
   private batchedRead(ref: RemoteRef, opts: ReadOptions): Promise<RemoteValue> {
     const now = Date.now();
     const window = opts.batchWindowMs ?? BATCH_WINDOW_MS;
-    const hit = this.recent('getSecret', ref, opts, now);
+    const hit = this.reads.recent('getSecret', ref, opts, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
-      const waiting = this.batchOf.get(this.readKey('getSecret', ref));
+      const waiting = this.batchOf.get(readKey('getSecret', ref));
       if (waiting && now + window < waiting.flushAt) this.flush(waiting);
       return hit as Promise<RemoteValue>;
     }
@@ -180,14 +157,14 @@ export class StoreClient {
       this.pendingBatches.set(kind, batch);
     }
     const index = batch.refs.push(ref) - 1;
-    this.batchOf.set(this.readKey('getSecret', ref), batch);
+    this.batchOf.set(readKey('getSecret', ref), batch);
     const one = batch.results.then((all) => {
       const r = all[index];
       if (r instanceof Error || r === undefined) throw r ?? new NotFoundError(ref.key);
       return r;
     });
     one.catch(() => undefined);
-    this.remember('getSecret', ref, one, now);
+    this.reads.remember('getSecret', ref, one, now);
     // Full at the provider's own request size: waiting longer would only start a second request.
     if (batch.refs.length >= (this.client.batchSize ?? 1)) this.flush(batch);
     return one;
@@ -237,7 +214,7 @@ export class StoreClient {
     clearTimeout(batch.timer);
     for (const [kind, pending] of this.pendingBatches) if (pending === batch) this.pendingBatches.delete(kind);
     for (const ref of batch.refs) {
-      const key = this.readKey('getSecret', ref);
+      const key = readKey('getSecret', ref);
       if (this.batchOf.get(key) === batch) this.batchOf.delete(key);
     }
     batch.start();
@@ -263,7 +240,7 @@ export class StoreClient {
     try {
       return await this.call('write', opts, key, (ctx) => this.writer().write(key, value, write, ctx));
     } finally {
-      this.forgetReads(key);
+      this.reads.forget(key);
     }
   }
 
@@ -271,18 +248,13 @@ export class StoreClient {
     try {
       await this.call('delete', opts, key, (ctx) => this.writer().remove(key, ctx));
     } finally {
-      this.forgetReads(key);
+      this.reads.forget(key);
     }
   }
 
   private writer(): RemoteWriter {
     if (!this.client.writer) throw new StoreConfigError(`the ${this.provider} provider is read-only: a PushSecret cannot write through this store`);
     return this.client.writer;
-  }
-
-  private forgetReads(key: string): void {
-    const needle = JSON.stringify(key);
-    for (const k of this.reads.keys()) if (k.includes(`"key":${needle}`)) this.reads.delete(k);
   }
 
   validate(opts: CallOptions): Promise<void> {
@@ -314,47 +286,15 @@ export class StoreClient {
     return this.client.close();
   }
 
-  private readKey(call: string, ref: object): string {
-    return `${call}\0${JSON.stringify(ref)}`;
-  }
-
-  private recent(call: string, ref: object, opts: ReadOptions, now: number): Promise<unknown> | undefined {
-    const hit = this.reads.get(this.readKey(call, ref));
-    if (!hit) return undefined;
-    if (opts.changedAt !== undefined && hit.calledAt < opts.changedAt) return undefined;
-    // A call still in flight is always joined; a finished one only while fresh enough.
-    if (hit.pending) return hit.result;
-    const fresh = now - hit.at <= opts.maxAgeMs || (opts.fetchedSince !== undefined && hit.calledAt >= opts.fetchedSince);
-    return fresh && now < hit.until ? hit.result : undefined;
-  }
-
-  private remember(call: string, ref: object, result: Promise<unknown>, at: number): void {
-    const key = this.readKey(call, ref);
-    const entry: CachedRead = { calledAt: at, at, result, pending: true, until: Infinity };
-    this.reads.set(key, entry);
-    // Freshness counts from the answer; failed reads are not shared beyond the ones already waiting.
-    result.then(
-      (answer) => {
-        entry.pending = false;
-        entry.at = Date.now();
-        entry.until = reusableUntil(sourcesOf(answer), entry.at);
-      },
-      () => {
-        if (this.reads.get(key) === entry) this.reads.delete(key);
-      },
-    );
-    this.prune(at);
-  }
-
   private shared<T>(call: string, ref: object, opts: ReadOptions, what: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
     const now = Date.now();
-    const hit = this.recent(call, ref, opts, now);
+    const hit = this.reads.recent(call, ref, opts, now);
     if (hit) {
       this.metrics.providerCacheHits.inc({ provider: this.provider });
       return hit as Promise<T>;
     }
     const result = this.call(call, opts, what, fn);
-    this.remember(call, ref, result, now);
+    this.reads.remember(call, ref, result, now);
     return result;
   }
 
@@ -402,17 +342,7 @@ export class StoreClient {
     if (requests > 0) this.metrics.providerCalls.inc({ provider: this.provider, call, status }, requests);
   }
 
-  private prune(now: number): void {
-    if (now - this.lastPrune < 10_000) return;
-    this.lastPrune = now;
-    // Entries older than any plausible maxAge are dropped so values do not linger.
-    for (const [key, read] of this.reads) if (!read.pending && now - read.at > 10 * 60_000) this.reads.delete(key);
-  }
-}
 
-function sourcesOf(answer: unknown): SourceInfo[] {
-  const a = answer as Partial<RemoteValue & RemoteValues>;
-  return a.sources ?? (a.source ? [a.source] : []);
 }
 
 function toError(err: unknown): Error {
