@@ -100,10 +100,12 @@ export class StoreSeats {
   private leave(seat: Taken): void {
     if (!this.taken.delete(seat)) return;
     clearTimeout(seat.timer);
+    // A fast answer from a store not held back (the common case) changes nothing the metrics show.
+    const changes = seat.slow || (this.heldBack && this.slow === 0);
     if (seat.slow) this.slow--;
     // An answer within slowMs while nothing else hangs: the provider answers again.
     else if (this.heldBack && this.slow === 0) this.heldBack = false;
-    this.changed();
+    if (changes) this.changed();
     this.wake(this.heldBack ? this.room() : this.turnedAway.size);
   }
 
