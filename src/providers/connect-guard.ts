@@ -97,15 +97,20 @@ export class ConnectGuard {
 
 type Connected = (err: Error | null, socket: Duplex) => void;
 
+/** http(s).Agent's own connection hook, through the guard: its lookup, and the socket watched. */
+function guardedConnection(guard: ConnectGuard, connect: (options: ClientRequestArgs, callback?: Connected) => Duplex | null | undefined, options: ClientRequestArgs, callback?: Connected): Duplex | null | undefined {
+  const socket = connect({ ...options, lookup: guard.lookup }, callback);
+  if (socket) guard.watch(socket as Socket, options.host ?? options.hostname ?? '');
+  return socket;
+}
+
 class GuardedHttpAgent extends HttpAgent {
   constructor(private readonly guard: ConnectGuard, options: ConstructorParameters<typeof HttpAgent>[0]) {
     super(options);
   }
 
   override createConnection(options: ClientRequestArgs, callback?: Connected): Duplex | null | undefined {
-    const socket = super.createConnection({ ...options, lookup: this.guard.lookup }, callback);
-    if (socket) this.guard.watch(socket as Socket, options.host ?? options.hostname ?? '');
-    return socket;
+    return guardedConnection(this.guard, (o, cb) => super.createConnection(o, cb), options, callback);
   }
 }
 
@@ -115,8 +120,6 @@ class GuardedHttpsAgent extends HttpsAgent {
   }
 
   override createConnection(options: ClientRequestArgs, callback?: Connected): Duplex | null | undefined {
-    const socket = super.createConnection({ ...options, lookup: this.guard.lookup }, callback);
-    if (socket) this.guard.watch(socket as Socket, options.host ?? options.hostname ?? '');
-    return socket;
+    return guardedConnection(this.guard, (o, cb) => super.createConnection(o, cb), options, callback);
   }
 }
