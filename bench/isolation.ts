@@ -11,7 +11,7 @@ import type { ExternalSecretSpec } from '../src/api/types.js';
 import type { KubeClient } from '../src/kube/client.js';
 import { API_VERSION, Resources } from '../src/kube/types.js';
 import { startStallingProxy } from '../test/support/stalling-http-proxy.js';
-import { createMany, measureTenant, percentile, readyCount, type TenantLatency } from '../test/support/tenant-latency.js';
+import { createMany, measureTenant, percentile, readyCount, until, type TenantLatency } from '../test/support/tenant-latency.js';
 import { startOperator } from './operator-process.js';
 
 export interface IsolationOptions {
@@ -56,12 +56,9 @@ const latency = (m: TenantLatency): Latency => ({
   timedOut: m.timedOut,
 });
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits for `fn`, polling every 200 ms; throws naming `what` after timeoutMs. */
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  if (!(await until(fn, timeoutMs, 200))) throw new Error(`timed out: ${what}`);
 }
 
 export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
@@ -96,7 +93,7 @@ export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
     proxy.set({ mode: 'hang' });
     await createMany(kube, hung, o.hung, (i) => spec(`${prefix}-a-${i % 100}`));
     // Measured once 16 of A's reads hang (as many as the workers), whatever the operator does about them.
-    await until('16 of the hung tenant\'s reads waiting', () => Promise.resolve(proxy.picked >= 16), 120_000);
+    await waitFor('16 of the hung tenant\'s reads waiting', () => Promise.resolve(proxy.picked >= 16), 120_000);
     const besideHung = { ...latency(await measure('beside-hung')), hungExternalSecrets: o.hung, hungKeys: 100 };
     proxy.set({ mode: 'pass' });
     await o.removeNamespace(hung);
@@ -106,7 +103,7 @@ export async function isolation(o: IsolationOptions): Promise<IsolationResult> {
     const started = performance.now();
     await createMany(kube, slow, o.slow, (i) => spec(`${prefix}-a-${i}`));
     const beside = latency(await measure('beside-slow'));
-    await until('the slow tenant Ready', async () => (await readyCount(kube, slow)) === o.slow, 300_000);
+    await waitFor('the slow tenant Ready', async () => (await readyCount(kube, slow)) === o.slow, 300_000);
     const besideSlow = { ...beside, slowExternalSecrets: o.slow, slowTenantReadyS: Number(((performance.now() - started) / 1000).toFixed(1)) };
     return { samples: o.samples, alone, besideHung, besideSlow };
   } finally {

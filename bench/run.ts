@@ -41,6 +41,7 @@ import { ConjurAdmin } from '../test/servers/conjur/admin-client.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { isolation, isolationTable, type IsolationResult } from './isolation.js';
+import { percentile } from '../test/support/tenant-latency.js';
 import { apiserverRequests, cpuSeconds, diff, pidFrom, sum, type RequestCounts } from './cluster.js';
 import { operatorKubeRequests, providerCallsByCall, scrape, startOperator, type OperatorProcess } from './operator-process.js';
 import { topCpu, type Hotspot } from './profile-summary.js';
@@ -222,11 +223,6 @@ function operatorRequests(counts: RequestCounts, benchCreates = 0): RequestCount
 
 function perItem(counts: RequestCounts, n: number): Record<string, number> {
   return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / n).toFixed(3))]));
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
 const isWrite = (key: string) => /^(POST|PUT|PATCH|DELETE|APPLY) /.test(key);

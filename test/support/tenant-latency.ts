@@ -16,7 +16,9 @@ export interface TenantLatency {
   timedOut: number;
 }
 
-export function percentile(sorted: number[], p: number): number {
+/** The p-th percentile (nearest rank) of the values, in any order. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
@@ -28,12 +30,12 @@ export function describeLatency(m: TenantLatency): string {
 
 const isReady = (es: ExternalSecret) => es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
-/** False when `timeoutMs` passed first. */
-async function until(fn: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Polls `fn` every `pollMs` until it is true; false when `timeoutMs` passed first. */
+export async function until(fn: () => Promise<boolean>, timeoutMs: number, pollMs = 10): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return true;
 }
