@@ -19,6 +19,7 @@ import type { RetryLimiter } from './backoff.js';
 import { lazyChild } from './lazy-logger.js';
 import type { WorkQueue } from './workqueue.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { ReconcileJournal } from './reconcile-journal.js';
 
 export interface ReconcileResult {
   /** Run again after this many ms (a scheduled refresh). */
@@ -54,6 +55,14 @@ export interface ControllerOptions {
   reconcile: Reconcile;
   log: Logger;
   onOutcome?: (outcome: 'success' | 'requeue' | 'error' | 'terminal', ms: number) => void;
+  /**
+   * With sharding: whether this replica works on the key now. A key it does
+   * not is skipped when taken from the queue (its holder reconciles it), and
+   * drain() stops those in flight.
+   */
+  owns?: (key: string) => boolean;
+  /** Told of each reconcile's start and end (a diagnostic, --reconcile-journal). */
+  journal?: ReconcileJournal;
 }
 
 /**
@@ -72,6 +81,8 @@ export class Controller implements Lifecycle {
   /** Reconciles that gave their worker back and have not returned. */
   private readonly detached = new Set<{ done: Promise<void> }>();
   private readonly stopping = new AbortController();
+  /** With sharding: each reconcile in flight, to abort one whose key this replica gives up. */
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
 
   constructor(private readonly opts: ControllerOptions) {}
 
@@ -86,6 +97,20 @@ export class Controller implements Lifecycle {
     await Promise.all(this.running);
     await Promise.all([...this.detached].map((d) => d.done));
     this.running = [];
+  }
+
+  /**
+   * Stops the reconciles in flight whose keys match (their keys are no longer
+   * owned: a handover) and resolves once every one has returned.
+   */
+  async drain(matches: (key: string) => boolean): Promise<void> {
+    const waiting: Promise<void>[] = [];
+    for (const [key, run] of this.inFlight) {
+      if (!matches(key)) continue;
+      run.abort.abort(new Error('this replica no longer works on the key'));
+      waiting.push(run.done);
+    }
+    await Promise.all(waiting);
   }
 
   private async work(): Promise<void> {
@@ -107,6 +132,12 @@ export class Controller implements Lifecycle {
         this.detached.add(self);
         freeWorker();
       };
+      if (this.opts.owns && !this.opts.owns(key)) {
+        // Another replica holds it now: not ours to reconcile (and not counted as one).
+        this.opts.queue.done(key);
+        freeWorker();
+        return;
+      }
       self.done = this.process(key, release).finally(() => {
         this.opts.queue.done(key);
         this.detached.delete(self);
@@ -119,13 +150,19 @@ export class Controller implements Lifecycle {
     const { queue, retry, onOutcome, name } = this.opts;
     const started = performance.now();
     const log = lazyChild(this.opts.log, { controller: name, key, reconcileId: `${idPrefix}-${(reconciles++).toString(36)}` });
+    const handover = this.opts.owns ? new AbortController() : undefined;
+    const signal = handover ? AbortSignal.any([this.stopping.signal, handover.signal]) : this.stopping.signal;
+    let returned!: () => void;
+    if (handover) this.inFlight.set(key, { abort: handover, done: new Promise((resolve) => (returned = resolve)) });
+    this.opts.journal?.started(name, key);
     try {
-      const result = await this.opts.reconcile(key, { signal: this.stopping.signal, log, release });
+      const result = await this.opts.reconcile(key, { signal, log, release });
       retry.forget(key);
       if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       onOutcome?.(result?.requeueAfterMs !== undefined ? 'requeue' : 'success', performance.now() - started);
     } catch (err) {
-      if (this.stopping.signal.aborted) return;
+      // Stopping, or handed over: whoever holds the key next reconciles it.
+      if (signal.aborted) return;
       if (err instanceof TerminalError) {
         retry.forget(key);
         log.info({ err: err.message }, 'reconcile failed; waiting for a change');
@@ -136,6 +173,12 @@ export class Controller implements Lifecycle {
       log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed; retrying');
       queue.addAfter(key, delay, 'routine');
       onOutcome?.('error', performance.now() - started);
+    } finally {
+      this.opts.journal?.ended(name, key);
+      if (handover) {
+        this.inFlight.delete(key);
+        returned();
+      }
     }
   }
 }

@@ -19,6 +19,8 @@ export interface InformerHandlers<T> {
   onAdd?(obj: T): void;
   onUpdate?(oldObj: T, newObj: T): void;
   onDelete?(obj: T): void;
+  /** The object left this cache because its scope changed (rescope), not because it was deleted. */
+  onLeave?(obj: T): void;
 }
 
 export interface InformerOptions {
@@ -60,6 +62,12 @@ export class Informer<T extends KubeObject> implements Lifecycle {
   private readonly relistIntervalMs: number;
   private readonly watchTimeoutSeconds: number;
   private readonly idleTimeoutMs: number;
+  private labelSelector?: string;
+  /** A rescope waiting for its relist: what stays in scope, and who waits. */
+  private rescoping?: { inScope: (obj: KubeObject) => boolean; waiters: Array<() => void> };
+  private streamAbort?: AbortController;
+  /** The watch in flight was ended by rescope(): not a failure. */
+  private scopeAborted = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -69,6 +77,24 @@ export class Informer<T extends KubeObject> implements Lifecycle {
     this.relistIntervalMs = opts.relistIntervalMs ?? 10 * 60_000;
     this.watchTimeoutSeconds = opts.watchTimeoutSeconds ?? 300;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? (this.watchTimeoutSeconds + 60) * 1000;
+    this.labelSelector = opts.labelSelector;
+  }
+
+  /**
+   * Changes the label selector: the cache is relisted with it (reusing the
+   * cached copies of what stays), and what it no longer selects leaves with
+   * onLeave, not onDelete; an object gone that `inScope` still selects was
+   * deleted. Resolves once the cache holds the new scope.
+   */
+  rescope(labelSelector: string, inScope: (obj: KubeObject) => boolean): Promise<void> {
+    this.labelSelector = labelSelector;
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.rescoping = { inScope, waiters: [...(this.rescoping?.waiters ?? []), resolve] };
+      this.nextRelistAt = 0;
+      this.scopeAborted = true;
+      this.streamAbort?.abort(new Error('informer scope changed'));
+    });
   }
 
   addHandlers(handlers: InformerHandlers<T>): void {
@@ -119,6 +145,10 @@ export class Informer<T extends KubeObject> implements Lifecycle {
         failures = 0;
       } catch (err) {
         if (this.stopped) return;
+        if (this.scopeAborted) {
+          this.scopeAborted = false;
+          continue;
+        }
         if (isGone(err)) {
           this.opts.log.info({ kind: this.type.kind }, 'watch expired (410 Gone); relisting');
           this.opts.onWatchRestart?.('gone');
@@ -135,11 +165,13 @@ export class Informer<T extends KubeObject> implements Lifecycle {
   }
 
   private listOptions(): ListOptions {
-    const { namespace, labelSelector, fieldSelector, metadataOnly } = this.opts;
-    return { namespace, labelSelector, fieldSelector, metadataOnly };
+    const { namespace, fieldSelector, metadataOnly } = this.opts;
+    return { namespace, labelSelector: this.labelSelector, fieldSelector, metadataOnly };
   }
 
   private async relist(): Promise<void> {
+    const selector = this.labelSelector;
+    const rescoping = this.rescoping;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
     let resourceVersion = '';
@@ -164,12 +196,23 @@ export class Informer<T extends KubeObject> implements Lifecycle {
       if (!before) this.emit('add', obj);
       else if (before.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('update', obj, before);
     }
-    for (const [key, obj] of old) if (!fresh.has(key)) this.emit('delete', obj);
+    for (const [key, obj] of old) {
+      if (!fresh.has(key)) this.emit(rescoping && !rescoping.inScope(obj) ? 'leave' : 'delete', obj);
+    }
+    // Rescoped again while this list ran: the next relist brings the latest scope.
+    if (selector !== this.labelSelector) this.nextRelistAt = 0;
+    else if (rescoping && this.rescoping === rescoping) {
+      this.rescoping = undefined;
+      for (const resolve of rescoping.waiters) resolve();
+    }
   }
 
   /** Runs one watch stream until the server ends it, it stalls, or it fails. */
   private async watchOnce(): Promise<void> {
     const streamAbort = new AbortController();
+    this.streamAbort = streamAbort;
+    // Stopped or rescoped while the list ran: no stream to start.
+    if (this.stopped || this.rescoping) return;
     const onStop = () => streamAbort.abort(new Error('informer stopped'));
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     let lastActivity = Date.now();
@@ -260,12 +303,13 @@ export class Informer<T extends KubeObject> implements Lifecycle {
     return obj;
   }
 
-  private emit(kind: 'add' | 'update' | 'delete', obj: T, before?: T): void {
+  private emit(kind: 'add' | 'update' | 'delete' | 'leave', obj: T, before?: T): void {
     for (const h of this.handlers) {
       try {
         if (kind === 'add') h.onAdd?.(obj);
         else if (kind === 'update') h.onUpdate?.(before!, obj);
-        else h.onDelete?.(obj);
+        else if (kind === 'delete') h.onDelete?.(obj);
+        else h.onLeave?.(obj);
       } catch (err) {
         this.opts.log.error({ kind: this.type.kind, err: (err as Error).message }, 'informer handler failed');
       }

@@ -46,3 +46,38 @@ describe('informer relist', () => {
     expect(updated).toEqual(['b']);
   });
 });
+
+describe('informer rescope', () => {
+  it('relists with the new selector: what it no longer selects leaves (not deleted), what was deleted in scope is deleted', async () => {
+    const labelled = (name: string, shard: string): KubeObject => ({ metadata: { name, namespace: 'ns', resourceVersion: '1', labels: { shard } } });
+    let objects = [labelled('a', '1'), labelled('b', '2'), labelled('c', '2')];
+    const selectors: Array<string | undefined> = [];
+    const client = {
+      list: (_type: unknown, opts: { labelSelector?: string }) => {
+        selectors.push(opts.labelSelector);
+        const wanted = /\((.*)\)/.exec(opts.labelSelector ?? '')?.[1]?.split(',') ?? [];
+        return Promise.resolve({ items: objects.filter((o) => wanted.includes(o.metadata.labels!.shard!)), metadata: { resourceVersion: '1' } });
+      },
+      // A watch that stays open until aborted, as a real one does.
+      watch: (_t: unknown, _o: unknown, signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      resetConnections: () => undefined,
+    } as unknown as KubeClient;
+    const informer = new Informer<KubeObject>(client, Resources.Secret, { log: pino({ level: 'silent' }), labelSelector: 'shard in (1,2)' });
+    const events: string[] = [];
+    informer.addHandlers({
+      onAdd: (o) => events.push(`add ${o.metadata.name}`),
+      onDelete: (o) => events.push(`delete ${o.metadata.name}`),
+      onLeave: (o) => events.push(`leave ${o.metadata.name}`),
+    });
+    await informer.start();
+    const cachedB = informer.get('ns/b');
+    events.length = 0;
+    // c is deleted meanwhile; bucket 1 is given up, bucket 3 taken.
+    objects = [labelled('a', '1'), labelled('b', '2'), labelled('d', '3')];
+    await informer.rescope('shard in (2,3)', (o) => ['2', '3'].includes(o.metadata.labels!.shard!));
+    expect(events.sort()).toEqual(['add d', 'delete c', 'leave a']);
+    expect(informer.get('ns/b')).toBe(cachedB);
+    expect(selectors.at(-1)).toBe('shard in (2,3)');
+    await informer.stop();
+  });
+});
