@@ -29,6 +29,8 @@ export interface EventRoutes {
   clusterStores: Informer<ClusterSecretStore>;
   namespaces: Informer<KubeObject>;
   clusterExternalSecrets?: Informer<ClusterExternalSecret>;
+  /** Sharded: the ExternalSecrets ClusterExternalSecrets made, in every bucket (the sliced cache holds only some). */
+  externalSecretsOfCes?: Informer<ExternalSecret>;
   pushSecrets: Informer<PushSecret>;
   esQueue: WorkQueue;
   storeQueue: WorkQueue;
@@ -70,10 +72,17 @@ function routeExternalSecrets(p: EventRoutes): void {
     else p.byStore.remove(key);
     p.refreshEvents?.index.set(es);
   };
+  const untrack = (key: string) => {
+    p.bySecret.remove(key);
+    p.byStore.remove(key);
+    p.refreshEvents?.index.remove(key);
+    p.esQueue.cancel(key);
+    p.reconciler()?.forget(key);
+  };
   // A ClusterExternalSecret's own ExternalSecrets changed or went: it puts them back in step.
   const cesOf = (es: ExternalSecret) => {
     const owner = es.metadata.labels?.[CLUSTER_EXTERNAL_SECRET_LABEL];
-    if (owner && p.clusterExternalSecrets) p.cesQueue.add(owner);
+    if (owner && p.clusterExternalSecrets && !p.externalSecretsOfCes) p.cesQueue.add(owner);
   };
   p.externalSecrets.addHandlers({
     onAdd: (es) => {
@@ -97,12 +106,10 @@ function routeExternalSecrets(p: EventRoutes): void {
       const key = objectKey(es);
       const store = storeIdFor(es);
       if (store) void p.storeClients.release(storeKey(store), { consumer: key, log: p.log, signal: AbortSignal.timeout(30_000) });
-      p.bySecret.remove(key);
-      p.byStore.remove(key);
-      p.refreshEvents?.index.remove(key);
-      p.esQueue.cancel(key);
-      p.reconciler()?.forget(key);
+      untrack(key);
     },
+    // Handed to another replica (sharded): forgotten here, but what it holds (leases) stays for its next holder.
+    onLeave: (es) => untrack(objectKey(es)),
   });
 }
 
@@ -123,6 +130,7 @@ function routeSecrets(p: EventRoutes): void {
       p.reconciler()?.forgetSecret(objectKey(s));
       secretChanged(s);
     },
+    onLeave: (s) => p.reconciler()?.forgetSecret(objectKey(s)),
   });
 }
 
@@ -179,6 +187,11 @@ function routePushSecrets(p: EventRoutes): void {
 function routeClusterExternalSecrets(p: EventRoutes): void {
   const ces = p.clusterExternalSecrets;
   if (ces) {
+    // Sharded, the ClusterExternalSecrets' own ExternalSecrets come from their own cache.
+    p.externalSecretsOfCes?.addHandlers({
+      onUpdate: (_, es) => p.cesQueue.add(es.metadata.labels![CLUSTER_EXTERNAL_SECRET_LABEL]!),
+      onDelete: (es) => p.cesQueue.add(es.metadata.labels![CLUSTER_EXTERNAL_SECRET_LABEL]!),
+    });
     ces.addHandlers({
       onAdd: (c) => p.cesQueue.add(c.metadata.name),
       onUpdate: (before, c) => {

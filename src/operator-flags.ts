@@ -54,6 +54,8 @@ export function operatorProgram(): Command {
     .addOption(durationOption('--leader-elect-lease-duration <duration>', 'how long followers wait for a silent leader before taking over', '15s'))
     .addOption(durationOption('--leader-elect-renew-deadline <duration>', 'how long a leader keeps trying to renew before it gives up (and exits)', '10s'))
     .addOption(durationOption('--leader-elect-retry-period <duration>', 'how often candidates try and the leader renews', '2s'))
+    .option('--shards', 'share the ExternalSecrets among the replicas (with --leader-elect): each holds some of the namespaces and caches only theirs; a replica that joins or leaves moves about 1/N of them (docs/operations.md#sharding)', false)
+    .option('--reconcile-journal <file>', 'a diagnostic: append a line for each reconcile\'s start and end (wall-clock microseconds, replica, controller, key) to this file')
     .option('--no-cluster-secret-stores', 'read no cluster-wide objects (ClusterSecretStores, Namespaces): for a namespace-scoped install with --watch-namespace')
     .option('--deny-store-hosts <ranges>', 'address ranges namespaced SecretStores and generators may not point the operator at: CIDRs and loopback, link-local, metadata, private, unspecified (the Deployment adds loopback); "" allows all', 'link-local,metadata,unspecified')
     .addOption(durationOption('--shutdown-timeout <duration>', 'how long SIGTERM waits for reconciles in flight before exiting anyway', '20s'))

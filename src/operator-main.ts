@@ -10,6 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from './runtime/log.js';
 import { Metrics } from './runtime/metrics.js';
+import { FileJournal } from './runtime/reconcile-journal.js';
 import { Operator } from './operator.js';
 import { parseHostPolicy } from './providers/host-policy.js';
 import { operatorProgram } from './operator-flags.js';
@@ -45,9 +46,17 @@ const opts = program.opts<{
   refreshEvents: boolean;
   azureEventgridTenant?: string;
   azureEventgridAudience?: string;
+  shards: boolean;
+  reconcileJournal?: string;
 }>();
 if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDeadline && opts.leaderElectRenewDeadline < opts.leaderElectLeaseDuration)) {
   program.error('leader election needs retry period < renew deadline < lease duration');
+}
+
+if (opts.shards) {
+  if (!opts.leaderElect) program.error('--shards needs --leader-elect: the leader writes the assignment, on a Lease next to its own');
+  if (opts.watchNamespace) program.error('--shards shares namespaces among the replicas: it cannot be used with --watch-namespace');
+  if (opts.refreshEvents || opts.webhookPort > 0) program.error('--shards cannot be used with --refresh-events or --webhook-port yet: an event is received by one replica and would not reach the ExternalSecrets the others hold');
 }
 
 let storeHostPolicy;
@@ -110,6 +119,8 @@ const operator = new Operator({
         retryPeriodMs: opts.leaderElectRetryPeriod,
       }
     : undefined,
+  sharding: opts.shards,
+  reconcileJournal: opts.reconcileJournal ? new FileJournal(opts.reconcileJournal, `${process.env.POD_NAME ?? hostname()}:${process.pid}`) : undefined,
   rolloutRestart: opts.rolloutRestart ? { debounceMs: opts.restartDebounce } : undefined,
   leaderLabelPod: opts.webhookPort > 0 && opts.leaderElect ? process.env.POD_NAME : undefined,
   refreshEvents: opts.refreshEvents || opts.webhookPort > 0
@@ -128,7 +139,7 @@ const operator = new Operator({
     : undefined,
   // Controller-runtime's rule: a leader that lost its Lease exits, and comes back as a follower.
   onLeadershipLost: () => {
-    log.error('exiting after losing the leader Lease');
+    log.error(opts.shards ? 'exiting after losing the leader Lease or shard membership' : 'exiting after losing the leader Lease');
     process.exit(1);
   },
 });

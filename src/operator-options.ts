@@ -8,6 +8,7 @@ import type { WebhookOptions } from './refresh-events/webhook.js';
 import type { InformerOptions } from './runtime/informer.js';
 import type { LeaderElectionOptions } from './runtime/leader-election.js';
 import type { Metrics } from './runtime/metrics.js';
+import type { ReconcileJournal } from './runtime/reconcile-journal.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -45,6 +46,13 @@ export interface OperatorOptions {
    * while it leads, so a Service can send the refresh webhook to the leader.
    */
   leaderLabelPod?: string;
+  /**
+   * Share the work among the replicas (with leaderElection): each holds the
+   * namespaces of some buckets and caches only those (sharding.ts).
+   */
+  sharding?: boolean;
+  /** Told of every reconcile's start and end (--reconcile-journal, a diagnostic). */
+  reconcileJournal?: ReconcileJournal;
   /** The first wait before a Secret External Secrets Operator wrote back is taken over again (doubling up to 5 min); 5 s when unset. */
   esoRetakeBaseMs?: number;
 }

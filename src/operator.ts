@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { MANAGED_LABEL } from './api/names.js';
 import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore } from './api/types.js';
 import { PushSecretReconciler } from './controllers/pushsecret/reconciler.js';
-import { ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
+import { CLUSTER_EXTERNAL_SECRET_LABEL, ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './secrets/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
@@ -24,7 +24,8 @@ import { KubeApiError, KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
 import type { HmacKey } from './secrets/data-hash.js';
 import { findReady } from './kube/status.js';
-import { Resources, type KubeObject } from './kube/types.js';
+import { objectKey, Resources, type KubeObject } from './kube/types.js';
+import { storeIdOf, storeKey } from './api/store-id.js';
 import { Metrics } from './runtime/metrics.js';
 import { StoreClients } from './providers/store-clients.js';
 import { ExponentialBackoff, RetryRateLimiter } from './runtime/backoff.js';
@@ -38,6 +39,7 @@ import { WorkQueue } from './runtime/workqueue.js';
 import { stopInOrder, stopTogether } from './runtime/lifecycle.js';
 import { routeEvents, type EventRoutes } from './event-routing.js';
 import type { OperatorOptions } from './operator-options.js';
+import { INITIAL_SELECTORS, Sharding, shardLabels } from './sharding.js';
 
 export type { OperatorOptions };
 
@@ -64,6 +66,8 @@ export class Operator {
   private readonly namespaces: Informer<KubeObject>;
   /** ClusterExternalSecrets: only for a cluster-wide installation (they stamp ExternalSecrets into any namespace). */
   private readonly clusterExternalSecrets?: Informer<ClusterExternalSecret>;
+  /** Sharded: the ExternalSecrets ClusterExternalSecrets made, whichever bucket they are in. */
+  private readonly externalSecretsOfCes?: Informer<ExternalSecret>;
   private readonly cesQueue = new WorkQueue();
   private readonly pushSecrets: Informer<PushSecret>;
   private readonly pushQueue = new WorkQueue();
@@ -84,6 +88,8 @@ export class Operator {
   /** Pulled event sources, per store: AWS SQS queues and Google Pub/Sub subscriptions. */
   private readonly pollers: StorePollers[] = [];
   private webhook?: RefreshWebhook;
+  /** With --shards: this replica's part of the ring (sharding.ts). */
+  private sharding?: Sharding;
   private leading = false;
   /** The port the refresh webhook listens on (when it does). */
   webhookPort?: number;
@@ -101,11 +107,13 @@ export class Operator {
       onWatchRestart: (reason) => this.metrics.watchRestarts.inc({ kind, reason }),
     });
     const ns = opts.watchNamespace;
-    this.externalSecrets = new Informer(this.kube, Resources.ExternalSecret, { ...informerOpts('ExternalSecret'), namespace: ns });
+    // Sharded, these two hold only the buckets this replica holds, and start with none.
+    const sliced = opts.sharding ? INITIAL_SELECTORS : undefined;
+    this.externalSecrets = new Informer(this.kube, Resources.ExternalSecret, { ...informerOpts('ExternalSecret'), namespace: ns, labelSelector: sliced?.externalSecrets });
     this.secrets = new Informer(this.kube, Resources.Secret, {
       ...informerOpts('Secret'),
       namespace: ns,
-      labelSelector: `${MANAGED_LABEL}=true`,
+      labelSelector: sliced?.secrets ?? `${MANAGED_LABEL}=true`,
       metadataOnly: true,
       // Who manages each Secret: a Secret we created needs its ownership made an Apply before the first apply.
       keepManagers: true,
@@ -115,6 +123,7 @@ export class Operator {
     this.namespaces = new Informer(this.kube, Resources.Namespace, { ...informerOpts('Namespace'), metadataOnly: true });
     if (ns === undefined && opts.clusterSecretStores !== false) {
       this.clusterExternalSecrets = new Informer(this.kube, Resources.ClusterExternalSecret, informerOpts('ClusterExternalSecret'));
+      if (sliced) this.externalSecretsOfCes = new Informer(this.kube, Resources.ExternalSecret, { ...informerOpts('ExternalSecretOfCes'), labelSelector: CLUSTER_EXTERNAL_SECRET_LABEL });
     }
     this.pushSecrets = new Informer(this.kube, Resources.PushSecret, { ...informerOpts('PushSecret'), namespace: ns });
     this.pushSources = new CredentialWatch<string>(this.kube, informerOpts('PushSource'), (key) => this.pushQueue.add(key));
@@ -180,6 +189,7 @@ export class Operator {
       clusterStores: this.clusterStores,
       namespaces: this.namespaces,
       clusterExternalSecrets: this.clusterExternalSecrets,
+      externalSecretsOfCes: this.externalSecretsOfCes,
       pushSecrets: this.pushSecrets,
       esQueue: this.esQueue,
       storeQueue: this.storeQueue,
@@ -209,6 +219,8 @@ export class Operator {
     await this.labelLeader(false);
     await this.startWebhook();
     const election = this.opts.leaderElection;
+    if (election && this.opts.sharding) await this.joinRing(election, reconcilers);
+    if (this.stopping) return;
     if (election) this.campaign(election, reconcilers);
     else this.lead(reconcilers);
     this.started = true;
@@ -247,12 +259,13 @@ export class Operator {
       restarts: this.restarts,
       hostPolicy: this.opts.storeHostPolicy,
       esoRetakeBaseMs: this.opts.esoRetakeBaseMs,
+      secretLabels: this.opts.sharding ? shardLabels : undefined,
     });
     return {
       es: this.esReconciler,
       store: new StoreReconciler({ kube: this.kube, stores: this.stores, clusterStores: this.clusterStores, storeClients: this.storeClients, credentials: this.credentials, events, log: this.log }),
       ces: this.clusterExternalSecrets
-        ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.clusterExternalSecrets, externalSecrets: this.externalSecrets, namespaces: this.namespaces, events })
+        ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.clusterExternalSecrets, externalSecrets: this.externalSecretsOfCes ?? this.externalSecrets, namespaces: this.namespaces, events })
         : undefined,
       push: new PushSecretReconciler({
         kube: this.kube,
@@ -275,6 +288,7 @@ export class Operator {
     const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
     informers.push(this.pushSecrets);
     if (this.clusterExternalSecrets) informers.push(this.clusterExternalSecrets);
+    if (this.externalSecretsOfCes) informers.push(this.externalSecretsOfCes);
     const unserved = await this.whileApiServerAway(() => unservedResources(this.kube, informers.map((i) => i.type)));
     if (unserved.length > 0) {
       throw new Error(`the API server does not serve ${unserved.join(', ')}: install secretsync's CRDs first (kubectl apply --server-side -k crds/, or the chart's crds/)`);
@@ -311,16 +325,60 @@ export class Operator {
     this.elector.start();
   }
 
-  /** Leading: the controllers work, the pollers poll, and this Pod says it leads. */
-  private lead(r: Reconcilers): void {
-    this.controllers = [
-      this.controller('store', this.storeQueue, 2, (key, ctx) => r.store.reconcile(key, ctx)),
-      this.controller('externalsecret', this.esQueue, this.opts.workers ?? DEFAULT_WORKERS, (key, ctx) => r.es.reconcile(key, ctx)),
-      this.controller('pushsecret', this.pushQueue, 4, (key, ctx) => r.push.reconcile(key, ctx)),
+  /**
+   * Sharded: this replica joins the ring and works at once on the buckets it
+   * is given, leading or not; only cluster-scoped work waits for the lead.
+   */
+  private async joinRing(election: NonNullable<OperatorOptions['leaderElection']>, r: Reconcilers): Promise<void> {
+    this.sharding = new Sharding(this.kube, this.metrics, this.log, {
+      namespace: election.namespace,
+      ring: election.name,
+      identity: election.identity,
+      leaseDurationMs: election.leaseDurationMs,
+      renewDeadlineMs: election.renewDeadlineMs,
+      retryPeriodMs: election.retryPeriodMs,
+    }, {
+      externalSecrets: this.externalSecrets,
+      secrets: this.secrets,
+      controllers: () => this.controllers,
+      takenOn: (taken) => this.takeOn(taken),
+      givenUp: (given) => this.restarts?.flushWhere(given) ?? Promise.resolve(),
+      onLost: () => void this.stop().finally(() => this.opts.onLeadershipLost?.()),
+    }, this.opts.informer);
+    this.startWork(r);
+    await this.sharding.start();
+  }
+
+  /** Sharded: namespaces this replica now holds; their stores and PushSecrets (cached whole, so no watch event comes) are looked at again. */
+  private takeOn(taken: (namespace: string) => boolean): void {
+    for (const store of this.stores.values()) {
+      if (taken(store.metadata.namespace!)) this.storeQueue.add(storeKey(storeIdOf(store, 'SecretStore')));
+    }
+    for (const ps of this.pushSecrets.values()) if (taken(ps.metadata.namespace!)) this.pushQueue.add(objectKey(ps));
+  }
+
+  /** The namespaced controllers (sharded: each refuses keys of buckets this replica does not hold). */
+  private startWork(r: Reconcilers): void {
+    const owns = this.sharding ? (key: string) => this.sharding!.ownsKey(key) : undefined;
+    const work = [
+      this.controller('store', this.storeQueue, 2, (key, ctx) => r.store.reconcile(key, ctx), owns),
+      this.controller('externalsecret', this.esQueue, this.opts.workers ?? DEFAULT_WORKERS, (key, ctx) => r.es.reconcile(key, ctx), owns),
+      this.controller('pushsecret', this.pushQueue, 4, (key, ctx) => r.push.reconcile(key, ctx), owns),
     ];
+    this.controllers.push(...work);
+    for (const c of work) c.start();
+  }
+
+  /** Leading: the controllers work (sharded: the cluster-scoped ones and the assignment), the pollers poll, and this Pod says it leads. */
+  private lead(r: Reconcilers): void {
+    if (!this.sharding) this.startWork(r);
     const ces = r.ces;
-    if (ces) this.controllers.push(this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => ces.reconcile(key, ctx)));
-    for (const c of this.controllers) c.start();
+    if (ces) {
+      const controller = this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => ces.reconcile(key, ctx));
+      this.controllers.push(controller);
+      controller.start();
+    }
+    this.sharding?.lead();
     this.leading = true;
     this.metrics.leader.set(1);
     void this.labelLeader(true);
@@ -358,23 +416,27 @@ export class Operator {
     this.leading = false;
     // Nothing new comes in; then the work in flight ends.
     await stopInOrder([this.webhook, ...this.pollers, this.refreshEvents]);
+    // Sharded: each bucket's work stops and the member Lease goes, so the others take over at once.
+    await this.sharding?.stop();
     await stopTogether(this.controllers);
     // Restarts still waiting for their window go out now: the next leader cannot know of them.
     // Work in flight is done or aborted: the Lease is handed over before the connections close.
     await stopInOrder([this.restarts, this.elector]);
     this.metrics.leader.set(0);
-    await stopTogether([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.pushSecrets]);
+    await stopTogether([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.externalSecretsOfCes, this.pushSecrets]);
     await stopInOrder([this.credentials, this.pushSources]);
     await this.storeClients.closeAll();
     await this.kube.close();
     this.log.info('operator stopped');
   }
 
-  private controller(name: string, queue: WorkQueue, workers: number, reconcile: Reconcile): Controller {
+  private controller(name: string, queue: WorkQueue, workers: number, reconcile: Reconcile, owns?: (key: string) => boolean): Controller {
     return new Controller({
       name,
       queue,
       workers,
+      owns,
+      journal: this.opts.reconcileJournal,
       // 1 s doubling to 5 min per key; at most 10 retries/s (burst 100) overall.
       retry: new RetryRateLimiter(new ExponentialBackoff(1000, 5 * 60_000), new TokenBucket(10, 100)),
       reconcile,

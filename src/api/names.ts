@@ -28,3 +28,15 @@ export const RESTARTED_FOR_ANNOTATION = 'secretsync.dev/restarted-for';
 export const ADOPT_ESO_ANNOTATION = 'secretsync.dev/adopt-external-secrets';
 /** On a Deployment, StatefulSet or DaemonSet: "true" restarts it when a Secret its Pods use changes. */
 export const RESTART_ON_CHANGE_ANNOTATION = 'secretsync.dev/restart-on-change';
+/**
+ * With --shards, on every ExternalSecret and managed Secret: the bucket of its
+ * namespace (runtime/sharding/buckets.ts), written once; each replica watches
+ * only the buckets it holds.
+ */
+export const SHARD_LABEL = 'secretsync.dev/shard';
+/** With --shards, on each replica's member Lease: the buckets it holds (works on) now. */
+export const SHARD_HOLDS_ANNOTATION = 'secretsync.dev/holds';
+/** With --shards, on the assignment Lease (written by the leader): the buckets each replica is to hold. */
+export const SHARD_ASSIGNMENT_ANNOTATION = 'secretsync.dev/assignment';
+/** With --shards, on each member Lease: the ring (leader Lease name) it is a member of. */
+export const SHARD_RING_LABEL = 'secretsync.dev/shard-ring';

@@ -8,7 +8,8 @@
 // candidate takes over at once instead of after the lease duration.
 import type { Logger } from 'pino';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import { Resources, type KubeObject } from '../kube/types.js';
+import { Resources } from '../kube/types.js';
+import { microTime, type Lease } from './sharding/lease.js';
 import { errorMessage } from '../util/errors.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -25,19 +26,6 @@ export interface LeaderElectionOptions {
   /** Called when a leader fails to renew within the renew deadline (not on a release at stop). */
   onStoppedLeading: () => void;
 }
-
-interface Lease extends KubeObject {
-  spec?: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector implements Lifecycle {
   private leading = false;

@@ -126,6 +126,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly shardBuckets = new Gauge({
+    name: 'secretsync_shard_buckets',
+    help: 'With --shards: the buckets (of 256) this replica holds and works on now.',
+    registers: [this.registry],
+  });
+  readonly shardHandovers = new Counter({
+    name: 'secretsync_shard_handovers_total',
+    help: 'With --shards: buckets this replica took (direction="acquired") or gave up after stopping their work (direction="released").',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly shardLabelled = new Counter({
+    name: 'secretsync_shard_labelled_total',
+    help: 'With --shards: objects given their shard label by this replica (kind: ExternalSecret or Secret).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   /** Where secretsync_externalsecret_ready counts from (each cached ExternalSecret's Ready condition, if any), read at scrape time. */
   countReadyFrom(source: () => Iterable<{ status: string; reason: string } | undefined>): void {
     this.readySource = source;

@@ -33,4 +33,6 @@ export interface ExternalSecretDeps {
   hostPolicy?: HostPolicy;
   /** The first wait before a Secret ESO wrote back is taken over again (eso-retakes.ts). */
   esoRetakeBaseMs?: number;
+  /** Labels every Secret written in a namespace carries besides ours (sharded: its shard label). */
+  secretLabels?: (namespace: string) => Record<string, string>;
 }

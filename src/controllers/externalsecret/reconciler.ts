@@ -270,6 +270,7 @@ export class ExternalSecretReconciler {
     const { client, data, generated, previousState, previousGenerated } = fetched;
     const shaped = await shapeSecret(es, data.data, { readSource: (kind, source) => this.readTemplateSource(namespace, kind, source) });
     const desired = buildDesiredSecret(es, shaped, deps.hmacKey);
+    if (deps.secretLabels) Object.assign(desired.body.metadata.labels!, deps.secretLabels(namespace));
     const state = generated ? stateAnnotation(generated.state, previousState, deps.hmacKey) : undefined;
     if (state) desired.body.metadata.annotations![GENERATOR_STATE_ANNOTATION] = state;
     const leases = leasesOf(data.sources);

@@ -92,6 +92,13 @@ export class WorkloadRestarts implements Lifecycle {
     await Promise.all(namespaces.map((ns) => this.flush(ns)));
   }
 
+  /** A handover: the open windows of the namespaces this replica gives up restart now (the next holder cannot know of them). */
+  async flushWhere(given: (namespace: string) => boolean): Promise<void> {
+    const namespaces = [...this.pending.keys()].filter(given);
+    for (const ns of namespaces) clearTimeout(this.pending.get(ns)!.timer);
+    await Promise.all(namespaces.map((ns) => this.flush(ns)));
+  }
+
   private async flush(namespace: string): Promise<void> {
     const batch = this.pending.get(namespace);
     if (!batch) return;

@@ -1,0 +1,105 @@
+// The leader's part of the sharding: it writes which member is to hold each
+// bucket, on the assignment Lease. The target is the rendezvous hash of the
+// bucket over the live members; a bucket's entry is changed only when its
+// current assignee cannot be working on it under the old entry without
+// saying so: it is not alive, it never was assigned, or it already says it
+// holds the bucket (it will see the change, stop, and say it no longer does;
+// the new assignee starts only after that, shard-member.ts).
+import type { Logger } from 'pino';
+import { SHARD_ASSIGNMENT_ANNOTATION, SHARD_RING_LABEL } from '../../api/names.js';
+import { KubeApiError, type KubeClient } from '../../kube/client.js';
+import { Resources } from '../../kube/types.js';
+import { errorMessage } from '../../util/errors.js';
+import type { Lifecycle } from '../lifecycle.js';
+import { BUCKET_COUNT, formatBuckets } from './buckets.js';
+import type { Lease } from './lease.js';
+import { assignBuckets } from './rendezvous.js';
+import { assignmentLeaseName, type RingView } from './ring-view.js';
+
+export class Assigner implements Lifecycle {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private retryTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly view: RingView,
+    private readonly opts: { namespace: string; ring: string; log: Logger; retryPeriodMs: number },
+  ) {
+    view.onChange(() => void this.evaluate());
+  }
+
+  start(): void {
+    void this.evaluate();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    return Promise.resolve();
+  }
+
+  /** The next assignment from the current one and who is alive and holding what. */
+  next(now = Date.now()): Map<number, string> {
+    const live = this.view.liveMembers(now);
+    const target = assignBuckets(live, BUCKET_COUNT);
+    const current = this.view.assignment();
+    const next = new Map<number, string>();
+    for (const [bucket, member] of target) {
+      const assignee = current.get(bucket);
+      const movable = assignee === undefined || !live.has(assignee) || this.view.holdsOf(assignee, now)?.has(bucket) === true;
+      next.set(bucket, movable ? member : assignee);
+    }
+    return next;
+  }
+
+  private async evaluate(): Promise<void> {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        await this.write(this.next());
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async write(next: Map<number, string>): Promise<void> {
+    if (next.size === 0) return;
+    const byMember = new Map<string, number[]>();
+    for (const [bucket, member] of next) byMember.set(member, [...(byMember.get(member) ?? []), bucket]);
+    const text = JSON.stringify(Object.fromEntries([...byMember].sort(([a], [b]) => a.localeCompare(b)).map(([m, bs]) => [m, formatBuckets(bs)])));
+    const current = this.view.assignmentLease();
+    if (current?.metadata.annotations?.[SHARD_ASSIGNMENT_ANNOTATION] === text) return;
+    const { namespace, ring } = this.opts;
+    const name = assignmentLeaseName(ring);
+    const body: Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace,
+        labels: { [SHARD_RING_LABEL]: ring },
+        annotations: { [SHARD_ASSIGNMENT_ANNOTATION]: text },
+        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
+      },
+      spec: {},
+    };
+    try {
+      await this.kube.request(current ? 'PUT' : 'POST', this.kube.path(Resources.Lease, namespace, current ? name : undefined), { body });
+      this.opts.log.info({ members: [...byMember.keys()].map((m) => `${m}:${byMember.get(m)!.length}`).join(' ') }, 'shard assignment written');
+    } catch (err) {
+      // A conflict: our view was behind; its watch brings the newer one and evaluates again. Anything else: retry.
+      if (!(err instanceof KubeApiError && err.status === 409)) this.opts.log.warn({ err: errorMessage(err) }, 'could not write the shard assignment; retrying');
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.evaluate(), this.opts.retryPeriodMs);
+    }
+  }
+}
