@@ -4,7 +4,7 @@
 // between them, and each reconciler owns what it does.
 import { createSecretKey } from 'node:crypto';
 import type { Logger } from 'pino';
-import { MANAGED_LABEL } from './api/names.js';
+import { MANAGED_LABEL, SHARDING_LEADER_ANNOTATION } from './api/names.js';
 import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore } from './api/types.js';
 import { PushSecretReconciler } from './controllers/pushsecret/reconciler.js';
 import { CLUSTER_EXTERNAL_SECRET_LABEL, ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
@@ -40,6 +40,7 @@ import { stopInOrder, stopTogether } from './runtime/lifecycle.js';
 import { routeEvents, type EventRoutes } from './event-routing.js';
 import type { OperatorOptions } from './operator-options.js';
 import { INITIAL_SELECTORS, Sharding, shardLabels } from './sharding.js';
+import { untilRingIdle } from './runtime/sharding/ring-idle.js';
 
 export type { OperatorOptions };
 
@@ -91,6 +92,7 @@ export class Operator {
   /** With --shards: this replica's part of the ring (sharding.ts). */
   private sharding?: Sharding;
   private leading = false;
+  private readonly ringIdleAbort = new AbortController();
   /** The port the refresh webhook listens on (when it does). */
   webhookPort?: number;
   private started = false;
@@ -310,6 +312,8 @@ export class Operator {
   private campaign(election: NonNullable<OperatorOptions['leaderElection']>, reconcilers: Reconcilers): void {
     this.elector = new LeaderElector(this.kube, {
       ...election,
+      // Sharded, the leader names itself as one that shards: members follow only such a leader's assignment.
+      annotations: this.sharding ? { [SHARDING_LEADER_ANNOTATION]: election.identity } : undefined,
       log: this.log,
       onStartedLeading: () => {
         if (!this.stopping) this.lead(reconcilers);
@@ -371,7 +375,16 @@ export class Operator {
 
   /** Leading: the controllers work (sharded: the cluster-scoped ones and the assignment), the pollers poll, and this Pod says it leads. */
   private lead(r: Reconcilers): void {
-    if (!this.sharding) this.startWork(r);
+    if (!this.sharding) {
+      const election = this.opts.leaderElection;
+      // Taking over from replicas that sharded: they stop first.
+      if (election) {
+        void untilRingIdle(this.kube, { namespace: election.namespace, ring: election.name, pollMs: election.retryPeriodMs, log: this.log, signal: this.ringIdleAbort.signal })
+          .then(() => {
+            if (!this.stopping) this.startWork(r);
+          });
+      } else this.startWork(r);
+    }
     const ces = r.ces;
     if (ces) {
       const controller = this.controller('clusterexternalsecret', this.cesQueue, 2, (key, ctx) => ces.reconcile(key, ctx));
@@ -411,6 +424,7 @@ export class Operator {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.ringIdleAbort.abort();
     this.started = false;
     if (this.leading) await this.labelLeader(false);
     this.leading = false;

@@ -79,7 +79,8 @@ export class Sharding implements Lifecycle {
       onLost: () => void this.member.abandon().finally(parts.onLost),
     });
     this.member = new ShardMember(this.view, this.lease, this.hooks(parts, metrics), { identity: opts.identity, log: slog });
-    this.labeler = new ShardLabeler(kube, [{ informer: parts.externalSecrets }, { informer: parts.secrets, selector: `${MANAGED_LABEL}=true` }],
+    // Secrets before their ExternalSecrets (labeler.ts).
+    this.labeler = new ShardLabeler(kube, [{ informer: parts.secrets, selector: `${MANAGED_LABEL}=true` }, { informer: parts.externalSecrets, after: true }],
       (ns) => this.member.owns(ns), metrics, { log: slog, informer });
     this.assigner = new Assigner(kube, this.view, { namespace: opts.namespace, ring: opts.ring, log: slog, retryPeriodMs: opts.retryPeriodMs });
   }

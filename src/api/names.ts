@@ -38,5 +38,12 @@ export const SHARD_LABEL = 'secretsync.dev/shard';
 export const SHARD_HOLDS_ANNOTATION = 'secretsync.dev/holds';
 /** With --shards, on the assignment Lease (written by the leader): the buckets each replica is to hold. */
 export const SHARD_ASSIGNMENT_ANNOTATION = 'secretsync.dev/assignment';
+/**
+ * With --shards, on the leader Lease, written with each acquire and renewal:
+ * the identity of a leader that shards. Members act on the assignment only
+ * while it names the holder: a leader that does not shard (a rollout to or
+ * from --shards) leaves a stale value, and every member stops.
+ */
+export const SHARDING_LEADER_ANNOTATION = 'secretsync.dev/sharding-leader';
 /** With --shards, on each member Lease: the ring (leader Lease name) it is a member of. */
 export const SHARD_RING_LABEL = 'secretsync.dev/shard-ring';

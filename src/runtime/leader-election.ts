@@ -20,6 +20,8 @@ export interface LeaderElectionOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** Written on the Lease with each acquire and renewal (sharding: the leader says it shards). */
+  annotations?: Record<string, string>;
   log: Logger;
   /** Called once this process holds the Lease. */
   onStartedLeading: () => void;
@@ -96,7 +98,7 @@ export class LeaderElector implements Lifecycle {
       if (!lease) {
         await this.write({
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-          metadata: { name: this.opts.name, namespace: this.opts.namespace },
+          metadata: { name: this.opts.name, namespace: this.opts.namespace, annotations: this.opts.annotations },
           spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         }, signal, true);
         return true;
@@ -112,6 +114,7 @@ export class LeaderElector implements Lifecycle {
       const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
       await this.write({
         ...lease,
+        metadata: this.opts.annotations ? { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...this.opts.annotations } } : lease.metadata,
         spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: holder === identity ? spec.acquireTime : microTime(now), renewTime: microTime(now), leaseTransitions: transitions },
       }, signal);
       return true;

@@ -137,3 +137,43 @@ describe('sharding across replicas', () => {
     console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; a fourth replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}`);
   }, 180_000);
 });
+
+describe('a rollout to and from --shards', () => {
+  it('a sharded replica does nothing while a leader that does not shard leads; it takes over when that leader goes, and hands back to one that does not shard', async () => {
+    const opNs = await newNamespace();
+    const ring = `ring-${opNs}`;
+    const tenant = await newNamespace();
+    await createStore(tenant, 'fake', fakeStoreSpec([{ key: 'k0', value: 'v0' }, { key: 'k1', value: 'v1' }]));
+    await createExternalSecret(tenant, 'es0', { secretStoreRef: { name: 'fake' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key: 'k0' } }] });
+    const plainArgs = (name: string, port: number) => [
+      '--namespace', opNs, '--workers', '4', '--metrics-port', String(port), '--metrics-bind-address', '127.0.0.1',
+      '--leader-elect', '--leader-elect-id', ring, '--leader-elect-lease-duration', `${LEASE.duration}s`,
+      '--leader-elect-renew-deadline', `${LEASE.renew}s`, '--leader-elect-retry-period', `${LEASE.retry * 1000}ms`,
+      '--reconcile-journal', join(journals, `rollout-${name}`),
+    ];
+    const plainPort = await freePort();
+    const plain = spawnOperator(plainArgs('x', plainPort), { POD_NAME: 'plain-x' });
+    await waitFor('the plain replica leads', () => scrapeMetric(plainPort, 'secretsync_leader').then((v) => v === 1).catch(() => false), 20_000, 100);
+    await waitForReady(tenant, 'es0');
+    const sharded = await replica('rollout-s', opNs, ring);
+    // Under a leader that does not shard, the sharded replica holds nothing and reconciles nothing.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await scrapeMetric(sharded.port, 'secretsync_shard_buckets')).toBe(0);
+    expect(await scrapeMetric(sharded.port, 'secretsync_reconcile_total', { controller: 'externalsecret' })).toBe(0);
+    expect((await terminate(plain)).code).toBe(0);
+    await waitFor('the sharded replica holds every bucket', () => scrapeMetric(sharded.port, 'secretsync_shard_buckets').then((v) => v === BUCKET_COUNT), 20_000, 100);
+    await createExternalSecret(tenant, 'es1', { secretStoreRef: { name: 'fake' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key: 'k1' } }] });
+    await waitForReady(tenant, 'es1');
+    // Back: a plain replica follows, and leads once the sharded one has stopped.
+    const backPort = await freePort();
+    const back = spawnOperator(plainArgs('y', backPort), { POD_NAME: 'plain-y' });
+    await waitFor('the plain replica serves metrics', () => scrapeMetric(backPort, 'secretsync_leader').then(() => true).catch(() => false), 20_000, 100);
+    expect((await terminate(sharded.proc)).code).toBe(0);
+    await waitFor('the plain replica leads', () => scrapeMetric(backPort, 'secretsync_leader').then((v) => v === 1).catch(() => false), 20_000, 100);
+    await kube().mergePatch(Resources.ExternalSecret, tenant, 'es0', { spec: { data: [{ secretKey: 'v', remoteRef: { key: 'k1' } }] } });
+    await waitFor('the change lands', async () => decoded(await getSecret(tenant, 'es0')).v === 'v1');
+    expect((await terminate(back)).code).toBe(0);
+    const { overlaps } = checkJournals(['x', 'rollout-s', 'y'].map((n) => join(journals, n.startsWith('rollout') ? n : `rollout-${n}`)));
+    expect(overlaps).toEqual([]);
+  }, 90_000);
+});

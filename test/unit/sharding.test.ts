@@ -1,11 +1,14 @@
 // The sharding's pure parts: buckets and their encodings, and the rendezvous
 // assignment moving only about 1/N of the buckets when a member joins or leaves.
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../src/kube/client.js';
+import { Assigner } from '../../src/runtime/sharding/assigner.js';
 import { BUCKET_COUNT, bucketOf, bucketSelector, formatBuckets, parseBuckets } from '../../src/runtime/sharding/buckets.js';
 import { assignBuckets } from '../../src/runtime/sharding/rendezvous.js';
 import { memberLeaseName } from '../../src/runtime/sharding/member-lease.js';
-import { parseAssignment } from '../../src/runtime/sharding/ring-view.js';
+import { parseAssignment, type RingView } from '../../src/runtime/sharding/ring-view.js';
 import { namespaceOfKey } from '../../src/sharding.js';
 
 const moved = (a: Map<number, string>, b: Map<number, string>) => [...a].filter(([bucket, m]) => b.get(bucket) !== m).length;
@@ -73,5 +76,39 @@ describe('rendezvous assignment', () => {
   it('an assignment annotation that is not JSON assigns nothing', () => {
     expect(parseAssignment('{"r-a":"0-1"}')).toEqual(new Map([[0, 'r-a'], [1, 'r-a']]));
     expect(parseAssignment('not json').size).toBe(0);
+  });
+});
+
+describe('the leader moves a bucket only from an assignee that holds it or is dead', () => {
+  const view = (live: string[], holds: Record<string, number[]>, written: Map<number, string>) => ({
+    onChange: () => undefined,
+    liveMembers: () => new Set(live),
+    holdsOf: (m: string) => (live.includes(m) ? new Set(holds[m] ?? []) : undefined),
+    writtenAssignment: () => written,
+  }) as unknown as RingView;
+  const assigner = (v: RingView) => new Assigner({} as KubeClient, v, { namespace: 'ns', ring: 'r', log: pino({ level: 'silent' }), retryPeriodMs: 1000 });
+
+  it('first assignment: every bucket to its rendezvous member', () => {
+    const next = assigner(view(['r-a', 'r-b'], {}, new Map())).next();
+    expect(next).toEqual(assignBuckets(['r-a', 'r-b'], BUCKET_COUNT));
+  });
+
+  it('a joiner gets a bucket only once its assignee says it holds it', () => {
+    const two = assignBuckets(['r-a', 'r-b'], BUCKET_COUNT);
+    const three = assignBuckets(['r-a', 'r-b', 'r-c'], BUCKET_COUNT);
+    const moving = [...three].filter(([, m]) => m === 'r-c').map(([b]) => b);
+    const [held, notYet] = [moving[0]!, moving[1]!];
+    const holdsA = [...two].filter(([b, m]) => m === 'r-a' && b !== notYet).map(([b]) => b);
+    const holdsB = [...two].filter(([b, m]) => m === 'r-b' && b !== notYet).map(([b]) => b);
+    const next = assigner(view(['r-a', 'r-b', 'r-c'], { 'r-a': holdsA, 'r-b': holdsB }, two)).next();
+    expect(next.get(held)).toBe('r-c');
+    // Its assignee has not said it holds it yet: it may be about to start, so it keeps it for now.
+    expect(next.get(notYet)).toBe(two.get(notYet));
+  });
+
+  it('the buckets of a dead member go at once, whatever it said it held', () => {
+    const three = assignBuckets(['r-a', 'r-b', 'r-c'], BUCKET_COUNT);
+    const next = assigner(view(['r-a', 'r-b'], {}, three)).next();
+    expect(next).toEqual(assignBuckets(['r-a', 'r-b'], BUCKET_COUNT));
   });
 });

@@ -44,7 +44,7 @@ export class Assigner implements Lifecycle {
   next(now = Date.now()): Map<number, string> {
     const live = this.view.liveMembers(now);
     const target = assignBuckets(live, BUCKET_COUNT);
-    const current = this.view.assignment();
+    const current = this.view.writtenAssignment();
     const next = new Map<number, string>();
     for (const [bucket, member] of target) {
       const assignee = current.get(bucket);

@@ -22,6 +22,12 @@ export interface LabelledKind {
   informer: Informer<KubeObject>;
   /** Only those with this label selector besides having no shard label (e.g. our managed Secrets). */
   selector?: string;
+  /**
+   * Labelled only once the kinds before it have nothing left to label in the
+   * namespace: an ExternalSecret enters its holder's cache after its Secret
+   * does, so its first reconcile finds the Secret cached and writes nothing.
+   */
+  after?: boolean;
 }
 
 /** One kind's unlabelled objects: their cache and the queue of those to label. */
@@ -29,15 +35,30 @@ class KindLabeler implements Lifecycle {
   readonly unlabelled: Informer<KubeObject>;
   readonly queue = new WorkQueue();
   readonly controller: Controller;
+  /** Unlabelled objects by namespace. */
+  private readonly waiting = new Map<string, number>();
 
-  constructor(kube: KubeClient, kind: LabelledKind, owns: (namespace: string) => boolean, metrics: Metrics, opts: InformerOptions) {
+  constructor(kube: KubeClient, kind: LabelledKind, owns: (namespace: string) => boolean, metrics: Metrics, opts: InformerOptions, before: () => KindLabeler[]) {
     const type = kind.informer.type;
     this.unlabelled = new Informer<KubeObject>(kube, type, {
       ...opts,
       labelSelector: [kind.selector, `!${SHARD_LABEL}`].filter(Boolean).join(','),
       metadataOnly: true,
     });
-    this.unlabelled.addHandlers({ onAdd: (o) => this.queue.add(objectKey(o)), onUpdate: (_, o) => this.queue.add(objectKey(o)) });
+    const count = (o: KubeObject, by: number) => {
+      const ns = o.metadata.namespace ?? '';
+      const n = (this.waiting.get(ns) ?? 0) + by;
+      if (n > 0) this.waiting.set(ns, n);
+      else this.waiting.delete(ns);
+    };
+    this.unlabelled.addHandlers({
+      onAdd: (o) => {
+        count(o, 1);
+        this.queue.add(objectKey(o));
+      },
+      onUpdate: (_, o) => this.queue.add(objectKey(o)),
+      onDelete: (o) => count(o, -1),
+    });
     this.controller = new Controller({
       name: `shard-label-${type.kind.toLowerCase()}`,
       queue: this.queue,
@@ -48,6 +69,7 @@ class KindLabeler implements Lifecycle {
       reconcile: async (key) => {
         const obj = this.unlabelled.get(key);
         if (!obj?.metadata.namespace) return;
+        if (kind.after && before().some((k) => k.waitingIn(obj.metadata.namespace!))) return { requeueAfterMs: 250 };
         try {
           await kube.mergePatch(type, obj.metadata.namespace, obj.metadata.name, { metadata: { labels: { [SHARD_LABEL]: String(bucketOf(obj.metadata.namespace)) } } });
           metrics.shardLabelled.inc({ kind: type.kind });
@@ -56,6 +78,10 @@ class KindLabeler implements Lifecycle {
         }
       },
     });
+  }
+
+  waitingIn(namespace: string): boolean {
+    return this.waiting.has(namespace);
   }
 
   /** Queues the unlabelled objects of these buckets (just acquired). */
@@ -78,7 +104,7 @@ export class ShardLabeler implements Lifecycle {
   private readonly kinds: KindLabeler[];
 
   constructor(kube: KubeClient, kinds: LabelledKind[], owns: (namespace: string) => boolean, metrics: Metrics, opts: { log: Logger; informer?: Partial<InformerOptions> }) {
-    this.kinds = kinds.map((k) => new KindLabeler(kube, k, owns, metrics, { ...opts.informer, log: opts.log }));
+    this.kinds = kinds.map((k, i) => new KindLabeler(kube, k, owns, metrics, { ...opts.informer, log: opts.log }, () => this.kinds.slice(0, i)));
   }
 
   acquired(buckets: Set<number>): void {

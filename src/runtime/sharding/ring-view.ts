@@ -4,7 +4,7 @@
 // duration, judged by when this process saw the change (as leader election
 // judges, so clocks need not agree); an expiry is an event too, on a timer.
 import type { Logger } from 'pino';
-import { SHARD_ASSIGNMENT_ANNOTATION, SHARD_HOLDS_ANNOTATION, SHARD_RING_LABEL } from '../../api/names.js';
+import { SHARDING_LEADER_ANNOTATION, SHARD_ASSIGNMENT_ANNOTATION, SHARD_HOLDS_ANNOTATION, SHARD_RING_LABEL } from '../../api/names.js';
 import type { KubeClient } from '../../kube/client.js';
 import { Resources } from '../../kube/types.js';
 import { Informer, type InformerOptions } from '../informer.js';
@@ -21,6 +21,8 @@ interface Seen {
 
 export class RingView implements Lifecycle {
   private readonly leases: Informer<Lease>;
+  /** The leader Lease: who leads decides whether the assignment stands. */
+  private readonly leader: Informer<Lease>;
   private readonly seen = new Map<string, Seen>();
   private readonly listeners: Array<() => void> = [];
   private expiryTimer?: NodeJS.Timeout;
@@ -34,21 +36,33 @@ export class RingView implements Lifecycle {
       // Leases renew every few seconds: the watch is never silent for long.
       idleTimeoutMs: 60_000,
     });
+    this.leader = new Informer<Lease>(kube, Resources.Lease, {
+      ...opts.informer,
+      log: opts.log,
+      namespace: opts.namespace,
+      fieldSelector: `metadata.name=${opts.ring}`,
+      idleTimeoutMs: 60_000,
+    });
     const changed = () => this.changed();
     this.leases.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    // Only a change of holder matters here, not each renewal.
+    const holderChanged = (before: Lease | undefined, after: Lease | undefined) => {
+      if (before?.spec?.holderIdentity !== after?.spec?.holderIdentity) this.changed();
+    };
+    this.leader.addHandlers({ onAdd: (l) => holderChanged(undefined, l), onUpdate: holderChanged, onDelete: (l) => holderChanged(l, undefined) });
   }
 
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
 
-  start(): Promise<void> {
-    return this.leases.start();
+  async start(): Promise<void> {
+    await Promise.all([this.leases.start(), this.leader.start()]);
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.expiryTimer);
-    await this.leases.stop();
+    await Promise.all([this.leases.stop(), this.leader.stop()]);
   }
 
   /** Members alive now, by identity. */
@@ -77,10 +91,24 @@ export class RingView implements Lifecycle {
     return undefined;
   }
 
-  /** The leader's assignment: bucket -> member. */
+  /**
+   * The leader's assignment, bucket -> member; empty while a leader that does
+   * not shard holds the leader Lease (every bucket stops for it).
+   */
   assignment(): Map<number, string> {
-    const lease = this.leases.get(`${this.opts.namespace}/${assignmentLeaseName(this.opts.ring)}`);
-    return parseAssignment(lease?.metadata.annotations?.[SHARD_ASSIGNMENT_ANNOTATION]);
+    return this.shardingLeader() ? this.writtenAssignment() : new Map<number, string>();
+  }
+
+  /** The assignment as written, whoever leads now (the leader builds on it). */
+  writtenAssignment(): Map<number, string> {
+    return parseAssignment(this.assignmentLease()?.metadata.annotations?.[SHARD_ASSIGNMENT_ANNOTATION]);
+  }
+
+  /** Nobody leads, or the leader shards (it names itself on the leader Lease as it writes it). */
+  shardingLeader(): boolean {
+    const lease = this.leader.get(`${this.opts.namespace}/${this.opts.ring}`);
+    const holder = lease?.spec?.holderIdentity ?? '';
+    return holder === '' || lease?.metadata.annotations?.[SHARDING_LEADER_ANNOTATION] === holder;
   }
 
   assignmentLease(): Lease | undefined {
