@@ -78,11 +78,15 @@ export interface StartOptions {
   /** Extra node flags (e.g. --cpu-prof). */
   nodeFlags?: string[];
   name: string;
+  /** The memory limit; the Deployment's when unset. */
+  memoryLimitBytes?: number;
+  /** Extra environment (e.g. POD_NAME, a replica's identity). */
+  env?: Record<string, string>;
 }
 
 export async function startOperator(opts: StartOptions): Promise<OperatorProcess> {
   const metricsPort = 18000 + Math.floor(Math.random() * 1000);
-  const limit = deploymentMemoryLimit();
+  const limit = opts.memoryLimitBytes ?? deploymentMemoryLimit();
   let nodeOptions = process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions();
   const cgroup = memoryCgroup(`secretsync-bench-${opts.name}`, limit);
   let memory = `cgroup ${limit / 2 ** 20} MiB`;
@@ -101,7 +105,7 @@ export async function startOperator(opts: StartOptions): Promise<OperatorProcess
   // exec keeps the pid: the process in the cgroup is the operator itself.
   const script = cgroup ? `echo $$ > '${cgroup.procs}' && exec ${quoted}` : `exec ${quoted}`;
   const child = spawn('bash', ['-c', script], {
-    env: { ...process.env, KUBECONFIG: opts.kubeconfig, NODE_OPTIONS: nodeOptions },
+    env: { ...process.env, ...opts.env, KUBECONFIG: opts.kubeconfig, NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

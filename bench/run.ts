@@ -55,13 +55,15 @@ const opts = new Command()
   .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur, isolation (last: a healthy tenant beside a hung and a slow one, bench/isolation.ts)', 'fake,fake-templated,vault,aws,azure,gcp,conjur,isolation')
   .option('--isolation-hung <n>', 'isolation: the hung tenant\'s ExternalSecrets (reading 100 keys)', (v) => Number(v), 1000)
   .option('--isolation-samples <n>', 'isolation: the healthy tenant\'s new ExternalSecrets (and forced refreshes) per phase', (v) => Number(v), 20)
-  .option('--unrelated <n>', 'unrelated 100 KiB Secrets to put in the cluster first', (v) => Number(v), 0)
+  .option('--unrelated <n>', 'unrelated Secrets (of --unrelated-size) to put in the cluster first', (v) => Number(v), 0)
+  .option('--unrelated-size <KiB>', 'size of each unrelated Secret', (v) => Number(v), 100)
+  .option('--memory-limit <MiB>', "the operator's memory limit (cgroup, and the heap sized from it); default the Deployment's", (v) => Number(v))
   .option('--new-under-load <n>', 'ExternalSecrets created while a full refresh is due', (v) => Number(v), 50)
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
@@ -295,6 +297,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
       kubeconfig: kubeconfigPath,
       name: id,
       args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)],
+      memoryLimitBytes: opts.memoryLimit ? opts.memoryLimit * 2 ** 20 : undefined,
       nodeFlags: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     });
     const operator = op;
@@ -399,7 +402,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     }
     say(`[${label}] refreshes due: ${[...dueTimes].sort().map(([at, n]) => `${n} at ${at}`).join(', ')}`);
     const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
-    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)] });
+    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)], memoryLimitBytes: opts.memoryLimit ? opts.memoryLimit * 2 ** 20 : undefined });
     op = restarted;
     metricsPort = restarted.metricsPort;
     const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));
@@ -479,12 +482,12 @@ async function scenario(kind: Kind): Promise<Scenario> {
   }
 }
 
-/** N unrelated Secrets of 100 KiB each, in a namespace of their own. */
+/** N unrelated Secrets of --unrelated-size KiB each, in a namespace of their own. */
 async function unrelatedSecrets(count: number): Promise<string | undefined> {
   if (count <= 0) return undefined;
   const ns = await namespace(`bench-unrelated-${stamp}`);
-  say(`[setup] ${count} unrelated Secrets of 100 KiB`);
-  const payload = Buffer.alloc(100 * 1024, 'u').toString('base64');
+  say(`[setup] ${count} unrelated Secrets of ${opts.unrelatedSize} KiB`);
+  const payload = Buffer.alloc(opts.unrelatedSize * 1024, 'u').toString('base64');
   await pool([...Array(count).keys()], 8, (i) => kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${i}`, namespace: ns }, data: { blob: payload } } as never));
   return ns;
 }
@@ -579,12 +582,14 @@ async function main(): Promise<void> {
     concurrency: opts.concurrency,
     refreshInterval: opts.refresh,
     unrelatedSecrets: opts.unrelated,
+    unrelatedSecretKiB: opts.unrelatedSize,
+    memoryLimitMiB: opts.memoryLimit,
     minutes: Number(((Date.now() - runStarted) / 60_000).toFixed(1)),
     scenarios: results,
     templatedVsPlain: plain && templatedRun ? Number((templatedRun.allReadyMs / plain.allReadyMs).toFixed(3)) : undefined,
     isolation: isolated,
   };
-  say(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}, ${opts.unrelated} unrelated 100 KiB Secrets, ${summary.minutes} min\n`);
+  say(`\nsecretsync bench: ${opts.count} ExternalSecrets per scenario, ${opts.keys} distinct remote keys, concurrency ${opts.concurrency}, ${opts.unrelated} unrelated ${opts.unrelatedSize} KiB Secrets, ${summary.minutes} min\n`);
   if (results.length > 0) say(table(results));
   if (isolated) say(`\n${isolationTable(isolated)}`);
   if (summary.templatedVsPlain !== undefined) say(`\nfake-templated / fake time until all Ready: x${summary.templatedVsPlain} (target <= x1.10)`);
