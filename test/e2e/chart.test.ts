@@ -2,7 +2,8 @@
 // kubelet from the image `make image` built: in-cluster config through the
 // projected token and the `kubernetes` Service, probes, leader election
 // between Pods, the memory limit sizing the heap, the security context in
-// force, then a leader's Pod deleted, an upgrade and an uninstall.
+// force, then a leader's Pod deleted, an upgrade, three replicas sharded (one
+// killed), and an uninstall.
 // The steps share one release and run in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pool } from '../../bench/baselines.js';
-import { API_VERSION, Resources } from '../../src/kube/types.js';
+import { API_VERSION, Resources, type KubeObject } from '../../src/kube/types.js';
+import { SHARD_HOLDS_ANNOTATION, SHARD_RING_LABEL } from '../../src/api/names.js';
+import { BUCKET_COUNT, bucketOf, parseBuckets } from '../../src/runtime/sharding/buckets.js';
 import { signRefresh } from '../../src/refresh-events/webhook.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, fakeStoreSpec, getSecret, kube, kubectl, stateDir, waitFor, waitForReady,
@@ -232,6 +235,37 @@ describe('the Helm chart on a real node', () => {
     await writeVault('tenant-a/app', { password: 'bao-v3', user: 'svc' });
     await waitForSecretData(TENANT, 'from-bao', { password: 'bao-v3', user: 'svc' });
     await sm().send(new PutSecretValueCommand({ SecretId: 'tenant-a/db', SecretString: JSON.stringify({ user: 'app', password: 'aws-v2' }) }));
+  });
+
+  it('sharded: three replicas share the buckets; the one holding the tenant, killed with SIGKILL, is taken over within the lease and a rotation made meanwhile lands; then back to one leader', async () => {
+    const sharded = await install('upgrade', ['--set', 'leaderElection.sharding=true', '--set', 'replicaCount=3', '--set', 'refreshEvents.webhook.enabled=false']);
+    expect(sharded.code, sharded.stderr).toBe(0);
+    const pods3 = await readyPods(NS, SELECTOR, 3);
+    const members = async () => {
+      const leases = await kube().list<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, { namespace: NS, labelSelector: `${SHARD_RING_LABEL}=${LEASE}` });
+      return leases.items.filter((l) => l.spec?.holderIdentity).map((l) => ({ holder: l.spec!.holderIdentity!, holds: parseBuckets(l.metadata.annotations?.[SHARD_HOLDS_ANNOTATION]) }));
+    };
+    const shared = await waitFor('the three Pods share every bucket', async () => {
+      const m = (await members()).filter((x) => pods3.some((p) => x.holder.startsWith(`${p.metadata.name}_`)) && x.holds.size > 0);
+      return m.length === 3 && m.reduce((n, x) => n + x.holds.size, 0) === BUCKET_COUNT ? m : false;
+    }, 60_000, 250);
+    const tenantBucket = bucketOf(TENANT);
+    const holder = shared.find((m) => m.holds.has(tenantBucket))!;
+    const holderPodOf = pods3.find((p) => holder.holder.startsWith(`${p.metadata.name}_`))!;
+    // The process itself, from the node: the kubelet restarts the container, as a new member.
+    const { pid } = await containerProcess(holderPodOf);
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await writeVault('tenant-a/app', { password: 'bao-sharded', user: 'svc' });
+    await waitFor('another member holds the tenant', async () => (await members()).some((m) => m.holder !== holder.holder && m.holds.has(tenantBucket)), LEASE_MS + 10_000, 100);
+    const takeoverMs = Date.now() - killedAt;
+    await waitForSecretData(TENANT, 'from-bao', { password: 'bao-sharded', user: 'svc' });
+    console.log(`sharded: the holder of ${TENANT} (${holder.holds.size} buckets) killed; taken over after ${takeoverMs} ms (lease ${LEASE_MS} ms)`);
+    expect(takeoverMs).toBeLessThan(LEASE_MS + 5_000);
+    const back = await install('upgrade', ['--set', 'workers=8']);
+    expect(back.code, back.stderr).toBe(0);
+    operatorPods = await readyPods(NS, SELECTOR, 2);
+    await waitFor('one leader again', async () => ((await lease(NS, LEASE)).holder ? true : false), 30_000, 250);
   });
 
   it(`at ${SCALE.toLocaleString('en')} ExternalSecrets the leader stays under its 256 MiB limit, never OOM-killed (working set read from its cgroup)`, async () => {
