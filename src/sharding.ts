@@ -16,20 +16,12 @@ import type { Metrics } from './runtime/metrics.js';
 import { Assigner } from './runtime/sharding/assigner.js';
 import { bucketOf, bucketSelector } from './runtime/sharding/buckets.js';
 import { ShardLabeler } from './runtime/sharding/labeler.js';
-import { MemberLease } from './runtime/sharding/member-lease.js';
+import { MemberLease, type MemberLeaseOptions } from './runtime/sharding/member-lease.js';
 import { RingView } from './runtime/sharding/ring-view.js';
 import { ShardMember, type SliceHooks } from './runtime/sharding/shard-member.js';
 
-export interface ShardingOptions {
-  /** The operator's namespace, where the Leases live. */
-  namespace: string;
-  /** The ring's name: the leader Lease's. */
-  ring: string;
-  identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+/** Where the Leases live (the operator's namespace), the ring (the leader Lease's name), who this replica is, and leader election's timings. */
+export type ShardingOptions = Omit<MemberLeaseOptions, 'log' | 'onLost'>;
 
 export interface ShardedParts {
   externalSecrets: Informer<ExternalSecret>;

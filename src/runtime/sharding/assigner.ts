@@ -13,25 +13,29 @@ import { errorMessage } from '../../util/errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { BUCKET_COUNT, formatBuckets } from './buckets.js';
 import type { Lease } from './lease.js';
+import { Coalesced } from './coalesced.js';
 import { assignBuckets } from './rendezvous.js';
 import { assignmentLeaseName, type RingView } from './ring-view.js';
 
 export class Assigner implements Lifecycle {
-  private running = false;
-  private again = false;
   private stopped = false;
   private retryTimer?: NodeJS.Timeout;
+  private readonly evaluation = new Coalesced(
+    () => this.write(this.next()),
+    (err) => this.opts.log.error({ err: errorMessage(err) }, 'shard assignment failed; trying again on the next change'),
+    () => this.stopped,
+  );
 
   constructor(
     private readonly kube: KubeClient,
     private readonly view: RingView,
     private readonly opts: { namespace: string; ring: string; log: Logger; retryPeriodMs: number },
   ) {
-    view.onChange(() => void this.evaluate());
+    view.onChange(() => this.evaluation.ask());
   }
 
   start(): void {
-    void this.evaluate();
+    this.evaluation.ask();
   }
 
   stop(): Promise<void> {
@@ -52,23 +56,6 @@ export class Assigner implements Lifecycle {
       next.set(bucket, movable ? member : assignee);
     }
     return next;
-  }
-
-  private async evaluate(): Promise<void> {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    try {
-      do {
-        this.again = false;
-        await this.write(this.next());
-      } while (this.again && !this.stopped);
-    } finally {
-      this.running = false;
-    }
   }
 
   private async write(next: Map<number, string>): Promise<void> {
@@ -99,7 +86,7 @@ export class Assigner implements Lifecycle {
       // A conflict: our view was behind; its watch brings the newer one and evaluates again. Anything else: retry.
       if (!(err instanceof KubeApiError && err.status === 409)) this.opts.log.warn({ err: errorMessage(err) }, 'could not write the shard assignment; retrying');
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => void this.evaluate(), this.opts.retryPeriodMs);
+      this.retryTimer = setTimeout(() => this.evaluation.ask(), this.opts.retryPeriodMs);
     }
   }
 }

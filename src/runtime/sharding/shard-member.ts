@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Lifecycle } from '../lifecycle.js';
 import { bucketOf, formatBuckets } from './buckets.js';
+import { Coalesced } from './coalesced.js';
 import type { MemberLease } from './member-lease.js';
 import type { RingView } from './ring-view.js';
 
@@ -22,11 +23,13 @@ export interface SliceHooks {
 export class ShardMember implements Lifecycle {
   /** Buckets worked on now: a reconcile of a namespace outside them is refused. */
   private readonly active = new Set<number>();
-  private running = false;
-  private again = false;
   private stopped = false;
-  private readonly idle: Array<() => void> = [];
   private retryTimer?: NodeJS.Timeout;
+  private readonly evaluation = new Coalesced(
+    () => this.step(),
+    (err) => this.opts.log.error({ err: (err as Error).message }, 'shard handover step failed; trying again on the next change'),
+    () => this.stopped,
+  );
 
   constructor(
     private readonly view: RingView,
@@ -34,7 +37,7 @@ export class ShardMember implements Lifecycle {
     private readonly hooks: SliceHooks,
     private readonly opts: { identity: string; log: Logger },
   ) {
-    view.onChange(() => void this.evaluate());
+    view.onChange(() => this.evaluation.ask());
   }
 
   /** Whether this replica works on the namespace now. */
@@ -47,14 +50,14 @@ export class ShardMember implements Lifecycle {
   }
 
   start(): void {
-    void this.evaluate();
+    this.evaluation.ask();
   }
 
   /** Releases every bucket (stopping their work), then says so; the caller deletes the Lease after. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    await this.settled();
+    await this.evaluation.settled();
     await this.releaseAll();
   }
 
@@ -70,30 +73,6 @@ export class ShardMember implements Lifecycle {
     this.active.clear();
     await this.hooks.release(all, new Set());
     if (say) await this.lease.publish([]);
-  }
-
-  private settled(): Promise<void> {
-    return this.running ? new Promise((resolve) => this.idle.push(resolve)) : Promise.resolve();
-  }
-
-  private async evaluate(): Promise<void> {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    try {
-      do {
-        this.again = false;
-        await this.step();
-      } while (this.again && !this.stopped);
-    } catch (err) {
-      this.opts.log.error({ err: (err as Error).message }, 'shard handover step failed; trying again on the next change');
-    } finally {
-      this.running = false;
-      for (const resolve of this.idle.splice(0)) resolve();
-    }
   }
 
   private async step(): Promise<void> {
@@ -115,7 +94,7 @@ export class ShardMember implements Lifecycle {
     if (!(await this.lease.publish([...this.active, ...take]))) {
       await this.lease.publish(this.active);
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => void this.evaluate(), 1000);
+      this.retryTimer = setTimeout(() => this.evaluation.ask(), 1000);
       return;
     }
     for (const b of take) this.active.add(b);
