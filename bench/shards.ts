@@ -3,10 +3,11 @@
 // them, then handed to R replicas running with --shards, side by side in the
 // same run:
 // - memory per replica against the one replica holding all;
-// - a replica killed with SIGKILL: the time until the survivors hold every
-//   bucket, and until ExternalSecrets changed in its namespaces right after the
-//   kill have their Secrets rewritten (nothing left stale);
-// - a replica joining: the buckets and ExternalSecrets it takes (moved);
+// - a replica joining the R: the buckets and ExternalSecrets it takes (moved);
+// - then a replica (not the leader) killed with SIGKILL: the time until the
+//   survivors hold every bucket, and until ExternalSecrets changed in its
+//   namespaces right after the kill have their Secrets rewritten (nothing
+//   left stale);
 // - every replica's --reconcile-journal, checked for a key reconciled by two
 //   replicas at once (test/support/reconcile-journal.ts).
 // Results go to bench/results/<stamp>-shards-n<N>.json.
@@ -15,14 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
-import { SHARD_HOLDS_ANNOTATION, SHARD_RING_LABEL } from '../src/api/names.js';
 import type { ExternalSecret } from '../src/api/types.js';
 import { KubeClient } from '../src/kube/client.js';
 import { findReady } from '../src/kube/status.js';
 import { API_VERSION, Resources, type KubeObject, type Secret } from '../src/kube/types.js';
 import { Informer } from '../src/runtime/informer.js';
 import { createLogger } from '../src/runtime/log.js';
-import { BUCKET_COUNT, bucketOf, parseBuckets } from '../src/runtime/sharding/buckets.js';
+import { BUCKET_COUNT, bucketOf } from '../src/runtime/sharding/buckets.js';
+import { settledAmong } from '../test/support/shard-ring.js';
 import { checkJournals } from '../test/support/reconcile-journal.js';
 import { pool } from './baselines.js';
 import { scrape, startOperator, type OperatorProcess } from './operator-process.js';
@@ -84,24 +85,7 @@ async function setup(): Promise<void> {
   } as never));
 }
 
-/** What each member Lease says it holds, by replica name. */
-async function holds(): Promise<Map<string, Set<number>>> {
-  const leases = await kube.list<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, { namespace: OPERATOR_NS, labelSelector: `${SHARD_RING_LABEL}=${RING}` });
-  const out = new Map<string, Set<number>>();
-  for (const l of leases.items) {
-    const holder = l.spec?.holderIdentity;
-    if (holder) out.set(holder.replace(/_[0-9a-f]+$/, ''), parseBuckets(l.metadata.annotations?.[SHARD_HOLDS_ANNOTATION]));
-  }
-  return out;
-}
-
-/** Every bucket held by exactly one of `names`, and each holding some. */
-async function settled(names: string[]): Promise<Map<string, Set<number>> | undefined> {
-  const held = await holds();
-  const all = names.flatMap((n) => [...(held.get(n) ?? [])]);
-  if (names.some((n) => !held.get(n)?.size)) return undefined;
-  return all.length === BUCKET_COUNT && new Set(all).size === BUCKET_COUNT ? held : undefined;
-}
+const settled = (names: string[]) => settledAmong(kube, OPERATOR_NS, RING, names);
 
 interface Replica {
   name: string;
@@ -171,9 +155,20 @@ async function main(): Promise<void> {
   };
   say(`  settled in ${shardSettledMs} ms; ${JSON.stringify(shardMemory)}; ${JSON.stringify(takeoverWrites)}`);
 
-  // 3. SIGKILL a replica; change ExternalSecrets in its namespaces at once.
+  // 3. A replica joins the R.
+  const joiner = await replica(`replica-${String.fromCharCode(97 + names.length)}`);
+  const joinedAt = Date.now();
+  const members = [...replicas, joiner];
+  held = await waitUntil('the joiner holds its share', () => settled(members.map((r) => r.name)), 300_000, 200);
+  await waitUntil('the joiner caches its share', async () => ((await sumOf(members, 'secretsync_externalsecret_ready')) >= opts.count ? true : undefined), 600_000, 500);
+  const joinMs = Date.now() - joinedAt;
+  const movedBuckets = held.get(joiner.name)!.size;
+  const movedExternalSecrets = await cached(joiner);
+  say(`  ${joiner.name} took ${movedBuckets}/${BUCKET_COUNT} buckets, ${movedExternalSecrets}/${opts.count} ExternalSecrets, settled in ${joinMs} ms`);
+
+  // 4. SIGKILL a replica (not the leader); change ExternalSecrets in its namespaces at once.
   const leader = (await kube.get<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, OPERATOR_NS, RING)).spec?.holderIdentity?.replace(/_[0-9a-f]+$/, '');
-  const victim = replicas.find((r) => r.name !== leader) ?? replicas[0]!;
+  const victim = members.find((r) => r.name !== leader) ?? members[0]!;
   const victimBuckets = held.get(victim.name)!.size;
   const victimNamespaces = new Set(namespaces.filter((ns) => held.get(victim.name)!.has(bucketOf(ns))));
   const changed = [...Array(opts.count).keys()].filter((i) => victimNamespaces.has(nsOf(i))).slice(0, opts.changed);
@@ -181,7 +176,7 @@ async function main(): Promise<void> {
   await victim.op.stop('SIGKILL');
   const killedAt = Date.now();
   await pool(changed, 8, (i) => kube.mergePatch(Resources.ExternalSecret, nsOf(i), `es-${i}`, { spec: { data: [{ secretKey: 'v', remoteRef: { key: `key-${(i + 1) % KEYS}` } }] } }));
-  const survivors = replicas.filter((r) => r !== victim);
+  const survivors = members.filter((r) => r !== victim);
   held = await waitUntil('the survivors hold every bucket', () => settled(survivors.map((r) => r.name)), 120_000, 50);
   const takeoverMs = Date.now() - killedAt;
   const pending = new Set(changed);
@@ -195,18 +190,7 @@ async function main(): Promise<void> {
   const changesLandedMs = Date.now() - killedAt;
   say(`  survivors hold every bucket ${takeoverMs} ms after the kill; the ${changed.length} changes landed after ${changesLandedMs} ms`);
 
-  // 4. A replica joins.
-  const joiner = await replica(`replica-${String.fromCharCode(97 + names.length)}`);
-  const joinedAt = Date.now();
-  const members = [...survivors, joiner];
-  held = await waitUntil('the joiner holds its share', () => settled(members.map((r) => r.name)), 300_000, 200);
-  await waitUntil('the joiner caches its share', async () => ((await sumOf(members, 'secretsync_externalsecret_ready')) >= opts.count ? true : undefined), 600_000, 500);
-  const joinMs = Date.now() - joinedAt;
-  const movedBuckets = held.get(joiner.name)!.size;
-  const movedExternalSecrets = await cached(joiner);
-  say(`  ${joiner.name} took ${movedBuckets}/${BUCKET_COUNT} buckets, ${movedExternalSecrets}/${opts.count} ExternalSecrets, settled in ${joinMs} ms`);
-
-  for (const r of members) await r.op.stop();
+  for (const r of survivors) await r.op.stop();
   await ready.stop();
   const journal = checkJournals([...names, joiner.name].map((n) => join(journals, n)));
   const result = {

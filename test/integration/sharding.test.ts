@@ -9,9 +9,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHARD_HOLDS_ANNOTATION, SHARD_RING_LABEL } from '../../src/api/names.js';
-import { Resources, type KubeObject } from '../../src/kube/types.js';
-import { BUCKET_COUNT, bucketOf, parseBuckets } from '../../src/runtime/sharding/buckets.js';
+import { Resources } from '../../src/kube/types.js';
+import { BUCKET_COUNT, bucketOf } from '../../src/runtime/sharding/buckets.js';
+import { settledAmong as settled } from '../support/shard-ring.js';
 import { checkJournals } from '../support/reconcile-journal.js';
 import {
   createExternalSecret, createStore, decoded, fakeStoreSpec, freePort, getSecret, kube, newNamespace, scrapeMetric, spawnOperator, terminate, waitFor,
@@ -42,29 +42,7 @@ async function replica(name: string, opNs: string, ring: string): Promise<Replic
   return { name, proc, port };
 }
 
-/** What each live member Lease says it holds, by replica name. */
-async function holds(opNs: string, ring: string): Promise<Map<string, Set<number>>> {
-  const leases = await kube().list<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, { namespace: opNs, labelSelector: `${SHARD_RING_LABEL}=${ring}` });
-  const out = new Map<string, Set<number>>();
-  for (const lease of leases.items) {
-    const holder = lease.spec?.holderIdentity;
-    if (holder) out.set(holder.replace(/_[0-9a-f]+$/, ''), parseBuckets(lease.metadata.annotations?.[SHARD_HOLDS_ANNOTATION]));
-  }
-  return out;
-}
-
-/** Every bucket held by exactly one of `names`, and each of them holding some. */
-async function settledAmong(opNs: string, ring: string, names: string[]): Promise<Map<string, Set<number>> | undefined> {
-  const held = await holds(opNs, ring);
-  let total = 0;
-  for (const name of names) {
-    const buckets = held.get(name);
-    if (!buckets || buckets.size === 0) return undefined;
-    total += buckets.size;
-  }
-  const all = new Set(names.flatMap((n) => [...held.get(n)!]));
-  return total === BUCKET_COUNT && all.size === BUCKET_COUNT ? held : undefined;
-}
+const settledAmong = (opNs: string, ring: string, names: string[]) => settled(kube(), opNs, ring, names);
 
 const cachedExternalSecrets = (r: Replica) => scrapeMetric(r.port, 'secretsync_externalsecret_ready');
 const ownerOf = (held: Map<string, Set<number>>, namespace: string) => [...held].find(([, b]) => b.has(bucketOf(namespace)))?.[0];
@@ -112,8 +90,9 @@ describe('sharding across replicas', () => {
     replicas.set('replica-d', await replica('replica-d', opNs, ring));
     held = await waitFor('four replicas share the buckets', () => settledAmong(opNs, ring, [...survivors, 'replica-d']), 30_000, 200);
     const moved = held.get('replica-d')!.size;
-    expect(moved / BUCKET_COUNT).toBeGreaterThan(0.15);
-    expect(moved / BUCKET_COUNT).toBeLessThan(0.4);
+    // About 1/3: a member's share of 256 buckets varies by about 0.03 (binomial), so 1/3 +- 4 of that.
+    expect(moved / BUCKET_COUNT).toBeGreaterThan(0.2);
+    expect(moved / BUCKET_COUNT).toBeLessThan(0.47);
     for (const name of survivors) for (const b of held.get(name)!) expect(before.get(name)!.has(b)).toBe(true);
     await waitFor('replica-d syncs in its namespaces', async () => (await cachedExternalSecrets(replicas.get('replica-d')!)) > 0, 20_000, 200);
 
@@ -134,7 +113,7 @@ describe('sharding across replicas', () => {
     const { overlaps, reconciles } = checkJournals(['replica-a', 'replica-b', 'replica-c', 'replica-d'].map((n) => join(journals, n)));
     expect(overlaps).toEqual([]);
     expect(reconciles.size).toBe(4);
-    console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; a fourth replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}`);
+    console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; the joining replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}`);
   }, 180_000);
 });
 
