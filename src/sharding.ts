@@ -77,11 +77,6 @@ export class Sharding implements Lifecycle {
     this.assigner = new Assigner(kube, this.view, { namespace: opts.namespace, ring: opts.ring, log: slog, retryPeriodMs: opts.retryPeriodMs });
   }
 
-  /** Whether this replica works on the namespace now. */
-  ownsNamespace(namespace: string): boolean {
-    return this.member.owns(namespace);
-  }
-
   /** Whether this replica works on a namespaced key now (a cluster-scoped one: only while leading). */
   ownsKey(key: string): boolean {
     const namespace = namespaceOfKey(key);

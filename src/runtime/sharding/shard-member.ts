@@ -45,10 +45,6 @@ export class ShardMember implements Lifecycle {
     return this.active.has(bucketOf(namespace));
   }
 
-  get held(): ReadonlySet<number> {
-    return this.active;
-  }
-
   start(): void {
     this.evaluation.ask();
   }
