@@ -237,7 +237,7 @@ describe('the Helm chart on a real node', () => {
     await sm().send(new PutSecretValueCommand({ SecretId: 'tenant-a/db', SecretString: JSON.stringify({ user: 'app', password: 'aws-v2' }) }));
   });
 
-  it('sharded: three replicas share the buckets; the one holding the tenant, killed with SIGKILL, is taken over within the lease and a rotation made meanwhile lands; then back to one leader', async () => {
+  it('sharded: three replicas share the buckets; the one holding the tenant, killed with SIGKILL, is taken over within the lease duration plus 5 s and a rotation made meanwhile lands; then back to one leader', async () => {
     const sharded = await install('upgrade', ['--set', 'leaderElection.sharding=true', '--set', 'replicaCount=3', '--set', 'refreshEvents.webhook.enabled=false']);
     expect(sharded.code, sharded.stderr).toBe(0);
     const pods3 = await readyPods(NS, SELECTOR, 3);
