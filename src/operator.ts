@@ -4,10 +4,9 @@
 // between them, and each reconciler owns what it does.
 import { createSecretKey } from 'node:crypto';
 import type { Logger } from 'pino';
-import { MANAGED_LABEL, SHARDING_LEADER_ANNOTATION } from './api/names.js';
-import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore } from './api/types.js';
+import { SHARDING_LEADER_ANNOTATION } from './api/names.js';
 import { PushSecretReconciler } from './controllers/pushsecret/reconciler.js';
-import { CLUSTER_EXTERNAL_SECRET_LABEL, ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
+import { ClusterExternalSecretReconciler } from './controllers/clusterexternalsecret/reconciler.js';
 import { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import { StoreResolver } from './secrets/store-resolver.js';
 import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts.js';
@@ -20,26 +19,28 @@ import { RefreshWebhook } from './refresh-events/webhook.js';
 import { CredentialWatch } from './controllers/store/credential-watch.js';
 import { StoreReconciler } from './controllers/store/reconciler.js';
 import { loadInstallationKey } from './installation-key.js';
-import { KubeApiError, KubeClient } from './kube/client.js';
+import { KubeClient } from './kube/client.js';
 import { EventRecorder } from './kube/events.js';
 import type { HmacKey } from './secrets/data-hash.js';
 import { findReady } from './kube/status.js';
-import { objectKey, Resources, type KubeObject } from './kube/types.js';
+import { objectKey } from './kube/types.js';
 import { storeIdOf, storeKey } from './api/store-id.js';
 import { Metrics } from './runtime/metrics.js';
-import { StoreClients } from './providers/store-clients.js';
-import { ExponentialBackoff, RetryRateLimiter } from './runtime/backoff.js';
-import { TokenBucket } from './util/token-bucket.js';
+import type { StoreClients } from './providers/store-clients.js';
 import { unservedResources } from './kube/served-resources.js';
-import { Controller, type Reconcile } from './runtime/controller.js';
-import { Informer, type InformerOptions } from './runtime/informer.js';
+import type { Controller, Reconcile } from './runtime/controller.js';
+import type { InformerOptions } from './runtime/informer.js';
 import { LeaderElector } from './runtime/leader-election.js';
 import { ReverseIndex } from './runtime/reverse-index.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { stopInOrder, stopTogether } from './runtime/lifecycle.js';
 import { routeEvents, type EventRoutes } from './event-routing.js';
 import type { OperatorOptions } from './operator-options.js';
-import { INITIAL_SELECTORS, Sharding, shardLabels } from './sharding.js';
+import { operatorController, operatorStoreClients } from './operator-parts.js';
+import { labelLeaderPod } from './leader-label.js';
+import { whileApiServerAway } from './kube/start-retry.js';
+import { Sharding, shardLabels } from './sharding.js';
+import { operatorInformers, type OperatorInformers } from './operator-informers.js';
 import { untilRingIdle } from './runtime/sharding/ring-idle.js';
 
 export type { OperatorOptions };
@@ -47,7 +48,6 @@ export type { OperatorOptions };
 const DEFAULT_WORKERS = 16;
 
 
-export const LEADER_LABEL = 'secretsync.dev/leader';
 
 interface Reconcilers {
   es: ExternalSecretReconciler;
@@ -60,17 +60,9 @@ export class Operator {
   readonly metrics: Metrics;
   readonly kube: KubeClient;
   private readonly log: Logger;
-  private readonly externalSecrets: Informer<ExternalSecret>;
-  private readonly secrets: Informer<KubeObject>;
-  private readonly stores: Informer<SecretStore>;
-  private readonly clusterStores: Informer<ClusterSecretStore>;
-  private readonly namespaces: Informer<KubeObject>;
-  /** ClusterExternalSecrets: only for a cluster-wide installation (they stamp ExternalSecrets into any namespace). */
-  private readonly clusterExternalSecrets?: Informer<ClusterExternalSecret>;
-  /** Sharded: the ExternalSecrets ClusterExternalSecrets made, whichever bucket they are in. */
-  private readonly externalSecretsOfCes?: Informer<ExternalSecret>;
+  /** The caches (operator-informers.ts). */
+  private readonly caches: OperatorInformers;
   private readonly cesQueue = new WorkQueue();
-  private readonly pushSecrets: Informer<PushSecret>;
   private readonly pushQueue = new WorkQueue();
   /** Each PushSecret's source Secret, watched by name (metadata only): a change is pushed at once. */
   private readonly pushSources: CredentialWatch<string>;
@@ -93,6 +85,8 @@ export class Operator {
   private sharding?: Sharding;
   private leading = false;
   private readonly ringIdleAbort = new AbortController();
+  /** Start-up requests wait out an API server that is away, unless the operator is stopping. */
+  private readonly startRetry: { stopping: () => boolean; log: Logger };
   /** The port the refresh webhook listens on (when it does). */
   webhookPort?: number;
   private started = false;
@@ -101,6 +95,7 @@ export class Operator {
 
   constructor(private readonly opts: OperatorOptions) {
     this.log = opts.log;
+    this.startRetry = { stopping: () => this.stopping, log: opts.log };
     this.metrics = opts.metrics ?? new Metrics();
     this.kube = new KubeClient(opts.kubeConfig, (verb, resource, code) => this.metrics.kubeRequests.inc({ verb, resource, code: String(code) }));
     const informerOpts = (kind: string): InformerOptions => ({
@@ -108,28 +103,9 @@ export class Operator {
       log: this.log,
       onWatchRestart: (reason) => this.metrics.watchRestarts.inc({ kind, reason }),
     });
-    const ns = opts.watchNamespace;
-    // Sharded, these two hold only the buckets this replica holds, and start with none.
-    const sliced = opts.sharding ? INITIAL_SELECTORS : undefined;
-    this.externalSecrets = new Informer(this.kube, Resources.ExternalSecret, { ...informerOpts('ExternalSecret'), namespace: ns, labelSelector: sliced?.externalSecrets });
-    this.secrets = new Informer(this.kube, Resources.Secret, {
-      ...informerOpts('Secret'),
-      namespace: ns,
-      labelSelector: sliced?.secrets ?? `${MANAGED_LABEL}=true`,
-      metadataOnly: true,
-      // Who manages each Secret: a Secret we created needs its ownership made an Apply before the first apply.
-      keepManagers: true,
-    });
-    this.stores = new Informer(this.kube, Resources.SecretStore, { ...informerOpts('SecretStore'), namespace: ns });
-    this.clusterStores = new Informer(this.kube, Resources.ClusterSecretStore, informerOpts('ClusterSecretStore'));
-    this.namespaces = new Informer(this.kube, Resources.Namespace, { ...informerOpts('Namespace'), metadataOnly: true });
-    if (ns === undefined && opts.clusterSecretStores !== false) {
-      this.clusterExternalSecrets = new Informer(this.kube, Resources.ClusterExternalSecret, informerOpts('ClusterExternalSecret'));
-      if (sliced) this.externalSecretsOfCes = new Informer(this.kube, Resources.ExternalSecret, { ...informerOpts('ExternalSecretOfCes'), labelSelector: CLUSTER_EXTERNAL_SECRET_LABEL });
-    }
-    this.pushSecrets = new Informer(this.kube, Resources.PushSecret, { ...informerOpts('PushSecret'), namespace: ns });
+    this.caches = operatorInformers(this.kube, opts, informerOpts);
     this.pushSources = new CredentialWatch<string>(this.kube, informerOpts('PushSource'), (key) => this.pushQueue.add(key));
-    this.storeClients = this.makeStoreClients();
+    this.storeClients = operatorStoreClients(this.kube, this.metrics, opts, DEFAULT_WORKERS, (key) => this.esQueue.add(key, 'routine'));
     // A changed credential Secret: the store's client (and its cached login) goes, and the store is checked again.
     this.credentials = new CredentialWatch(this.kube, informerOpts('CredentialSecret'), (store) => {
       this.log.info({ store }, 'a credential Secret of the store changed; renewing its client');
@@ -142,27 +118,9 @@ export class Operator {
       this.pollers.push(new StorePollers(new GcpPubSubEvents(this.kube, this.refreshEvents, this.log)));
     }
     routeEvents(this.routes());
-    const externalSecrets = this.externalSecrets;
+    const externalSecrets = this.caches.externalSecrets;
     this.metrics.countReadyFrom(function* () {
       for (const es of externalSecrets.values()) yield findReady(es.status);
-    });
-  }
-
-  /** Store clients, with seats for ExternalSecret syncs (store-seats.ts). */
-  private makeStoreClients(): StoreClients {
-    const { opts } = this;
-    const workers = opts.workers ?? DEFAULT_WORKERS;
-    return new StoreClients(this.kube, this.metrics, {
-      callTimeoutMs: opts.providerTimeoutMs ?? 30_000,
-      providers: opts.providers,
-      hostPolicy: opts.storeHostPolicy,
-      resolve: opts.storeHostResolve,
-      seats: {
-        slowMs: opts.slowCallMs ?? 500,
-        defaultMaxWaiting: workers,
-        maxHolding: Math.max(1, Math.ceil(workers / 4)),
-        wake: (key) => this.esQueue.add(key, 'routine'),
-      },
     });
   }
 
@@ -185,14 +143,14 @@ export class Operator {
   private routes(): EventRoutes {
     return {
       log: this.log,
-      externalSecrets: this.externalSecrets,
-      secrets: this.secrets,
-      stores: this.stores,
-      clusterStores: this.clusterStores,
-      namespaces: this.namespaces,
-      clusterExternalSecrets: this.clusterExternalSecrets,
-      externalSecretsOfCes: this.externalSecretsOfCes,
-      pushSecrets: this.pushSecrets,
+      externalSecrets: this.caches.externalSecrets,
+      secrets: this.caches.secrets,
+      stores: this.caches.stores,
+      clusterStores: this.caches.clusterStores,
+      namespaces: this.caches.namespaces,
+      clusterExternalSecrets: this.caches.clusterExternalSecrets,
+      externalSecretsOfCes: this.caches.externalSecretsOfCes,
+      pushSecrets: this.caches.pushSecrets,
       esQueue: this.esQueue,
       storeQueue: this.storeQueue,
       pushQueue: this.pushQueue,
@@ -212,7 +170,7 @@ export class Operator {
   }
 
   async start(): Promise<void> {
-    const hmacKey = createSecretKey(await this.whileApiServerAway(() => loadInstallationKey(this.kube, this.opts.namespace)));
+    const hmacKey = createSecretKey(await whileApiServerAway(() => loadInstallationKey(this.kube, this.opts.namespace), this.startRetry));
     const events = new EventRecorder(this.kube, this.log, () => this.metrics.eventsDropped.inc());
     const reconcilers = this.makeReconcilers(hmacKey, events);
     await this.startInformers();
@@ -231,7 +189,7 @@ export class Operator {
 
   /** The reconcilers, and the workload restarts the ExternalSecret reconciler reports to. */
   private makeReconcilers(hmacKey: HmacKey, events: EventRecorder): Reconcilers {
-    const resolver = new StoreResolver(this.stores, this.clusterStores, this.namespaces, this.opts.clusterSecretStores !== false);
+    const resolver = new StoreResolver(this.caches.stores, this.caches.clusterStores, this.caches.namespaces, this.opts.clusterSecretStores !== false);
     const restartOpts = this.opts.rolloutRestart;
     this.restarts = restartOpts ? new WorkloadRestarts({
       kube: this.kube,
@@ -246,8 +204,8 @@ export class Operator {
     }) : undefined;
     this.esReconciler = new ExternalSecretReconciler({
       kube: this.kube,
-      externalSecrets: this.externalSecrets,
-      secrets: this.secrets,
+      externalSecrets: this.caches.externalSecrets,
+      secrets: this.caches.secrets,
       stores: resolver,
       storeClients: this.storeClients,
       hmacKey,
@@ -265,16 +223,16 @@ export class Operator {
     });
     return {
       es: this.esReconciler,
-      store: new StoreReconciler({ kube: this.kube, stores: this.stores, clusterStores: this.clusterStores, storeClients: this.storeClients, credentials: this.credentials, events, log: this.log }),
-      ces: this.clusterExternalSecrets
-        ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.clusterExternalSecrets, externalSecrets: this.externalSecretsOfCes ?? this.externalSecrets, namespaces: this.namespaces, events })
+      store: new StoreReconciler({ kube: this.kube, stores: this.caches.stores, clusterStores: this.caches.clusterStores, storeClients: this.storeClients, credentials: this.credentials, events, log: this.log }),
+      ces: this.caches.clusterExternalSecrets
+        ? new ClusterExternalSecretReconciler({ kube: this.kube, clusterExternalSecrets: this.caches.clusterExternalSecrets, externalSecrets: this.caches.externalSecretsOfCes ?? this.caches.externalSecrets, namespaces: this.caches.namespaces, events })
         : undefined,
       push: new PushSecretReconciler({
         kube: this.kube,
-        pushSecrets: this.pushSecrets,
+        pushSecrets: this.caches.pushSecrets,
         stores: resolver,
-        secretStores: this.stores,
-        clusterStores: this.clusterStores,
+        secretStores: this.caches.stores,
+        clusterStores: this.caches.clusterStores,
         storeClients: this.storeClients,
         hmacKey,
         events,
@@ -287,11 +245,11 @@ export class Operator {
   /** Caches first, so the first reconciles see the whole picture; CRDs the API server does not serve are named. */
   private async startInformers(): Promise<void> {
     const clusterStores = this.opts.clusterSecretStores !== false;
-    const informers = clusterStores ? [this.namespaces, this.stores, this.clusterStores, this.secrets, this.externalSecrets] : [this.stores, this.secrets, this.externalSecrets];
-    informers.push(this.pushSecrets);
-    if (this.clusterExternalSecrets) informers.push(this.clusterExternalSecrets);
-    if (this.externalSecretsOfCes) informers.push(this.externalSecretsOfCes);
-    const unserved = await this.whileApiServerAway(() => unservedResources(this.kube, informers.map((i) => i.type)));
+    const informers = clusterStores ? [this.caches.namespaces, this.caches.stores, this.caches.clusterStores, this.caches.secrets, this.caches.externalSecrets] : [this.caches.stores, this.caches.secrets, this.caches.externalSecrets];
+    informers.push(this.caches.pushSecrets);
+    if (this.caches.clusterExternalSecrets) informers.push(this.caches.clusterExternalSecrets);
+    if (this.caches.externalSecretsOfCes) informers.push(this.caches.externalSecretsOfCes);
+    const unserved = await whileApiServerAway(() => unservedResources(this.kube, informers.map((i) => i.type)), this.startRetry);
     if (unserved.length > 0) {
       throw new Error(`the API server does not serve ${unserved.join(', ')}: install secretsync's CRDs first (kubectl apply --server-side -k crds/, or the chart's crds/)`);
     }
@@ -303,7 +261,7 @@ export class Operator {
     const webhook = this.opts.refreshEvents?.webhook;
     if (!this.refreshEvents || !webhook) return;
     const azure = this.opts.refreshEvents?.azureEventGrid;
-    const azureEventGrid = azure ? new AzureEventGrid(azure, this.refreshEvents, (vault) => storesOfVault(vault, this.stores.values(), this.clusterStores.values())) : undefined;
+    const azureEventGrid = azure ? new AzureEventGrid(azure, this.refreshEvents, (vault) => storesOfVault(vault, this.caches.stores.values(), this.caches.clusterStores.values())) : undefined;
     this.webhook = new RefreshWebhook(this.kube, this.refreshEvents, this.log, { ...webhook, isLeader: () => this.leading, azureEventGrid });
     this.webhookPort = await this.webhook.start();
   }
@@ -334,16 +292,9 @@ export class Operator {
    * is given, leading or not; only cluster-scoped work waits for the lead.
    */
   private async joinRing(election: NonNullable<OperatorOptions['leaderElection']>, r: Reconcilers): Promise<void> {
-    this.sharding = new Sharding(this.kube, this.metrics, this.log, {
-      namespace: election.namespace,
-      ring: election.name,
-      identity: election.identity,
-      leaseDurationMs: election.leaseDurationMs,
-      renewDeadlineMs: election.renewDeadlineMs,
-      retryPeriodMs: election.retryPeriodMs,
-    }, {
-      externalSecrets: this.externalSecrets,
-      secrets: this.secrets,
+    this.sharding = new Sharding(this.kube, this.metrics, this.log, { ...election, ring: election.name }, {
+      externalSecrets: this.caches.externalSecrets,
+      secrets: this.caches.secrets,
       controllers: () => this.controllers,
       takenOn: (taken) => this.takeOn(taken),
       givenUp: (given) => this.restarts?.flushWhere(given) ?? Promise.resolve(),
@@ -355,10 +306,10 @@ export class Operator {
 
   /** Sharded: namespaces this replica now holds; their stores and PushSecrets (cached whole, so no watch event comes) are looked at again. */
   private takeOn(taken: (namespace: string) => boolean): void {
-    for (const store of this.stores.values()) {
+    for (const store of this.caches.stores.values()) {
       if (taken(store.metadata.namespace!)) this.storeQueue.add(storeKey(storeIdOf(store, 'SecretStore')));
     }
-    for (const ps of this.pushSecrets.values()) if (taken(ps.metadata.namespace!)) this.pushQueue.add(objectKey(ps));
+    for (const ps of this.caches.pushSecrets.values()) if (taken(ps.metadata.namespace!)) this.pushQueue.add(objectKey(ps));
   }
 
   /** The namespaced controllers (sharded: each refuses keys of buckets this replica does not hold). */
@@ -398,24 +349,6 @@ export class Operator {
     for (const part of this.pollers) part.setLeading(true);
   }
 
-  /**
-   * Runs a start-up request again while the API server cannot be reached or
-   * answers 5xx/429 (a restart, a rollout of the control plane), instead of
-   * exiting into a crash loop; a refusal (403, 404, ...) fails at once.
-   */
-  private async whileApiServerAway<T>(request: () => Promise<T>): Promise<T> {
-    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
-      try {
-        return await request();
-      } catch (err) {
-        const status = err instanceof KubeApiError ? err.status : undefined;
-        if (this.stopping || (status !== undefined && status < 500 && status !== 429)) throw err;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'API server not answering at start; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  }
-
   /** Stops once; later calls wait for the same stop. */
   stop(): Promise<void> {
     this.stopped ??= this.shutdown();
@@ -437,7 +370,7 @@ export class Operator {
     // Work in flight is done or aborted: the Lease is handed over before the connections close.
     await stopInOrder([this.restarts, this.elector]);
     this.metrics.leader.set(0);
-    await stopTogether([this.externalSecrets, this.secrets, this.stores, this.clusterStores, this.namespaces, this.clusterExternalSecrets, this.externalSecretsOfCes, this.pushSecrets]);
+    await stopTogether([this.caches.externalSecrets, this.caches.secrets, this.caches.stores, this.caches.clusterStores, this.caches.namespaces, this.caches.clusterExternalSecrets, this.caches.externalSecretsOfCes, this.caches.pushSecrets]);
     await stopInOrder([this.credentials, this.pushSources]);
     await this.storeClients.closeAll();
     await this.kube.close();
@@ -445,31 +378,10 @@ export class Operator {
   }
 
   private controller(name: string, queue: WorkQueue, workers: number, reconcile: Reconcile, owns?: (key: string) => boolean): Controller {
-    return new Controller({
-      name,
-      queue,
-      workers,
-      owns,
-      journal: this.opts.reconcileJournal,
-      // 1 s doubling to 5 min per key; at most 10 retries/s (burst 100) overall.
-      retry: new RetryRateLimiter(new ExponentialBackoff(1000, 5 * 60_000), new TokenBucket(10, 100)),
-      reconcile,
-      log: this.log,
-      onOutcome: (outcome, ms) => {
-        this.metrics.reconciles.inc({ controller: name, outcome });
-        this.metrics.reconcileSeconds.observe({ controller: name }, ms / 1000);
-        this.metrics.queueDepth.set({ controller: name }, queue.length);
-      },
-    });
+    return operatorController({ name, queue, workers, reconcile, owns, metrics: this.metrics, log: this.log, journal: this.opts.reconcileJournal });
   }
 
-  private async labelLeader(leading: boolean): Promise<void> {
-    const pod = this.opts.leaderLabelPod;
-    if (!pod) return;
-    try {
-      await this.kube.mergePatch(Resources.Pod, this.opts.namespace, pod, { metadata: { labels: { [LEADER_LABEL]: leading ? 'true' : null } } });
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, pod }, 'could not label this Pod as the leader; the refresh webhook Service may send events to a follower, which answers 503');
-    }
+  private labelLeader(leading: boolean): Promise<void> {
+    return labelLeaderPod(this.kube, this.opts.namespace, this.opts.leaderLabelPod, leading, this.log);
   }
 }
