@@ -62,8 +62,9 @@ const opts = new Command()
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
+  .option('--all-providers', "load every provider's SDK as well: before the measured first sync, one store of each other provider and one ExternalSecret reading it (refreshed hourly; not counted)")
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean; allProviders?: boolean }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
@@ -133,8 +134,8 @@ let conjur: ConjurAdmin | undefined;
 const stateEnv = (): Record<string, string> => readEnvFile(join(STATE, 'env'));
 
 /** The store for a scenario; for vault and aws, the remote keys are written to the server first. */
-async function createStore(kind: Kind, ns: string): Promise<string> {
-  const store = (provider: object) => kube.create(Resources.SecretStore, { apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name: 'bench', namespace: ns }, spec: { provider } } as never);
+async function createStore(kind: Kind, ns: string, name = 'bench'): Promise<string> {
+  const store = (provider: object) => kube.create(Resources.SecretStore, { apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name, namespace: ns }, spec: { provider } } as never);
   const b64 = (v: string) => Buffer.from(v).toString('base64');
   const prefix = `bench-${stamp}/`;
   if (kind === 'vault') {
@@ -198,6 +199,45 @@ async function createStore(kind: Kind, ns: string): Promise<string> {
   }
   await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
   return '';
+}
+
+const LOAD_PREFIX = 'load-';
+
+/**
+ * --all-providers: one store of every other provider and one ExternalSecret
+ * reading it, synced before the measured first sync, so that every SDK is
+ * loaded and has made its calls (their memory is in the figures, their calls
+ * and writes are not).
+ */
+async function loadStores(scenario: Kind, ns: string): Promise<Map<Kind, string>> {
+  const kinds = (['vault', 'aws', 'azure', 'gcp', 'conjur'] as const).filter((k) => k !== scenario);
+  say(`[load] a store each for ${kinds.join(', ')}`);
+  const prefixes = new Map<Kind, string>();
+  for (const kind of kinds) prefixes.set(kind, await createStore(kind, ns, `${LOAD_PREFIX}${kind}`));
+  return prefixes;
+}
+
+/** One ExternalSecret per loaded store, until all are Ready. */
+async function syncLoadedStores(prefixes: Map<Kind, string>, ns: string): Promise<void> {
+  const kinds = [...prefixes.keys()];
+  for (const [kind, keyPrefix] of prefixes) {
+    const name = `${LOAD_PREFIX}${kind}`;
+    await kube.create(Resources.ExternalSecret, {
+      apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name, namespace: ns },
+      spec: { secretStoreRef: { name, kind: 'SecretStore' }, refreshInterval: '1h', target: { name }, data: [{ secretKey: 'password', remoteRef: { key: `${keyPrefix}key-0`, property: 'password' } }] },
+    } as never);
+  }
+  const deadline = Date.now() + 120_000;
+  for (const kind of kinds) {
+    for (;;) {
+      const es = await kube.get<ExternalSecret>(Resources.ExternalSecret, ns, `${LOAD_PREFIX}${kind}`);
+      const ready = findReady(es?.status);
+      if (ready?.status === 'True') break;
+      if (Date.now() > deadline) throw new Error(`--all-providers: the ${kind} ExternalSecret is not Ready: ${ready?.reason ?? 'no status'}: ${ready?.message ?? ''}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  say(`[load] every provider synced`);
 }
 
 /** Requests the scenario's provider server has received so far (undefined: the fake has no server). */
@@ -292,6 +332,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
     await removeNamespace(minNs);
 
     const keyPrefix = await createStore(kind, ns);
+    // Their stores (and the settings the SDKs read at start, such as the test CA) before the operator starts.
+    const loaded = opts.allProviders ? await loadStores(kind, ns) : undefined;
     const profileDir = join(root, 'bench/results/profiles', id);
     op = await startOperator({
       kubeconfig: kubeconfigPath,
@@ -301,6 +343,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
       nodeFlags: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     });
     const operator = op;
+    if (loaded) await syncLoadedStores(loaded, ns);
 
     const watcher = new Informer<ExternalSecret>(kube, Resources.ExternalSecret, { namespace: ns, log });
     await watcher.start();
@@ -308,8 +351,8 @@ async function scenario(kind: Kind): Promise<Scenario> {
     const firstRefresh = new Map<string, string>();
     let refreshesSeen = 0;
     const onChange = (es: ExternalSecret) => {
-      if (findReady(es.status)?.status !== 'True') return;
       const name = es.metadata.name;
+      if (findReady(es.status)?.status !== 'True' || name.startsWith(LOAD_PREFIX)) return;
       if (!readyAt.has(name)) {
         readyAt.set(name, performance.now());
         firstRefresh.set(name, es.status!.refreshTime!);
