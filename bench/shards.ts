@@ -36,8 +36,9 @@ const opts = new Command()
   .option('--memory-limit <MiB>', "each replica's memory limit (cgroup); default the Deployment's", (v) => Number(v))
   .option('--changed <n>', 'ExternalSecrets changed in the killed replica\'s namespaces right after the kill', (v) => Number(v), 50)
   .option('-c, --concurrency <n>', 'workers per replica and client concurrency', (v) => Number(v), 16)
+  .option('--sharded-first-sync', 'no replica holding all first: the R replicas run from the start and the ExternalSecrets are created under them (each labelled by its holder as it comes); for sizes where the one-replica sync and the labelling of every object would not fit the time')
   .parse()
-  .opts<{ count: number; namespaces?: number; replicas: number; memoryLimit?: number; changed: number; concurrency: number }>();
+  .opts<{ count: number; namespaces?: number; replicas: number; memoryLimit?: number; changed: number; concurrency: number; shardedFirstSync?: boolean }>();
 
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 const kubeconfig = join(STATE, 'kubeconfig');
@@ -73,12 +74,15 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T |
 }
 
 async function setup(): Promise<void> {
-  say(`[setup] ${namespaces.length} namespaces with a fake store each; ${opts.count} ExternalSecrets`);
+  say(`[setup] ${namespaces.length} namespaces with a fake store each`);
   await pool([OPERATOR_NS, ...namespaces], 8, (name) => kube.create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
   await pool(namespaces, 8, (ns) => kube.create(Resources.SecretStore, {
     apiVersion: API_VERSION, kind: 'SecretStore', metadata: { name: 'bench', namespace: ns },
     spec: { provider: { fake: { data: Array.from({ length: KEYS }, (_, k) => ({ key: `key-${k}`, value: valueOf(ns, k) })) } } },
   } as never));
+}
+
+async function createExternalSecrets(): Promise<void> {
   await pool([...Array(opts.count).keys()], opts.concurrency, (i) => kube.create(Resources.ExternalSecret, {
     apiVersion: API_VERSION, kind: 'ExternalSecret', metadata: { name: `es-${i}`, namespace: nsOf(i) },
     spec: { secretStoreRef: { name: 'bench' }, refreshInterval: '1h', target: { name: `s-${i}` }, data: [{ secretKey: 'v', remoteRef: { key: `key-${i % KEYS}` } }] },
@@ -124,29 +128,48 @@ async function main(): Promise<void> {
   const ready = new Informer<ExternalSecret>(kube, Resources.ExternalSecret, { log: createLogger('warn') });
   await ready.start();
   const readyCount = () => [...ready.values()].filter((es) => es.metadata.namespace?.startsWith(`shard-${stamp}-`) && findReady(es.status)?.status === 'True').length;
-
-  // 1. One replica holding all: the first sync, and its memory.
-  say(`[one] one replica (no sharding) syncs all ${opts.count}`);
-  const oneStarted = Date.now();
-  const one = await startOperator({ kubeconfig, name: `${stamp}-one`, memoryLimitBytes, args: ['--namespace', OPERATOR_NS, '--workers', String(opts.concurrency)] });
-  await waitUntil('all Ready (one replica)', () => (readyCount() >= opts.count ? true : undefined), 3_600_000, 500, () => `${readyCount()}/${opts.count}`);
-  const oneSyncMs = Date.now() - oneStarted;
-  // Settle: the last status writes come back through its watch.
-  await new Promise((r) => setTimeout(r, 5000));
-  const oneMemory = await memoryOf(one);
-  await one.stop();
-  say(`  all Ready in ${oneSyncMs} ms; one replica: ${JSON.stringify(oneMemory)}`);
-
-  // 2. R replicas share the same ExternalSecrets (each labelled once by its holder).
   const names = Array.from({ length: opts.replicas }, (_, i) => `replica-${String.fromCharCode(97 + i)}`);
-  say(`[shards] ${names.length} replicas with --shards take over`);
-  const shardStarted = Date.now();
   const replicas: Replica[] = [];
-  for (const name of names) replicas.push(await replica(name));
-  let held = await waitUntil('the replicas share the buckets', () => settled(names), 600_000, 200);
-  await waitUntil('every ExternalSecret cached by its holder', async () => ((await sumOf(replicas, 'secretsync_externalsecret_ready')) >= opts.count ? true : undefined), 1_800_000, 1000,
-    () => 'labelling and caching');
-  const shardSettledMs = Date.now() - shardStarted;
+  let held: Map<string, Set<number>>;
+  let oneSyncMs: number | undefined;
+  let oneMemory: Awaited<ReturnType<typeof memoryOf>> | undefined;
+  let shardSettledMs: number;
+  let shardedFirstSyncMs: number | undefined;
+
+  if (opts.shardedFirstSync) {
+    // 1-2. The R replicas from the start; the ExternalSecrets come under them.
+    say(`[shards] ${names.length} replicas with --shards; then ${opts.count} ExternalSecrets created under them`);
+    for (const name of names) replicas.push(await replica(name));
+    held = await waitUntil('the replicas share the buckets', () => settled(names), 600_000, 200);
+    const syncStarted = Date.now();
+    await createExternalSecrets();
+    await waitUntil('all Ready (sharded)', () => (readyCount() >= opts.count ? true : undefined), 3_600_000, 500, () => `${readyCount()}/${opts.count}`);
+    await waitUntil('every ExternalSecret cached by its holder', async () => ((await sumOf(replicas, 'secretsync_externalsecret_ready')) >= opts.count ? true : undefined), 1_800_000, 1000);
+    shardedFirstSyncMs = Date.now() - syncStarted;
+    shardSettledMs = shardedFirstSyncMs;
+  } else {
+    await createExternalSecrets();
+    // 1. One replica holding all: the first sync, and its memory.
+    say(`[one] one replica (no sharding) syncs all ${opts.count}`);
+    const oneStarted = Date.now();
+    const one = await startOperator({ kubeconfig, name: `${stamp}-one`, memoryLimitBytes, args: ['--namespace', OPERATOR_NS, '--workers', String(opts.concurrency)] });
+    await waitUntil('all Ready (one replica)', () => (readyCount() >= opts.count ? true : undefined), 3_600_000, 500, () => `${readyCount()}/${opts.count}`);
+    oneSyncMs = Date.now() - oneStarted;
+    // Settle: the last status writes come back through its watch.
+    await new Promise((r) => setTimeout(r, 5000));
+    oneMemory = await memoryOf(one);
+    await one.stop();
+    say(`  all Ready in ${oneSyncMs} ms; one replica: ${JSON.stringify(oneMemory)}`);
+
+    // 2. R replicas share the same ExternalSecrets (each labelled once by its holder).
+    say(`[shards] ${names.length} replicas with --shards take over`);
+    const shardStarted = Date.now();
+    for (const name of names) replicas.push(await replica(name));
+    held = await waitUntil('the replicas share the buckets', () => settled(names), 600_000, 200);
+    await waitUntil('every ExternalSecret cached by its holder', async () => ((await sumOf(replicas, 'secretsync_externalsecret_ready')) >= opts.count ? true : undefined), 1_800_000, 1000,
+      () => 'labelling and caching');
+    shardSettledMs = Date.now() - shardStarted;
+  }
   await new Promise((r) => setTimeout(r, 5000));
   const shardMemory = await Promise.all(replicas.map(async (r) => ({ replica: r.name, ...(await memoryOf(r.op)) })));
   const takeoverWrites = {
@@ -200,15 +223,16 @@ async function main(): Promise<void> {
     memoryLimitMiB: opts.memoryLimit,
     lease: LEASE,
     minutes: Number(((Date.now() - started) / 60_000).toFixed(1)),
-    oneReplica: { firstSyncMs: oneSyncMs, ...oneMemory },
-    sharded: { settledMs: shardSettledMs, replicas: shardMemory, takeoverWrites },
+    oneReplica: oneMemory ? { firstSyncMs: oneSyncMs, ...oneMemory } : undefined,
+    sharded: { settledMs: shardSettledMs, firstSyncMs: shardedFirstSyncMs, replicas: shardMemory, takeoverWrites },
     kill: { victim: victim.name, leader, buckets: victimBuckets, takeoverMs, changed: changed.length, changesLandedMs },
     join: { buckets: movedBuckets, externalSecrets: movedExternalSecrets, settledMs: joinMs },
     journal: { reconcilesByReplica: Object.fromEntries(journal.reconciles), reconciledTwiceAtOnce: journal.overlaps.length, examples: journal.overlaps.slice(0, 5) },
   };
   const perReplica = shardMemory.map((m) => `${m.replica}: ${m.peakRssMiB} MiB peak, ${m.heapUsedMiB} MiB heap, ${m.cachedExternalSecrets} cached`).join('; ');
   say(`\nsecretsync sharded bench: ${opts.count} ExternalSecrets in ${namespaces.length} namespaces, ${opts.replicas} replicas, ${result.minutes} min`);
-  say(`| one replica holding all | peak RSS ${oneMemory.peakRssMiB} MiB, heap ${oneMemory.heapUsedMiB} MiB, first sync ${oneSyncMs} ms |`);
+  if (oneMemory) say(`| one replica holding all | peak RSS ${oneMemory.peakRssMiB} MiB, heap ${oneMemory.heapUsedMiB} MiB, first sync ${oneSyncMs} ms |`);
+  else say(`| first sync under ${opts.replicas} replicas | ${shardedFirstSyncMs} ms |`);
   say(`| ${opts.replicas} replicas | ${perReplica} |`);
   say(`| SIGKILL of ${victim.name} | survivors hold every bucket after ${takeoverMs} ms; ${changed.length} changes made meanwhile landed after ${changesLandedMs} ms |`);
   say(`| a replica joins | took ${movedBuckets}/${BUCKET_COUNT} buckets and ${movedExternalSecrets} ExternalSecrets in ${joinMs} ms |`);
