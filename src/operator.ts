@@ -136,6 +136,7 @@ export class Operator {
           this.esQueue.add(key, 'urgent');
         }
       },
+      relay: this.opts.sharding ? (changes) => this.sharding?.publishChanges(changes) : undefined,
     });
   }
 
@@ -299,6 +300,7 @@ export class Operator {
       takenOn: (taken) => this.takeOn(taken),
       givenUp: (given) => this.restarts?.flushWhere(given) ?? Promise.resolve(),
       onLost: () => void this.stop().finally(() => this.opts.onLeadershipLost?.()),
+      changes: this.refreshEvents ? { deliver: (changes, since, only) => this.refreshEvents!.relayed(changes, since, only) } : undefined,
     }, this.opts.informer);
     this.startWork(r);
     await this.sharding.start();
@@ -343,6 +345,8 @@ export class Operator {
       controller.start();
     }
     this.sharding?.lead();
+    // Sharded, the store controller ran before the lead and refused the ClusterSecretStores (the leader's to check): queued again now.
+    if (this.sharding) for (const store of this.caches.clusterStores.values()) this.storeQueue.add(storeKey(storeIdOf(store, 'ClusterSecretStore')));
     this.leading = true;
     this.metrics.leader.set(1);
     void this.labelLeader(true);
