@@ -56,7 +56,6 @@ if (opts.leaderElect && !(opts.leaderElectRetryPeriod < opts.leaderElectRenewDea
 if (opts.shards) {
   if (!opts.leaderElect) program.error('--shards needs --leader-elect: the leader writes the assignment, on a Lease next to its own');
   if (opts.watchNamespace) program.error('--shards shares namespaces among the replicas: it cannot be used with --watch-namespace');
-  if (opts.refreshEvents || opts.webhookPort > 0) program.error('--shards cannot be used with --refresh-events or --webhook-port yet: an event is received by one replica and would not reach the ExternalSecrets the others hold');
 }
 
 let storeHostPolicy;

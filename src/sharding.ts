@@ -14,6 +14,7 @@ import type { Informer, InformerOptions } from './runtime/informer.js';
 import { stopInOrder, type Lifecycle } from './runtime/lifecycle.js';
 import type { Metrics } from './runtime/metrics.js';
 import { Assigner } from './runtime/sharding/assigner.js';
+import { ChangeRelay, type Change, type ChangeRelayOptions } from './runtime/sharding/change-relay.js';
 import { bucketOf, bucketSelector } from './runtime/sharding/buckets.js';
 import { ShardLabeler } from './runtime/sharding/labeler.js';
 import { MemberLease, type MemberLeaseOptions } from './runtime/sharding/member-lease.js';
@@ -35,6 +36,8 @@ export interface ShardedParts {
   givenUp: (namespace: (ns: string) => boolean) => Promise<void>;
   /** Membership lost (the member Lease not renewed within the renew deadline): all work has stopped. */
   onLost: () => void;
+  /** With provider change events: the changes the leader relays, for the readers this replica holds (change-relay.ts). */
+  changes?: Pick<ChangeRelayOptions, 'deliver'>;
 }
 
 /** The namespace of a work key: "ns/name", or a store's "SecretStore/ns/name"; undefined for a cluster-scoped one. */
@@ -60,6 +63,7 @@ export class Sharding implements Lifecycle {
   private readonly member: ShardMember;
   private readonly labeler: ShardLabeler;
   private readonly assigner: Assigner;
+  private readonly relay?: ChangeRelay;
   private leading = false;
 
   constructor(kube: KubeClient, metrics: Metrics, log: Logger, opts: ShardingOptions, parts: ShardedParts, informer?: Partial<InformerOptions>) {
@@ -75,6 +79,14 @@ export class Sharding implements Lifecycle {
     this.labeler = new ShardLabeler(kube, [{ informer: parts.secrets, selector: `${MANAGED_LABEL}=true` }, { informer: parts.externalSecrets, after: true }],
       (ns) => this.member.owns(ns), metrics, { log: slog, informer });
     this.assigner = new Assigner(kube, this.view, { namespace: opts.namespace, ring: opts.ring, log: slog, retryPeriodMs: opts.retryPeriodMs });
+    if (parts.changes) {
+      this.relay = new ChangeRelay(kube, { namespace: opts.namespace, ring: opts.ring, log: slog, informer, deliver: parts.changes.deliver, onMissed: (n) => metrics.refreshEvents.inc({ source: 'ring', result: 'missed' }, n) });
+    }
+  }
+
+  /** The leader: provider changes go to every replica, each refreshing the readers it holds. */
+  publishChanges(changes: Change[]): void {
+    this.relay?.publish(changes);
   }
 
   /** Whether this replica works on a namespaced key now (a cluster-scoped one: only while leading). */
@@ -86,6 +98,8 @@ export class Sharding implements Lifecycle {
   /** Joins the ring; buckets come as the leader assigns them. */
   async start(): Promise<void> {
     await this.view.start();
+    // Before any bucket is held: what is relayed from then on reaches this replica.
+    await this.relay?.start();
     await this.lease.start();
     await this.labeler.start();
     this.member.start();
@@ -100,7 +114,7 @@ export class Sharding implements Lifecycle {
 
   /** Every bucket's work stops and is said to have, then the member Lease goes: the others take over at once. */
   async stop(): Promise<void> {
-    await stopInOrder([this.assigner, this.member, this.lease, this.labeler, this.view]);
+    await stopInOrder([this.assigner, this.member, this.lease, this.labeler, this.relay, this.view]);
   }
 
   private hooks(parts: ShardedParts, metrics: Metrics): SliceHooks {
@@ -114,6 +128,11 @@ export class Sharding implements Lifecycle {
       acquire: async (buckets, held) => {
         await rescope(held);
         parts.takenOn((ns) => buckets.has(bucketOf(ns)));
+        // Changes relayed lately may have come after the previous holder stopped: they are acted on here.
+        this.relay?.replay((key) => {
+          const namespace = namespaceOfKey(key);
+          return namespace !== undefined && buckets.has(bucketOf(namespace));
+        });
         this.labeler.acquired(buckets);
         metrics.shardBuckets.set(held.size);
         metrics.shardHandovers.inc({ direction: 'acquired' }, buckets.size);

@@ -45,5 +45,12 @@ export const SHARD_ASSIGNMENT_ANNOTATION = 'secretsync.dev/assignment';
  * from --shards) leaves a stale value, and every member stops.
  */
 export const SHARDING_LEADER_ANNOTATION = 'secretsync.dev/sharding-leader';
+/**
+ * With --shards and provider change events, on the ring's change Lease
+ * (`<ring>-changes`, written by the leader): the (store, key) pairs of the
+ * latest event windows, numbered, for every replica to refresh the readers it
+ * holds (runtime/sharding/change-relay.ts).
+ */
+export const SHARD_CHANGES_ANNOTATION = 'secretsync.dev/changes';
 /** With --shards, on each member Lease: the ring (leader Lease name) it is a member of. */
 export const SHARD_RING_LABEL = 'secretsync.dev/shard-ring';

@@ -59,7 +59,7 @@ export class Metrics {
   });
   readonly refreshEvents = new Counter({
     name: 'secretsync_refresh_events_total',
-    help: 'Provider change events received, by source and result: accepted (ExternalSecrets refresh), unknown (no ExternalSecret reads that key), unauthenticated, replayed or malformed (refused; never a provider read).',
+    help: 'Provider change events received, by source and result: accepted (ExternalSecrets refresh), unknown (no ExternalSecret reads that key), unauthenticated, replayed or malformed (refused; never a provider read); sharded, relayed (the leader sent it to the ring), and source ring: accepted (changed keys some ExternalSecret of this replica reads) or missed (relayed entries gone before this replica saw them).',
     labelNames: ['source', 'result'],
     registers: [this.registry],
   });

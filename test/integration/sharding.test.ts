@@ -8,14 +8,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { Resources } from '../../src/kube/types.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import NodeVault from 'node-vault';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { signRefresh } from '../../src/refresh-events/webhook.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { BUCKET_COUNT, bucketOf } from '../../src/runtime/sharding/buckets.js';
 import { settledAmong as settled } from '../support/shard-ring.js';
 import { checkJournals } from '../support/reconcile-journal.js';
 import {
-  createExternalSecret, createStore, decoded, fakeStoreSpec, freePort, getSecret, kube, newNamespace, scrapeMetric, spawnOperator, terminate, waitFor,
-  waitForReady, type OperatorProcess,
+  createCredentialSecret, createExternalSecret, createStore, decoded, fakeStoreSpec, freePort, getSecret, kube, newNamespace, providerEnv, scrapeMetric, spawnOperator,
+  terminate, waitFor, waitForReady, type OperatorProcess,
 } from './harness.js';
 
 const LEASE = { duration: 6, renew: 4, retry: 0.5 };
@@ -30,13 +33,13 @@ interface Replica {
 
 const journals = mkdtempSync(join(tmpdir(), 'shard-journal-'));
 
-async function replica(name: string, opNs: string, ring: string): Promise<Replica> {
+async function replica(name: string, opNs: string, ring: string, extraArgs: string[] = []): Promise<Replica> {
   const port = await freePort();
   const proc = spawnOperator([
     '--namespace', opNs, '--workers', '4', '--metrics-port', String(port), '--metrics-bind-address', '127.0.0.1',
     '--leader-elect', '--leader-elect-id', ring, '--leader-elect-lease-duration', `${LEASE.duration}s`,
     '--leader-elect-renew-deadline', `${LEASE.renew}s`, '--leader-elect-retry-period', `${LEASE.retry * 1000}ms`,
-    '--shards', '--reconcile-journal', join(journals, name),
+    '--shards', '--reconcile-journal', join(journals, name), ...extraArgs,
   ], { POD_NAME: name });
   await waitFor(`${name} serves metrics`, () => scrapeMetric(port, 'secretsync_shard_buckets').then(() => true), 20_000, 100);
   return { name, proc, port };
@@ -155,4 +158,67 @@ describe('a rollout to and from --shards', () => {
     const { overlaps } = checkJournals(['x', 'rollout-s', 'y'].map((n) => join(journals, n.startsWith('rollout') ? n : `rollout-${n}`)));
     expect(overlaps).toEqual([]);
   }, 90_000);
+});
+
+describe('provider change events under --shards', () => {
+  it('an event the leader receives refreshes the readers every replica holds, within about a second; the followers answer 503', async () => {
+    const opNs = await newNamespace();
+    const ring = `ring-${opNs}`;
+    const { VAULT_ADDR: addr, VAULT_TOKEN: token } = providerEnv();
+    const vault = NodeVault({ endpoint: addr, token });
+    const path = `shard-events/${opNs}`;
+    await vault.write(`secret/data/${path}`, { data: { password: 'one' } });
+    // One ClusterSecretStore shared by the tenants: one event concerns namespaces of every replica.
+    await createCredentialSecret(opNs, 'vault-token', { token: token! });
+    const store = `vault-${opNs}`;
+    await kube().create(Resources.ClusterSecretStore, {
+      apiVersion: API_VERSION, kind: 'ClusterSecretStore', metadata: { name: store },
+      spec: { provider: { vault: { server: addr!, path: 'secret', version: 'v2', auth: { tokenSecretRef: { name: 'vault-token', key: 'token', namespace: opNs } } } } },
+    });
+    onTestFinished(() => kube().delete(Resources.ClusterSecretStore, undefined, store));
+    const key = randomBytes(32);
+    await kube().create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'webhook-key', namespace: opNs }, data: { key: key.toString('base64') } });
+    const tenants: string[] = [];
+    for (let t = 0; t < 9; t++) {
+      const ns = await newNamespace();
+      tenants.push(ns);
+      await createExternalSecret(ns, 'db', { secretStoreRef: { name: store, kind: 'ClusterSecretStore' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key: path, property: 'password' } }] });
+    }
+    const names = ['events-a', 'events-b', 'events-c'];
+    const hooks = new Map<string, number>();
+    const started: Replica[] = [];
+    for (const name of names) {
+      const hook = await freePort();
+      hooks.set(name, hook);
+      started.push(await replica(name, opNs, ring, ['--webhook-port', String(hook), '--webhook-bind-address', '127.0.0.1', '--webhook-secret', `${opNs}/webhook-key`, '--event-window', '200ms']));
+    }
+    onTestFinished((ctx) => {
+      if (ctx.task.result?.state === 'fail') for (const r of started) console.log(`--- ${r.name}\n${r.proc.output.slice(-30).join('\n')}`);
+    });
+    const held = await waitFor('three replicas share the buckets', () => settledAmong(opNs, ring, names), 30_000, 200);
+    for (const ns of tenants) await waitForReady(ns, 'db');
+    const holders = new Set(tenants.map((ns) => ownerOf(held, ns)));
+    expect(holders.size).toBeGreaterThan(1);
+
+    await vault.write(`secret/data/${path}`, { data: { password: 'two' } });
+    const send = async (port: number) => {
+      const body = JSON.stringify({ id: randomUUID(), store, key: path });
+      const timestamp = Math.floor(Date.now() / 1000);
+      const res = await fetch(`http://127.0.0.1:${port}/hooks/refresh`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Secretsync-Timestamp': String(timestamp), 'X-Secretsync-Signature': signRefresh(key, timestamp, body) },
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    const sentAt = Date.now();
+    const answers = await Promise.all(names.map((n) => send(hooks.get(n)!)));
+    // One leader relays it; the followers send the sender elsewhere.
+    expect(answers.filter((a) => a.status === 202)).toEqual([{ status: 202, text: '{"result":"relayed"}\n' }]);
+    expect(answers.filter((a) => a.status === 503)).toHaveLength(2);
+    for (const ns of tenants) await waitFor(`${ns} has the new value`, async () => decoded(await getSecret(ns, 'db')).password === 'two', 10_000, 50);
+    const propagationMs = Date.now() - sentAt;
+    expect(propagationMs).toBeLessThan(5_000);
+    console.log(`sharded change events: one event reached ${tenants.length} namespaces held by ${holders.size} replicas in ${propagationMs} ms`);
+  }, 120_000);
 });
