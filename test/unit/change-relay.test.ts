@@ -26,7 +26,7 @@ describe('the change Lease entries', () => {
     fc.assert(fc.property(fc.array(fc.array(fc.tuple(fc.string({ maxLength: 60 }), fc.string({ maxLength: 400 })), { maxLength: 300 }), { minLength: 1, maxLength: 30 }), (writes) => {
       let text: string | undefined;
       let seq = 0;
-      for (const changes of writes) ({ text, seq } = appendEntry(text, changes as Change[], 5_000));
+      for (const changes of writes) ({ text, seq } = appendEntry(text, changes, 5_000));
       const entries = parseEntries(text);
       expect(entries.at(-1)!.seq).toBe(seq);
       expect(entries.at(-1)!.changes).toEqual(writes.at(-1));
@@ -45,7 +45,7 @@ describe('the change Lease entries', () => {
 const es = (namespace: string, name: string, key: string): ExternalSecret => ({
   apiVersion: 'secretsync.dev/v1alpha1', kind: 'ExternalSecret', metadata: { namespace, name },
   spec: { secretStoreRef: { name: 'shared', kind: 'ClusterSecretStore' }, data: [{ secretKey: 'v', remoteRef: { key } }] },
-} as ExternalSecret);
+});
 
 describe('RefreshEvents under --shards', () => {
   it('the leader relays every change of a window once, known here or not, and refreshes nothing itself', async () => {
@@ -67,7 +67,7 @@ describe('RefreshEvents under --shards', () => {
   });
 
   it('a replica refreshes only the readers it holds; a replay refreshes only those it is asked for', () => {
-    const refresh = vi.fn();
+    const refresh = vi.fn<(esKeys: Iterable<string>, since: number) => void>();
     const events = new RefreshEvents({ metrics: new Metrics(), log: pino({ level: 'silent' }), windowMs: 100, refresh, relay: () => undefined });
     events.index.set(es('team-a', 'db', 'db'));
     events.index.set(es('team-b', 'db', 'db'));

@@ -43,9 +43,11 @@ export function parseEntries(text: string | undefined): Array<ChangeEntry & { at
   try {
     const parsed = JSON.parse(text) as unknown;
     if (!Array.isArray(parsed)) return [];
-    return parsed.filter((e): e is ChangeEntry & { at: number } =>
-      typeof e === 'object' && e !== null && Number.isInteger(e.seq) && typeof e.at === 'number' && Array.isArray(e.changes)
-      && e.changes.every((c: unknown) => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string'));
+    const isChange = (c: unknown): c is Change => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string';
+    return (parsed as unknown[]).filter((e): e is ChangeEntry & { at: number } => {
+      const entry = e as Partial<Record<keyof ChangeEntry | 'at', unknown>> | null;
+      return typeof entry === 'object' && entry !== null && Number.isInteger(entry.seq) && typeof entry.at === 'number' && Array.isArray(entry.changes) && (entry.changes as unknown[]).every(isChange);
+    });
   } catch {
     return [];
   }
