@@ -12,7 +12,10 @@ import { GoogleAdmin } from '../servers/gcpsm/admin-client.js';
 export const GCP_PROJECT = 'secretsync-test';
 
 export interface GcpTestEnv {
+  /** host:port of Secret Manager over gRPC. */
   endpoint: string;
+  /** host:port of its REST API (--gcpsm-transport rest). */
+  restEndpoint: string;
   admin: GoogleAdmin;
   /** A Secret Manager client with the admin role, for seeding. */
   sm: SecretManagerServiceClient;
@@ -34,7 +37,9 @@ export async function gcpTestEnv(env: Record<string, string>): Promise<GcpTestEn
   const key = JSON.parse(writer.json) as { client_email: string; private_key: string };
   const [host, port] = env.GCP_SECRET_MANAGER_ENDPOINT!.split(':');
   const sm = new SecretManagerServiceClient({ apiEndpoint: host, port: Number(port), credentials: { client_email: key.client_email, private_key: key.private_key }, projectId: GCP_PROJECT });
-  return { endpoint: env.GCP_SECRET_MANAGER_ENDPOINT!, admin, sm, project: GCP_PROJECT };
+  // The REST API shares the token services' port (an env written before it was served names only that).
+  const restEndpoint = env.GCP_SECRET_MANAGER_REST_ENDPOINT ?? new URL(env.GCP_STS_ENDPOINT!).host;
+  return { endpoint: env.GCP_SECRET_MANAGER_ENDPOINT!, restEndpoint, admin, sm, project: GCP_PROJECT };
 }
 
 /** A new service account with a key (the JSON Google hands out) and the given roles. */

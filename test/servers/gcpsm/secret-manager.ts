@@ -62,7 +62,7 @@ export const ROLES: Record<string, string[]> = {
 };
 
 export class RpcError extends Error {
-  constructor(readonly code: grpc.status, message: string, readonly metadata?: grpc.Metadata) {
+  constructor(readonly code: grpc.status, message: string, readonly metadata?: grpc.Metadata, readonly retryDelaySeconds?: number) {
     super(message);
   }
 }
@@ -116,28 +116,31 @@ export class TestSecretManager {
     return n;
   }
 
+  /** One call, whichever the transport (gRPC, or REST in rest.ts): counted, authenticated, throttled when asked, permission checked. */
+  async invoke(rpc: string, request: Request, metadata: grpc.Metadata): Promise<unknown> {
+    const handler = (this as unknown as Record<string, (req: Request, caller: Caller) => unknown>)[rpc]!.bind(this);
+    this.counts.set(rpc, (this.counts.get(rpc) ?? 0) + 1);
+    const caller = await this.authenticate(metadata);
+    if (this.throttled.remaining > 0) {
+      this.throttled.remaining--;
+      const details = new grpc.Metadata();
+      const message = "Quota exceeded for quota metric 'Access requests' and limit 'Access requests per minute per project'.";
+      details.set('grpc-status-details-bin', retryInfoDetails(grpc.status.RESOURCE_EXHAUSTED, message, this.throttled.retryDelaySeconds));
+      throw new RpcError(grpc.status.RESOURCE_EXHAUSTED, message, details, this.throttled.retryDelaySeconds);
+    }
+    const permission = PERMISSIONS[rpc]!;
+    if (!caller.permissions.has(permission)) {
+      const resource = str(request.name) || str(request.parent) || str((request.secret as Request | undefined)?.name);
+      throw new RpcError(grpc.status.PERMISSION_DENIED, `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`);
+    }
+    return handler(request, caller);
+  }
+
   service(): { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation } {
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const rpc of Object.keys(PERMISSIONS)) {
-      const handler = (this as unknown as Record<string, (req: Request, caller: Caller) => unknown>)[rpc]!.bind(this);
       implementation[rpc] = (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        this.counts.set(rpc, (this.counts.get(rpc) ?? 0) + 1);
-        this.authenticate(call.metadata)
-          .then((caller) => {
-            if (this.throttled.remaining > 0) {
-              this.throttled.remaining--;
-              const metadata = new grpc.Metadata();
-              const message = "Quota exceeded for quota metric 'Access requests' and limit 'Access requests per minute per project'.";
-              metadata.set('grpc-status-details-bin', retryInfoDetails(grpc.status.RESOURCE_EXHAUSTED, message, this.throttled.retryDelaySeconds));
-              throw new RpcError(grpc.status.RESOURCE_EXHAUSTED, message, metadata);
-            }
-            const permission = PERMISSIONS[rpc]!;
-            if (!caller.permissions.has(permission)) {
-              const resource = str(call.request.name) || str(call.request.parent) || str((call.request.secret as Request | undefined)?.name);
-              throw new RpcError(grpc.status.PERMISSION_DENIED, `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`);
-            }
-            return handler(call.request, caller);
-          })
+        this.invoke(rpc, call.request, call.metadata)
           .then((out) => callback(null, out), (err: unknown) => {
             if (err instanceof RpcError) callback({ code: err.code, details: err.message, metadata: err.metadata });
             else callback({ code: grpc.status.INTERNAL, details: String(err) });

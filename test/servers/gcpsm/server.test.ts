@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { v1 as PubSub } from '@google-cloud/pubsub';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
@@ -23,18 +24,27 @@ let server: GoogleTestServer;
 let agent: Agent;
 let ca: Buffer;
 
-function account(email: string, roles: string[]) {
+type Transport = 'grpc' | 'rest';
+
+function account(email: string, roles: string[], transport: Transport = 'grpc') {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   server.identity.addServiceAccountKey(email, `kid-${email}`, publicKey);
   if (roles.length) server.identity.grant(`serviceAccount:${email}`, roles);
-  return client(email, privateKey);
+  return client(email, privateKey, transport);
 }
 
-/** sslCreds replace the SDK's channel credentials whole, so the caller's token goes in as call credentials beside the test CA. */
-function client(email: string, privateKey: string) {
-  const [host, port] = server.endpoint.split(':');
+/**
+ * gRPC: sslCreds replace the SDK's channel credentials whole, so the caller's token goes in as call credentials beside the test CA.
+ * REST: the SDK's own HTTP/1.1 mode (fallback), as Google's REST API serves it: the test CA is among Node's defaults (beforeAll).
+ */
+function client(email: string, privateKey: string, transport: Transport = 'grpc') {
   const jwt = new JWT({ email, key: privateKey, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
   jwt.useJWTAccessWithScope = true;
+  if (transport === 'rest') {
+    const [host, port] = server.restEndpoint.split(':');
+    return new SecretManagerServiceClient({ fallback: true, apiEndpoint: host, port: Number(port), authClient: jwt, projectId: 'p1' });
+  }
+  const [host, port] = server.endpoint.split(':');
   // grpc-js wants headers as a plain object; google-auth-library returns a Headers (as google-gax adapts it).
   const callCreds = grpc.credentials.createFromGoogleCredential({ getRequestHeaders: async (url?: string) => Object.fromEntries((await jwt.getRequestHeaders(url)).entries()) });
   const sslCreds = grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(ca), callCreds);
@@ -45,6 +55,7 @@ beforeAll(async () => {
   server = await startGoogleServer({ tlsDir: dir, kubeJwks: issuer.jwks });
   ca = readFileSync(server.caFile);
   agent = new Agent({ connect: { ca } });
+  if (!tls.getCACertificates('default').includes(ca.toString())) tls.setDefaultCACertificates([...tls.getCACertificates('default'), ca.toString()]);
 });
 afterAll(async () => {
   await server.close();
@@ -52,11 +63,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: number; details?: string }) => `${e.code}: ${e.details}`);
+// gRPC puts the message in details; the REST mode's GoogleError in message (its details are the status details).
+const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: number; details?: unknown; message?: string }) => `${e.code}: ${typeof e.details === 'string' ? e.details : e.message}`);
 
-describe('Secret Manager test server', () => {
+// Each case through the official client over gRPC, then over the REST API (its HTTP/1.1 mode): the server answers both alike.
+describe.each(['grpc', 'rest'] as const)('Secret Manager test server (%s)', (transport) => {
+  const at = (email: string) => email.replace('@', `-${transport}@`);
+  const PARENT = `projects/p-${transport}`;
+
   it('numbers versions from 1, resolves latest to the newest whatever its state, and checks CRC32C on add', async () => {
-    const sm = account('admin@p1.iam.gserviceaccount.com', ['roles/secretmanager.admin']);
+    const sm = account(at('admin@p1.iam.gserviceaccount.com'), ['roles/secretmanager.admin'], transport);
     await sm.createSecret({ parent: PARENT, secretId: 's1', secret: { replication: { automatic: {} }, labels: { team: 'a' } } });
     const [v1] = await sm.addSecretVersion({ parent: `${PARENT}/secrets/s1`, payload: { data: Buffer.from('one'), dataCrc32c: crc32c(Buffer.from('one')) } });
     const [v2] = await sm.addSecretVersion({ parent: `${PARENT}/secrets/s1`, payload: { data: Buffer.from('two') } });
@@ -76,7 +92,7 @@ describe('Secret Manager test server', () => {
   });
 
   it('filters lists by labels and pages with next_page_token, which the SDK follows', async () => {
-    const sm = account('lister@p1.iam.gserviceaccount.com', ['roles/secretmanager.admin']);
+    const sm = account(at('lister@p1.iam.gserviceaccount.com'), ['roles/secretmanager.admin'], transport);
     for (let i = 0; i < 7; i++) await sm.createSecret({ parent: PARENT, secretId: `page-${i}`, secret: { replication: { automatic: {} }, labels: { kind: i % 2 ? 'odd' : 'even' } } });
     const [firstPage, , response] = await sm.listSecrets({ parent: PARENT, filter: 'labels.kind=odd', pageSize: 2 }, { autoPaginate: false });
     expect(firstPage).toHaveLength(2);
@@ -87,7 +103,7 @@ describe('Secret Manager test server', () => {
   });
 
   it('deletes a secret at its expire_time, and refuses a rotation without a topic', async () => {
-    const sm = account('dates@p1.iam.gserviceaccount.com', ['roles/secretmanager.admin']);
+    const sm = account(at('dates@p1.iam.gserviceaccount.com'), ['roles/secretmanager.admin'], transport);
     const soon = Date.now() + 300;
     await sm.createSecret({ parent: PARENT, secretId: 'short', secret: { replication: { automatic: {} }, expireTime: { seconds: Math.floor(soon / 1000), nanos: (soon % 1000) * 1e6 } } });
     expect((await sm.getSecret({ name: `${PARENT}/secrets/short` }))[0].expireTime).toBeTruthy();
@@ -97,10 +113,10 @@ describe('Secret Manager test server', () => {
   });
 
   it('needs a valid token and the role for every call, and answers RESOURCE_EXHAUSTED with RetryInfo', async () => {
-    const viewer = account('viewer@p1.iam.gserviceaccount.com', ['roles/secretmanager.viewer']);
+    const viewer = account(at('viewer@p1.iam.gserviceaccount.com'), ['roles/secretmanager.viewer'], transport);
     expect(await code(viewer.accessSecretVersion({ name: `${PARENT}/secrets/s1/versions/latest` }))).toBe(`7: Permission 'secretmanager.versions.access' denied for resource '${PARENT}/secrets/s1/versions/latest' (or it may not exist).`);
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    const stranger = client('viewer@p1.iam.gserviceaccount.com', privateKey);
+    const stranger = client(at('viewer@p1.iam.gserviceaccount.com'), privateKey, transport);
     expect(await code(stranger.getSecret({ name: `${PARENT}/secrets/s1` }))).toMatch(/^16: Request had invalid authentication credentials/);
     server.secretManager.throttle(1, 4);
     const err = (await viewer.getSecret({ name: `${PARENT}/secrets/s1` }, { retry: null }).then(() => undefined, (e: unknown) => e)) as { code: number; statusDetails?: Array<{ retryDelay?: { seconds: unknown } }> };

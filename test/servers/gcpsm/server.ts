@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { testTls } from '../shared/tls.js';
 import { send, TestGoogleIdentity, type WorkloadPool } from './identity.js';
 import { TestPubSub } from './pubsub.js';
+import { handleRest } from './rest.js';
 import { RpcError, TestSecretManager } from './secret-manager.js';
 
 export interface GoogleServerOptions {
@@ -23,6 +24,8 @@ export interface GoogleServerOptions {
 export interface GoogleTestServer {
   /** host:port of the Secret Manager gRPC endpoint. */
   endpoint: string;
+  /** host:port of its REST API (Google serves both on one host; here the REST API shares the token services' HTTPS port). */
+  restEndpoint: string;
   /** Base URL of the token services (STS at /v1/token, IAM Credentials at /v1/projects/-/...). */
   tokenUrl: string;
   caFile: string;
@@ -81,6 +84,7 @@ export async function startGoogleServer(opts: GoogleServerOptions): Promise<Goog
           const out = admin(url.pathname.slice('/__admin/'.length), JSON.parse(body || '{}') as Record<string, unknown>);
           return out ? send(res, 200, out) : send(res, 404, { error: 'unknown admin path' });
         }
+        if (await handleRest(secretManager, req, res, url, body)) return;
         if (!(await identity.handle(req, res, url, body))) send(res, 404, { error: { code: 404, message: `no such path ${url.pathname}`, status: 'NOT_FOUND' } });
       };
       run().catch((err: unknown) => send(res, 500, { error: { code: 500, message: String(err), status: 'INTERNAL' } }));
@@ -93,6 +97,7 @@ export async function startGoogleServer(opts: GoogleServerOptions): Promise<Goog
 
   return {
     endpoint: `127.0.0.1:${grpcPort}`,
+    restEndpoint: `127.0.0.1:${httpsPort}`,
     tokenUrl: `https://127.0.0.1:${httpsPort}`,
     caFile: tls.caFile,
     adminKey,
