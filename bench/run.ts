@@ -62,9 +62,10 @@ const opts = new Command()
   .option('--restart-window <s>', 'seconds to watch after a restart (capped before the next refresh)', (v) => Number(v), 300)
   .option('--profile', 'CPU-profile the operator through the first sync only (--cpu-prof), then name the top costs')
   .option('--first-sync-only', 'stop each scenario after the first sync (quick comparisons of the first sync)')
+  .option('--gcpsm-transport <transport>', "the operator's --gcpsm-transport (grpc or rest); Google stores point at the matching endpoint", 'grpc')
   .option('--all-providers', "load every provider's SDK as well: before the measured first sync, one store of each other provider and one ExternalSecret reading it (refreshed hourly; not counted)")
   .parse()
-  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean; allProviders?: boolean }>();
+  .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean; allProviders?: boolean; gcpsmTransport: string }>();
 
 type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
@@ -182,7 +183,7 @@ async function createStore(kind: Kind, ns: string, name = 'bench'): Promise<stri
     await pool([...Array(opts.keys).keys()], 8, (i) => support.putSecret(g, `${namePrefix}key-${i}`, secretValue(i)));
     const key = await support.serviceAccountKey(g.admin, 'bench', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
     await kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gcp-key', namespace: ns }, data: { 'key.json': b64(key.json) } });
-    await store({ gcpsm: { projectID: g.project, endpoint: g.endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } });
+    await store({ gcpsm: { projectID: g.project, endpoint: opts.gcpsmTransport === 'rest' ? g.restEndpoint : g.endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-key', key: 'key.json' } } } } });
     return namePrefix;
   }
   if (kind === 'conjur') {
@@ -338,7 +339,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     op = await startOperator({
       kubeconfig: kubeconfigPath,
       name: id,
-      args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)],
+      args: ['--watch-namespace', ns, '--workers', String(opts.concurrency), '--gcpsm-transport', opts.gcpsmTransport],
       memoryLimitBytes: opts.memoryLimit ? opts.memoryLimit * 2 ** 20 : undefined,
       nodeFlags: opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     });
@@ -445,7 +446,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     }
     say(`[${label}] refreshes due: ${[...dueTimes].sort().map(([at, n]) => `${n} at ${at}`).join(', ')}`);
     const restartBefore = { requests: await apiserverRequests(kube), server: await serverRequests(kind) };
-    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency)], memoryLimitBytes: opts.memoryLimit ? opts.memoryLimit * 2 ** 20 : undefined });
+    const restarted = await startOperator({ kubeconfig: kubeconfigPath, name: `${id}-restart`, args: ['--watch-namespace', ns, '--workers', String(opts.concurrency), '--gcpsm-transport', opts.gcpsmTransport], memoryLimitBytes: opts.memoryLimit ? opts.memoryLimit * 2 ** 20 : undefined });
     op = restarted;
     metricsPort = restarted.metricsPort;
     const windowS = Math.max(5, Math.min(opts.restartWindow, Math.floor((earliestDue - Date.now()) / 1000) - 5));

@@ -45,6 +45,7 @@ export function operatorProgram(): Command {
     .option('--workers <n>', 'concurrent ExternalSecret reconciles', positiveInt, 16)
     .addOption(durationOption('--shared-read-max-age <duration>', 'how long one provider read may serve other ExternalSecrets', '30s'))
     .addOption(durationOption('--provider-timeout <duration>', 'deadline of one provider call; a provider that has not answered by then fails with ProviderTimeout', '30s'))
+    .addOption(new Option('--gcpsm-transport <transport>', 'how gcpsm stores reach Secret Manager: grpc (the official client) or rest (its REST API over HTTP/1.1, without the gRPC stack: about 15 MiB less memory once a gcpsm store is used)').choices(['grpc', 'rest']).default('grpc'))
     .addOption(durationOption('--slow-call-after <duration>', 'a sync waiting on its store\'s calls this long gives its worker back; a store with spec.slowCalls.maxWaiting (default --workers) such syncs is held back (StoreHeldBack: the rest wait their turn, and it holds at most a quarter of the workers) until a call answers within it', '500ms'))
     .option('--metrics-port <port>', 'port for /metrics, /healthz and /readyz (0 to disable)', port, 8080)
     .option('--metrics-bind-address <address>', 'address for the metrics server', '0.0.0.0')

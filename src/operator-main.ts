@@ -23,6 +23,7 @@ const opts = program.opts<{
   workers: number;
   sharedReadMaxAge: number;
   providerTimeout: number;
+  gcpsmTransport: 'grpc' | 'rest';
   slowCallAfter: number;
   metricsPort: number;
   metricsBindAddress: string;
@@ -104,6 +105,7 @@ const operator = new Operator({
   workers: opts.workers,
   sharedReadMaxAgeMs: opts.sharedReadMaxAge,
   providerTimeoutMs: opts.providerTimeout,
+  providerOptions: { gcpsmTransport: opts.gcpsmTransport },
   slowCallMs: opts.slowCallAfter,
   log,
   metrics,

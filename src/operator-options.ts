@@ -2,6 +2,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { HostPolicy, Resolve } from './providers/host-policy.js';
+import type { ProviderOptions } from './providers/provider.js';
 import type { ProviderOverrides } from './providers/registry.js';
 import type { AzureEventGridOptions } from './refresh-events/azure-eventgrid.js';
 import type { WebhookOptions } from './refresh-events/webhook.js';
@@ -30,6 +31,8 @@ export interface OperatorOptions {
   storeHostResolve?: Resolve;
   /** Providers that replace the registered ones (tests inject programmable providers). */
   providers?: ProviderOverrides;
+  /** The operator's choices for providers' clients (--gcpsm-transport). */
+  providerOptions?: ProviderOptions;
   log: Logger;
   metrics?: Metrics;
   informer?: Pick<InformerOptions, 'relistIntervalMs' | 'watchTimeoutSeconds' | 'idleTimeoutMs'>;

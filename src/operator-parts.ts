@@ -50,6 +50,7 @@ export function operatorStoreClients(kube: KubeClient, metrics: Metrics, opts: O
   return new StoreClients(kube, metrics, {
     callTimeoutMs: opts.providerTimeoutMs ?? 30_000,
     providers: opts.providers,
+    providerOptions: opts.providerOptions,
     hostPolicy: opts.storeHostPolicy,
     resolve: opts.storeHostResolve,
     seats: {

@@ -165,6 +165,13 @@ export interface ClientContext {
   kube: KubeClient;
   /** Set for a namespaced store under --deny-store-hosts: every connection to its endpoint goes through it. */
   connectGuard?: ConnectGuard;
+  /** The operator's choices that concern a provider's clients. */
+  options?: ProviderOptions;
+}
+
+export interface ProviderOptions {
+  /** gcpsm: Secret Manager over gRPC (the official client; default) or its REST API (leaner; --gcpsm-transport). */
+  gcpsmTransport?: 'grpc' | 'rest';
 }
 
 export interface Provider {

@@ -5,7 +5,7 @@ import { storeIdOf, storeKey, type StoreKey } from '../api/store-id.js';
 import type { AnyStore, ProviderName, StoreKind } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Metrics } from '../runtime/metrics.js';
-import type { Provider } from './provider.js';
+import type { Provider, ProviderOptions } from './provider.js';
 import { ConnectGuard } from './connect-guard.js';
 import { checkStoreHosts, type HostPolicy, type Resolve } from './host-policy.js';
 import { loadProvider, providerName, type ProviderOverrides } from './registry.js';
@@ -23,6 +23,8 @@ export interface StoreClientsOptions {
   callTimeoutMs: number;
   /** Providers to use instead of the registry's (tests). */
   providers?: ProviderOverrides;
+  /** The operator's choices for providers' clients (ClientContext.options). */
+  providerOptions?: ProviderOptions;
   /** Address ranges namespaced stores may not point the operator at. */
   hostPolicy?: HostPolicy;
   /** How the connect-time guard resolves names (tests; dns.lookup otherwise). */
@@ -103,7 +105,7 @@ export class StoreClients {
     await checkStoreHosts(store, hostPolicy, resolve);
     // ClusterSecretStores are the platform team's: only a namespaced store's endpoint is guarded.
     const connectGuard = hostPolicy && store.metadata.namespace ? new ConnectGuard(hostPolicy, 'namespaced SecretStores', resolve) : undefined;
-    const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube, connectGuard });
+    const client = await provider.newClient({ store, namespace: store.metadata.namespace ?? '', kube: this.kube, connectGuard, options: this.opts.providerOptions });
     return new StoreClient(name, key, client, this.metrics, store.spec.rateLimit, this.opts.callTimeoutMs, this.seatsFor(store, key));
   }
 

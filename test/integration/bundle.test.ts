@@ -67,4 +67,24 @@ describe('the shipped bundle', () => {
       await gcp.sm.close();
     }
   });
+
+  it('with --gcpsm-transport rest, syncs through Secret Manager\'s REST API (the gRPC endpoint is not given)', async () => {
+    const env = providerEnv();
+    const ns = await newNamespace();
+    const gcp = await gcpTestEnv(env);
+    try {
+      await putSecret(gcp, `${ns}-rest`, `rest-${ns}`);
+      const key = await serviceAccountKey(gcp.admin, 'bundle-rest', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
+      await createCredentialSecret(ns, 'creds', { 'gcp.json': key.json });
+      await createStore(ns, 'gcp', { provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.restEndpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: 'creds', key: 'gcp.json' } } } } } });
+      await createExternalSecret(ns, 'gcp', { secretStoreRef: { name: 'gcp' }, data: [{ secretKey: 'v', remoteRef: { key: `${ns}-rest` } }] });
+      const op = spawnOperator(['--watch-namespace', ns, '--workers', '2', '--gcpsm-transport', 'rest']);
+      await waitForReady(ns, 'gcp', 'True', undefined, 30_000);
+      expect(decoded(await getSecret(ns, 'gcp')).v).toBe(`rest-${ns}`);
+      expect((await terminate(op)).code).toBe(0);
+    } finally {
+      await gcp.admin.close();
+      await gcp.sm.close();
+    }
+  });
 });

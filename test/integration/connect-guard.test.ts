@@ -143,6 +143,18 @@ describe('the host guard at connect time: every provider transport', () => {
     await client.close();
   });
 
+  it('gcpsm (REST, --gcpsm-transport rest: undici): the second connection is refused', async () => {
+    const ns = await newNamespace();
+    const key = await serviceAccountKey(gcp.admin, 'guard-rest', ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer']);
+    await createCredentialSecret(ns, 'gcp', { 'key.json': key.json });
+    await putSecret(gcp, `guard-rest-${run}`, VALUE);
+    const { name, guard, at } = await rebinding(gcp.restEndpoint);
+    const store = { metadata: { name: 'rebinding', namespace: ns }, spec: { provider: { gcpsm: { projectID: gcp.project, endpoint: at, auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp', key: 'key.json' } } } } } } } as SecretStore;
+    const client = await gcpsmProvider.newClient({ store, namespace: ns, kube: kube(), connectGuard: guard, options: { gcpsmTransport: 'rest' } });
+    await refusedAfterRebind(name, () => client.getSecret({ key: `guard-rest-${run}` }, callContext({ timeoutMs: 10_000 })));
+    await client.close();
+  });
+
   it('conjur (undici): the second connection is refused', async () => {
     const ns = await newNamespace();
     const login = `host/guard/${run}`;

@@ -31,8 +31,8 @@ afterAll(async () => {
   await gcp.sm.close();
 });
 
-function keyStore(credentialSecret = 'gcp-key'): SecretStoreSpec {
-  return { provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: credentialSecret, key: 'key.json' } } } } } };
+function keyStore(credentialSecret = 'gcp-key', endpoint = gcp.endpoint): SecretStoreSpec {
+  return { provider: { gcpsm: { projectID: gcp.project, endpoint, auth: { secretRef: { secretAccessKeySecretRef: { name: credentialSecret, key: 'key.json' } } } } } };
 }
 
 async function namespaceWithKey(roles = READER_ROLES): Promise<string> {
@@ -42,8 +42,12 @@ async function namespaceWithKey(roles = READER_ROLES): Promise<string> {
   return ns;
 }
 
-describe('gcpsm conformance', () => {
-  const ns = useNamespaceWithSecret('gcp-conf', 'placeholder', () => ({ unused: 'x' }));
+// Both transports (--gcpsm-transport): the official client over gRPC, and the REST API.
+describe.each([
+  { transport: 'grpc' as const, what: 'through @google-cloud/secret-manager over gRPC', endpoint: () => gcp.endpoint },
+  { transport: 'rest' as const, what: 'through its REST API', endpoint: () => gcp.restEndpoint },
+])('gcpsm conformance ($transport)', ({ transport, what, endpoint }) => {
+  const ns = useNamespaceWithSecret(`gcp-conf-${transport}`, 'placeholder', () => ({ unused: 'x' }));
   const keys = new Map<string, string>();
   const clientFor = async (name: string, roles = READER_ROLES) => {
     if (!keys.has(name)) {
@@ -51,12 +55,12 @@ describe('gcpsm conformance', () => {
       keys.set(name, key.json);
       await createCredentialSecret(ns(), name, { 'key.json': key.json });
     }
-    const store = { metadata: { name: 'g', namespace: ns() }, spec: keyStore(name) } as SecretStore;
-    return gcpsmProvider.newClient({ store, namespace: ns(), kube: kube() });
+    const store = { metadata: { name: 'g', namespace: ns() }, spec: keyStore(name, endpoint()) } as SecretStore;
+    return gcpsmProvider.newClient({ store, namespace: ns(), kube: kube(), options: { gcpsmTransport: transport } });
   };
 
   providerConformance({
-    name: 'gcpsm (test Secret Manager through @google-cloud/secret-manager)',
+    name: `gcpsm (test Secret Manager ${what})`,
     put: (key, value, opts) => putSecret(gcp, key, value, {
       labels: opts?.tags, expireTime: opts?.expiresAt, rotation: opts?.rotation ? { next: new Date(Date.now() + 3_600_000), periodSeconds: 86_400 } : undefined,
     }),
@@ -92,9 +96,9 @@ describe('gcpsm conformance', () => {
     await gcp.sm.createSecret({ parent, secretId: id, secret: { labels: { where: 'eu' } } });
     await gcp.sm.addSecretVersion({ parent: `${parent}/secrets/${id}`, payload: { data: Buffer.from('regional') } });
     await clientFor('reader');
-    const spec = keyStore('reader');
+    const spec = keyStore('reader', endpoint());
     spec.provider.gcpsm!.location = 'europe-west1';
-    const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'r', namespace: ns() }, spec }, namespace: ns(), kube: kube() });
+    const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'r', namespace: ns() }, spec }, namespace: ns(), kube: kube(), options: { gcpsmTransport: transport } });
     expect(Buffer.from((await client.getSecret({ key: id }, callContext())).value).toString()).toBe('regional');
     expect(Object.keys((await client.findSecrets!({ tags: { where: 'eu' } }, callContext())).values)).toContain(id);
     await expect((await clientFor('reader')).getSecret({ key: id }, callContext())).rejects.toBeInstanceOf(NotFoundError);
@@ -109,8 +113,8 @@ describe('gcpsm conformance', () => {
     const previous = process.env.GOOGLE_APPLICATION_CREDENTIALS;
     process.env.GOOGLE_APPLICATION_CREDENTIALS = file;
     try {
-      const spec: SecretStoreSpec = { provider: { gcpsm: { projectID: gcp.project, endpoint: gcp.endpoint } } };
-      const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'adc', namespace: ns() }, spec }, namespace: ns(), kube: kube() });
+      const spec: SecretStoreSpec = { provider: { gcpsm: { projectID: gcp.project, endpoint: endpoint() } } };
+      const client = await gcpsmProvider.newClient({ store: { metadata: { name: 'adc', namespace: ns() }, spec }, namespace: ns(), kube: kube(), options: { gcpsmTransport: transport } });
       expect(Buffer.from((await client.getSecret({ key: id }, callContext())).value).toString()).toBe('from-adc');
     } finally {
       if (previous === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;

@@ -12,7 +12,8 @@
 // rotation dates come from the secret (GetSecret, or the find's listing),
 // cached until the next rotation or an hour; without permission they are
 // left out.
-import type { SecretManagerServiceClient, protos } from '@google-cloud/secret-manager';
+import type { protos } from '@google-cloud/secret-manager';
+import type { SecretManagerApi } from './api.js';
 import type { FindRef, RemoteRef } from '../../api/types.js';
 import { crc32c } from '../../util/crc32c.js';
 import { compileLinear } from '../../util/linear-regexp.js';
@@ -56,7 +57,7 @@ export class GcpSmClient implements ProviderClient {
   readonly writer: GcpSmWriter;
 
   /** `parent`: projects/<id> or projects/<id>/locations/<location>. */
-  constructor(private readonly sm: SecretManagerServiceClient, private readonly parent: string) {
+  constructor(private readonly sm: SecretManagerApi, private readonly parent: string) {
     this.writer = new GcpSmWriter(sm, parent, (ctx, key, rpc) => this.call(ctx, key, rpc));
   }
 

@@ -1,11 +1,11 @@
-// The `gcpsm` provider: Google Secret Manager through
-// @google-cloud/secret-manager (gRPC), global or regional secrets.
-import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+// The `gcpsm` provider: Google Secret Manager, global or regional secrets,
+// over gRPC through @google-cloud/secret-manager (the default) or over its
+// REST API (--gcpsm-transport rest: leaner, see rest-transport.ts). Each
+// transport's modules load only when a store uses it.
 import type { Provider } from '../provider.js';
-import { MAX_RESPONSE_BYTES } from '../response-limit.js';
+import type { SecretManagerApi } from './api.js';
 import { GcpSmClient } from './client.js';
-import { guardedChannel } from './guarded-resolver.js';
-import { storeAuth, workloadAudiences } from './credentials.js';
+import { CLOUD_PLATFORM, storeAuth, workloadAudiences } from './credentials.js';
 
 /** host[:port] → the SDK's apiEndpoint and port. */
 export function endpointOf(endpoint: string | undefined, location: string | undefined): { apiEndpoint?: string; port?: number } {
@@ -31,18 +31,26 @@ export const gcpsmProvider: Provider = {
       return [(err as Error).message];
     }
   },
-  async newClient({ store, namespace, kube, connectGuard }) {
+  async newClient({ store, namespace, kube, connectGuard, options }) {
     const spec = store.spec.provider.gcpsm!;
     const authClient = await storeAuth(spec, kube, namespace);
-    const sm = new SecretManagerServiceClient({
-      ...endpointOf(spec.endpoint, spec.location),
-      projectId: spec.projectID,
-      ...(authClient ? { authClient } : {}),
-      // gRPC refuses a larger message from its length prefix, before buffering it.
-      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
-      // A namespaced store's channel connects only to addresses the guard allows (its auth's endpoints are Google's or the operator's, not the store's to choose).
-      ...(connectGuard ? guardedChannel(connectGuard) : {}),
-    });
+    const endpoint = endpointOf(spec.endpoint, spec.location);
+    let sm: SecretManagerApi;
+    if (options?.gcpsmTransport === 'rest') {
+      const [{ SecretManagerRest }, { GoogleAuth }] = await Promise.all([import('./rest-transport.js'), import('google-auth-library')]);
+      let auth = authClient;
+      if (!auth) {
+        // Application Default Credentials as the official client sets them up: a service account key signs its own tokens (no token endpoint call).
+        const adc = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
+        adc.useJWTAccessWithScope = true;
+        adc.defaultServicePath = 'secretmanager.googleapis.com';
+        auth = await adc.getClient();
+      }
+      sm = new SecretManagerRest({ apiEndpoint: endpoint.apiEndpoint ?? 'secretmanager.googleapis.com', port: endpoint.port ?? 443, auth, guard: connectGuard });
+    } else {
+      const { grpcSecretManager } = await import('./grpc-transport.js');
+      sm = grpcSecretManager({ ...endpoint, projectId: spec.projectID, authClient, guard: connectGuard });
+    }
     const parent = spec.location ? `projects/${spec.projectID}/locations/${spec.location}` : `projects/${spec.projectID}`;
     return new GcpSmClient(sm, parent);
   },

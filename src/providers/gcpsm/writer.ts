@@ -5,7 +5,7 @@
 // latest version, so the controller's inspect-then-write is as close as it
 // gets. Deletion deletes the secret and all its versions (Secret Manager has
 // no soft delete).
-import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import type { SecretManagerApi } from './api.js';
 import { NotFoundError, StoreConfigError } from '../errors.js';
 import type { CallContext, RemoteState, RemoteWriter, WriteOptions } from '../provider.js';
 import { crc32c } from '../../util/crc32c.js';
@@ -22,7 +22,7 @@ export class GcpSmWriter implements RemoteWriter {
   readonly exclusiveCreate = true;
 
   constructor(
-    private readonly sm: SecretManagerServiceClient,
+    private readonly sm: SecretManagerApi,
     private readonly parent: string,
     private readonly call: Call,
   ) {}
