@@ -8,11 +8,10 @@
 import type { Logger } from 'pino';
 import { SHARD_ASSIGNMENT_ANNOTATION, SHARD_RING_LABEL } from '../../api/names.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
-import { Resources } from '../../kube/types.js';
 import { errorMessage } from '../../util/errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { BUCKET_COUNT, formatBuckets } from './buckets.js';
-import type { Lease } from './lease.js';
+import { writeAnnotatedLease } from './lease.js';
 import { Coalesced } from './coalesced.js';
 import { assignBuckets } from './rendezvous.js';
 import { assignmentLeaseName, type RingView } from './ring-view.js';
@@ -66,21 +65,8 @@ export class Assigner implements Lifecycle {
     const current = this.view.assignmentLease();
     if (current?.metadata.annotations?.[SHARD_ASSIGNMENT_ANNOTATION] === text) return;
     const { namespace, ring } = this.opts;
-    const name = assignmentLeaseName(ring);
-    const body: Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name,
-        namespace,
-        labels: { [SHARD_RING_LABEL]: ring },
-        annotations: { [SHARD_ASSIGNMENT_ANNOTATION]: text },
-        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
-      },
-      spec: {},
-    };
     try {
-      await this.kube.request(current ? 'PUT' : 'POST', this.kube.path(Resources.Lease, namespace, current ? name : undefined), { body });
+      await writeAnnotatedLease(this.kube, { namespace, name: assignmentLeaseName(ring), labels: { [SHARD_RING_LABEL]: ring } }, { [SHARD_ASSIGNMENT_ANNOTATION]: text }, current);
       this.opts.log.info({ members: [...byMember.keys()].map((m) => `${m}:${byMember.get(m)!.length}`).join(' ') }, 'shard assignment written');
     } catch (err) {
       // A conflict: our view was behind; its watch brings the newer one and evaluates again. Anything else: retry.

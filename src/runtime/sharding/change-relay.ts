@@ -18,7 +18,7 @@ import { errorMessage } from '../../util/errors.js';
 import { Informer, type InformerOptions } from '../informer.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { Coalesced } from './coalesced.js';
-import type { Lease } from './lease.js';
+import { writeAnnotatedLease, type Lease } from './lease.js';
 
 /** A changed remote key of a store (StoreKey, remote key). */
 export type Change = [store: string, key: string];
@@ -170,21 +170,9 @@ export class ChangeRelay implements Lifecycle {
     const current = this.latest();
     const { text, seq } = appendEntry(current?.metadata.annotations?.[SHARD_CHANGES_ANNOTATION], batch, Date.now());
     const { namespace, ring } = this.opts;
-    const name = changesLeaseName(ring);
-    const body: Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name,
-        namespace,
-        // Not labelled as the ring's: the ring's view (membership) need not wake for each write.
-        annotations: { [SHARD_CHANGES_ANNOTATION]: text },
-        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
-      },
-      spec: {},
-    };
     try {
-      this.written = await this.kube.request<Lease>(current ? 'PUT' : 'POST', this.kube.path(Resources.Lease, namespace, current ? name : undefined), { body });
+      // Not labelled as the ring's: the ring's view (membership) need not wake for each write.
+      this.written = await writeAnnotatedLease(this.kube, { namespace, name: changesLeaseName(ring) }, { [SHARD_CHANGES_ANNOTATION]: text }, current);
     } catch (err) {
       this.written = undefined;
       // A conflict (another leader wrote, or our copy was behind): the watch brings the newer one, then we write again.
