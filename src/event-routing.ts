@@ -8,7 +8,7 @@ import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSec
 import { CLUSTER_EXTERNAL_SECRET_LABEL } from './controllers/clusterexternalsecret/reconciler.js';
 import type { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import type { CredentialWatch } from './controllers/store/credential-watch.js';
-import { findReady } from './kube/status.js';
+import { findReady, syncedAtGeneration } from './kube/status.js';
 import { objectKey, type KubeObject } from './kube/types.js';
 import type { StoreClients } from './providers/store-clients.js';
 import type { RefreshEvents } from './refresh-events/refresh-events.js';
@@ -87,7 +87,8 @@ function routeExternalSecrets(p: EventRoutes): void {
   p.externalSecrets.addHandlers({
     onAdd: (es) => {
       track(es);
-      p.esQueue.add(objectKey(es), 'urgent');
+      // One already synced for its spec (a start, a relist, buckets taken over) waits behind those that are new or changed.
+      p.esQueue.add(objectKey(es), syncedAtGeneration(es) ? 'routine' : 'urgent');
     },
     onUpdate: (before, es) => {
       track(es);

@@ -8,6 +8,11 @@ export function findReady(status: { conditions?: Condition[] } | undefined): Con
   return status?.conditions?.find((c) => c.type === 'Ready');
 }
 
+/** Ready=True for the object's current spec (status.observedGeneration is its generation). */
+export function syncedAtGeneration(obj: { metadata: { generation?: number }; status?: { conditions?: Condition[]; observedGeneration?: number } }): boolean {
+  return findReady(obj.status)?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation;
+}
+
 /** The Ready condition; its transition time moves only when its status flips. */
 export function readyCondition(
   previous: { conditions?: Condition[] } | undefined,

@@ -8,7 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startFreezableProxy } from '../support/freezable-proxy.js';
-import { createCredentialSecret, createStore, kubeConfig, newNamespace, spawnOperator, stateDir, terminate, waitFor } from './harness.js';
+import { Resources } from '../../src/kube/types.js';
+import {
+  createCredentialSecret, createExternalSecret, createStore, decoded, fakeStoreSpec, getSecret, kube, kubeConfig, newNamespace, spawnOperator, startOperator, stateDir, terminate,
+  waitFor, waitForReady,
+} from './harness.js';
 
 /** A TCP server that accepts connections and never answers. */
 async function silentServer(sockets: Socket[]): Promise<number> {
@@ -61,5 +65,26 @@ describe('process lifecycle', () => {
     expect(code).toBe(1);
     expect(at - second).toBeLessThan(1_000);
     expect(op.output.join('\n')).toContain('second signal: exiting now');
+  });
+});
+
+describe('a start with work waiting', () => {
+  it('syncs an ExternalSecret changed while the operator was down before the ones already in sync', async () => {
+    const ns = await newNamespace();
+    await createStore(ns, 'fake', fakeStoreSpec([{ key: 'k0', value: 'zero' }, { key: 'k1', value: 'one' }]));
+    const N = 40;
+    for (let i = 0; i < N; i++) await createExternalSecret(ns, `es${i}`, { secretStoreRef: { name: 'fake' }, refreshInterval: '1h', data: [{ secretKey: 'v', remoteRef: { key: 'k0' } }] });
+    const first = await startOperator({ watchNamespace: ns, workers: 1 });
+    for (let i = 0; i < N; i++) await waitForReady(ns, `es${i}`);
+    await first.stop();
+    // Changed while nobody works: the last one listed, so without lanes it would come last.
+    const changed = `es${N - 1}`;
+    await kube().mergePatch(Resources.ExternalSecret, ns, changed, { spec: { data: [{ secretKey: 'v', remoteRef: { key: 'k1' } }] } });
+    const order: string[] = [];
+    const second = await startOperator({ watchNamespace: ns, workers: 1, reconcileJournal: { started: (controller, key) => void (controller === 'externalsecret' && order.push(key)), ended: () => undefined } });
+    onTestFinished(() => second.stop());
+    await waitFor('the change lands', async () => decoded(await getSecret(ns, changed)).v === 'one');
+    expect(order[0]).toBe(`${ns}/${changed}`);
+    await waitFor('the ones in sync are looked at too', () => order.length >= N);
   });
 });

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { REASON_HELP, Reason } from '../../api/reasons.js';
 import type { ExternalSecret, ExternalSecretStatus } from '../../api/types.js';
-import { clean, findReady, readyCondition, stalledCondition } from '../../kube/status.js';
+import { clean, findReady, readyCondition, stalledCondition, syncedAtGeneration } from '../../kube/status.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/controller.js';
 import { targetName } from '../../secrets/desired-secret.js';
 import { RemoteMissing } from '../../secrets/fetch-data.js';
@@ -32,7 +32,7 @@ export class FailureStatus {
    * stays Ready, its Secret as synced as it was; one not yet synced says why.
    */
   async heldBack(es: ExternalSecret, failure: SyncError, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const synced = findReady(es.status)?.status === 'True' && es.status?.observedGeneration === es.metadata.generation;
+    const synced = syncedAtGeneration(es);
     if (synced) ctx.log.debug('store held back; refresh put off until its turn');
     else await this.record(es, failure, Date.now(), ctx.log);
     return { requeueAfterMs: HELD_BACK_RECHECK_MS };
