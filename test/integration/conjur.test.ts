@@ -124,6 +124,19 @@ describe("CyberArk's own client (the conjur 7.1.0 CLI and Python SDK) agrees wit
     expect(forbidden.out).toContain('403');
     expect(forbidden.out).not.toContain('never');
   });
+
+  it('logs in as a user by the bare id, as Conjur users do (`conjur login -i alice`), and not as user/<id>; whoami names the user', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const user = `alice-${tag}`;
+    const apiKey = await admin.addRole(`user/${user}`);
+    await admin.addVariable({ id: `cli-user-${tag}/password`, values: [SECRET_VALUE], permissions: { [`user/${user}`]: 'execute' } });
+    expect((await conjur('init', '-u', env().CONJUR_APPLIANCE_URL!, '-a', account(), '-c', env().TEST_CA_FILE!, '--force')).code).toBe(0);
+    // A real Conjur reads user/<id> as a user whose id is "user/<id>": there is none.
+    expect((await conjur('login', '-i', `user/${user}`, '-p', apiKey)).out).toContain('401 (Unauthorized)');
+    expect((await conjur('login', '-i', user, '-p', apiKey)).out).toContain('Successfully logged in to Conjur');
+    expect(JSON.parse((await conjur('whoami')).out)).toMatchObject({ account: account(), username: user });
+    expect((await conjur('variable', 'get', '-i', `cli-user-${tag}/password`)).out.trim()).toBe(SECRET_VALUE);
+  });
 });
 
 describe('conjur through the operator (shipped RBAC)', () => {
@@ -172,6 +185,25 @@ describe('conjur through the operator (shipped RBAC)', () => {
     const { ['cert.der']: _, ...text } = decoded(secret);
     expect(text).toEqual({ password: SECRET_VALUE, old: 'old', x_user: 'app', x_password: SECRET_VALUE, 'feat-a': 'FEAT-A', 'feat-b': 'FEAT-B' });
     expect(JSON.stringify(es.status)).not.toContain(SECRET_VALUE);
+  });
+
+  it('API key of a user (userRef holds the bare user id, not host/...): the store logs in and the ExternalSecret syncs; user/<id> is refused', async () => {
+    const ns = await newNamespace();
+    const user = `bob-${ns}`;
+    const apiKey = await admin.addRole(`user/${user}`);
+    await createCredentialSecret(ns, 'conjur-creds', { login: user, apiKey });
+    await createCredentialSecret(ns, 'wrong-login', { login: `user/${user}`, apiKey });
+    const id = `users/${ns}/token`;
+    await admin.addVariable({ id, values: [SECRET_VALUE], permissions: { [`user/${user}`]: 'execute' } });
+    await createStore(ns, 'user', apiKeyStore());
+    await createStore(ns, 'wrong', apiKeyStore('wrong-login'));
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'user' }, data: [{ secretKey: 'v', remoteRef: { key: id } }] });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
+    await waitFor('the store logging in as user/<id> is refused', async () => {
+      const store = await kube().get<SecretStore>(Resources.SecretStore, ns, 'wrong');
+      return ready(store)?.status === 'False' && /refused the login/.test(ready(store)?.message ?? '');
+    });
   });
 
   it('authn-jwt: a ServiceAccount token from TokenRequest, checked against the API server keys, as a named host or by claim; a JWT from a Secret', async () => {

@@ -12,7 +12,7 @@ import { audiences, decodeJwt, keyFromJwk, signatureValid, timeProblem, type Cla
 export { body, json };
 
 export interface Role {
-  /** host/<id> or user/<id> */
+  /** host/<id> or user/<id> (the role; a user logs in by its bare id) */
   login: string;
   apiKey: string;
   annotations: Record<string, string>;
@@ -38,6 +38,15 @@ export interface JwtService {
 }
 
 const ADMIN = 'user/admin';
+
+/**
+ * The role a login names, as Conjur reads logins: `host/<id>` is a host, any
+ * other login is a user by its bare id (`admin`, `alice`). So `user/admin`
+ * names a user whose id is "user/admin", whom no policy declares.
+ */
+export const roleOfLogin = (login: string) => (login.startsWith('host/') ? login : `user/${login}`);
+/** The login of a role (its token's `sub`, and whoami's username): a user's bare id, or host/<id>. */
+const loginOfRole = (role: string) => (role.startsWith('user/') ? role.slice('user/'.length) : role);
 export const TOKEN_TTL_SECONDS = 8 * 60;
 
 
@@ -59,7 +68,7 @@ export class TestConjur {
     private readonly kubeJwks: () => Promise<JsonWebKey[]>,
   ) {
     this.rotateSigningKey();
-    this.roles.set(ADMIN, { login: 'admin', apiKey: randomBytes(24).toString('hex'), annotations: {} });
+    this.roles.set(ADMIN, { login: ADMIN, apiKey: randomBytes(24).toString('hex'), annotations: {} });
   }
 
   /** A new token signing key: every access token issued so far is refused (401) from now on. */
@@ -126,7 +135,7 @@ export class TestConjur {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
       return;
     }
-    if (first === 'whoami' && req.method === 'GET') return op('whoami'), json(res, 200, { account: this.account, username: role });
+    if (first === 'whoami' && req.method === 'GET') return op('whoami'), json(res, 200, { account: this.account, username: loginOfRole(role) });
     if (first === 'secrets' && parts.length === 1 && req.method === 'GET') return op('batch'), this.batch(req, res, url, role);
     if (first === 'secrets' && parts[1] === this.account && parts[2] === 'variable') {
       const id = decodeURIComponent(parts.slice(3).join('/'));
@@ -142,7 +151,7 @@ export class TestConjur {
   private login(req: IncomingMessage, res: ServerResponse): void {
     const basic = /^Basic (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
     const [login, secret] = basic ? Buffer.from(basic, 'base64').toString('utf8').split(/:(.*)/s) : [];
-    const role = login ? this.roles.get(login) : undefined;
+    const role = login ? this.roles.get(roleOfLogin(login)) : undefined;
     if (!role || !secret || !same(secret, role.apiKey)) return void res.writeHead(401).end();
     res.writeHead(200, { 'content-type': 'text/plain' }).end(role.apiKey);
   }
@@ -150,7 +159,7 @@ export class TestConjur {
   /** POST /authn/{account}/{login}/authenticate with the API key as the body. */
   private async authenticate(req: IncomingMessage, res: ServerResponse, login: string): Promise<void> {
     const apiKey = (await body(req)).toString('utf8').trim();
-    const role = this.roles.get(login);
+    const role = this.roles.get(roleOfLogin(login));
     if (!role || !same(apiKey, role.apiKey)) return void res.writeHead(401).end();
     this.sendToken(req, res, login);
   }
@@ -206,7 +215,8 @@ export class TestConjur {
       const token = JSON.parse(Buffer.from(given, 'base64').toString('utf8')) as { protected: string; payload: string; signature: string };
       if (!createVerify('RSA-SHA256').update(`${token.protected}.${token.payload}`).verify(this.verifyKey, Buffer.from(token.signature, 'base64'))) return undefined;
       const payload = JSON.parse(Buffer.from(token.payload, 'base64').toString('utf8')) as { sub: string; exp: number };
-      return payload.exp > Date.now() / 1000 && this.roles.has(payload.sub) ? payload.sub : undefined;
+      const role = roleOfLogin(payload.sub);
+      return payload.exp > Date.now() / 1000 && this.roles.has(role) ? role : undefined;
     } catch {
       return undefined;
     }
