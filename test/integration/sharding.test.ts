@@ -63,6 +63,10 @@ describe('sharding across replicas', () => {
     }
     const replicas = new Map<string, Replica>();
     for (const name of ['replica-a', 'replica-b', 'replica-c']) replicas.set(name, await replica(name, opNs, ring));
+    const everyReplica = [...replicas.values()];
+    onTestFinished((ctx) => {
+      if (ctx.task.result?.state === 'fail') for (const r of everyReplica) console.log(`--- ${r.name}\n${r.proc.output.slice(-60).join('\n')}`);
+    });
 
     // 1. The buckets are shared, and every ExternalSecret synced by its holder.
     let held = await waitFor('three replicas share the buckets', () => settledAmong(opNs, ring, ['replica-a', 'replica-b', 'replica-c']), 30_000, 200);
@@ -91,6 +95,7 @@ describe('sharding across replicas', () => {
     // 3. A replica that joins the two survivors takes about a third of the buckets, from them only.
     const before = held;
     replicas.set('replica-d', await replica('replica-d', opNs, ring));
+    everyReplica.push(replicas.get('replica-d')!);
     held = await waitFor('four replicas share the buckets', () => settledAmong(opNs, ring, [...survivors, 'replica-d']), 30_000, 200);
     const moved = held.get('replica-d')!.size;
     // About 1/3: a member's share of 256 buckets varies by about 0.03 (binomial), so 1/3 +- 4 of that.
@@ -113,10 +118,12 @@ describe('sharding across replicas', () => {
 
     for (const r of replicas.values()) expect((await terminate(r.proc)).code).toBe(0);
     // 5. No key was reconciled by two replicas at once, through all of it.
-    const { overlaps, reconciles } = checkJournals(['replica-a', 'replica-b', 'replica-c', 'replica-d'].map((n) => join(journals, n)));
+    const { overlaps, reconciles, mostOfOneKey } = checkJournals(['replica-a', 'replica-b', 'replica-c', 'replica-d'].map((n) => join(journals, n)));
     expect(overlaps).toEqual([]);
     expect(reconciles.size).toBe(4);
-    console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; the joining replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}`);
+
+    // Known (issue 37's closing note): after a join, a replica can acquire and release the same buckets for a few seconds, reconciling their keys each time; shown here until it is fixed.
+    console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; the joining replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}; most of one key: ${mostOfOneKey.count} (${mostOfOneKey.what})`);
   }, 180_000);
 });
 

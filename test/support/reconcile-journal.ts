@@ -19,12 +19,15 @@ interface Interval {
 export interface JournalSummary {
   /** Reconciles started, by replica. */
   reconciles: Map<string, number>;
+  /** The most reconciles of one key by one replica ("replica controller key" -> count). */
+  mostOfOneKey: { what: string; count: number };
   overlaps: Overlap[];
 }
 
 export function checkJournals(files: string[]): JournalSummary {
   const byKey = new Map<string, Interval[]>();
   const reconciles = new Map<string, number>();
+  const perKey = new Map<string, number>();
   for (const file of files) {
     if (!existsSync(file)) continue;
     const open = new Map<string, { replica: string; from: number }>();
@@ -38,6 +41,8 @@ export function checkJournals(files: string[]): JournalSummary {
       if (what === 'start') {
         open.set(id, { replica, from: at });
         reconciles.set(replica, (reconciles.get(replica) ?? 0) + 1);
+        const one = `${replica} ${controller} ${key}`;
+        perKey.set(one, (perKey.get(one) ?? 0) + 1);
       } else if (what === 'end') {
         const started = open.get(id);
         open.delete(id);
@@ -56,5 +61,7 @@ export function checkJournals(files: string[]): JournalSummary {
       }
     }
   }
-  return { reconciles, overlaps };
+  let mostOfOneKey = { what: '', count: 0 };
+  for (const [what, count] of perKey) if (count > mostOfOneKey.count) mostOfOneKey = { what, count };
+  return { reconciles, overlaps, mostOfOneKey };
 }
