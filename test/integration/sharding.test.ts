@@ -122,7 +122,8 @@ describe('sharding across replicas', () => {
     expect(overlaps).toEqual([]);
     expect(reconciles.size).toBe(4);
 
-    // Known (issue 37's closing note): after a join, a replica can acquire and release the same buckets for a few seconds, reconciling their keys each time; shown here until it is fixed.
+    // Each handover reconciles a key once more (2-3 here); over and over is followers writing the assignment too (fixed in assigner.ts: 20-29 before).
+    expect(mostOfOneKey.count, mostOfOneKey.what).toBeLessThanOrEqual(8);
     console.log(`sharding: takeover after SIGKILL ${takeoverMs} ms; the joining replica took ${moved}/${BUCKET_COUNT} buckets; reconciles by replica ${JSON.stringify([...reconciles])}; most of one key: ${mostOfOneKey.count} (${mostOfOneKey.what})`);
   }, 180_000);
 });

@@ -34,6 +34,6 @@ describe('reconcile journal', () => {
     journal.started('externalsecret', 'ns/x');
     journal.ended('externalsecret', 'ns/x');
     await journal.stop();
-    expect(checkJournals([file])).toEqual({ reconciles: new Map([['r1', 1]]), overlaps: [] });
+    expect(checkJournals([file])).toEqual({ reconciles: new Map([['r1', 1]]), overlaps: [], mostOfOneKey: { what: 'r1 externalsecret ns/x', count: 1 } });
   });
 });

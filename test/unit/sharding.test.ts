@@ -111,4 +111,19 @@ describe('the leader moves a bucket only from an assignee that holds it or is de
     const next = assigner(view(['r-a', 'r-b'], {}, three)).next();
     expect(next).toEqual(assignBuckets(['r-a', 'r-b'], BUCKET_COUNT));
   });
+
+  it('only a started (leading) assigner writes on a change of the ring; the others, with views a moment apart, would fight over it', async () => {
+    let changed = () => undefined as void;
+    const requests: string[] = [];
+    const kube = { request: (method: string) => (requests.push(method), Promise.resolve({})), path: () => '/leases' } as unknown as KubeClient;
+    const v = { ...view(['r-a', 'r-b'], {}, new Map()), onChange: (l: () => void) => (changed = l), assignmentLease: () => undefined } as unknown as RingView;
+    const follower = new Assigner(kube, v, { namespace: 'ns', ring: 'r', log: pino({ level: 'silent' }), retryPeriodMs: 1000 });
+    changed();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(requests).toEqual([]);
+    follower.start();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(requests).toEqual(['POST']);
+    await follower.stop();
+  });
 });

@@ -17,6 +17,8 @@ import { assignBuckets } from './rendezvous.js';
 import { assignmentLeaseName, type RingView } from './ring-view.js';
 
 export class Assigner implements Lifecycle {
+  /** Only the leader writes the assignment: every replica has an Assigner, and it evaluates only once started (on the lead). */
+  private started = false;
   private stopped = false;
   private retryTimer?: NodeJS.Timeout;
   private readonly evaluation = new Coalesced(
@@ -30,10 +32,13 @@ export class Assigner implements Lifecycle {
     private readonly view: RingView,
     private readonly opts: { namespace: string; ring: string; log: Logger; retryPeriodMs: number },
   ) {
-    view.onChange(() => this.evaluation.ask());
+    view.onChange(() => {
+      if (this.started) this.evaluation.ask();
+    });
   }
 
   start(): void {
+    this.started = true;
     this.evaluation.ask();
   }
 
