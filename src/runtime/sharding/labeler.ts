@@ -62,8 +62,7 @@ class KindLabeler implements Lifecycle {
     this.controller = new Controller({
       name: `shard-label-${type.kind.toLowerCase()}`,
       queue: this.queue,
-      // Each new ExternalSecret waits for its label before its first sync: as many at once as a sync has workers, about.
-      workers: 8,
+      workers: 2,
       retry: new RetryRateLimiter(new ExponentialBackoff(500, 60_000), new TokenBucket(10, 100)),
       log: opts.log,
       owns: (key) => owns(key.slice(0, key.indexOf('/'))),
