@@ -4,7 +4,7 @@
 // builds the parts; this file routes between them.
 import { isDeepStrictEqual } from 'node:util';
 import { storeIdFor, storeIdOf, storeKey } from './api/store-id.js';
-import type { ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore, StoreKind } from './api/types.js';
+import type { ClusterSecretStore, ExternalSecret, SecretStore, StoreKind } from './api/types.js';
 import { CLUSTER_EXTERNAL_SECRET_LABEL } from './controllers/clusterexternalsecret/reconciler.js';
 import type { ExternalSecretReconciler } from './controllers/externalsecret/reconciler.js';
 import type { CredentialWatch } from './controllers/store/credential-watch.js';
@@ -13,25 +13,16 @@ import { objectKey, type KubeObject } from './kube/types.js';
 import type { StoreClients } from './providers/store-clients.js';
 import type { RefreshEvents } from './refresh-events/refresh-events.js';
 import type { StorePollers } from './refresh-events/store-pollers.js';
-import type { Informer } from './runtime/informer.js';
 import type { ReverseIndex } from './runtime/reverse-index.js';
 import type { WorkQueue } from './runtime/workqueue.js';
 import { isStoreReady } from './secrets/store-ready.js';
 import { targetName } from './secrets/desired-secret.js';
 import type { Logger } from 'pino';
+import type { OperatorInformers } from './operator-informers.js';
 
-/** The parts events are routed between. */
-export interface EventRoutes {
+/** The parts events are routed between: the operator's caches, its queues and indexes. */
+export interface EventRoutes extends OperatorInformers {
   log: Logger;
-  externalSecrets: Informer<ExternalSecret>;
-  secrets: Informer<KubeObject>;
-  stores: Informer<SecretStore>;
-  clusterStores: Informer<ClusterSecretStore>;
-  namespaces: Informer<KubeObject>;
-  clusterExternalSecrets?: Informer<ClusterExternalSecret>;
-  /** Sharded: the ExternalSecrets ClusterExternalSecrets made, in every bucket (the sliced cache holds only some). */
-  externalSecretsOfCes?: Informer<ExternalSecret>;
-  pushSecrets: Informer<PushSecret>;
   esQueue: WorkQueue;
   storeQueue: WorkQueue;
   pushQueue: WorkQueue;

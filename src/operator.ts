@@ -143,15 +143,8 @@ export class Operator {
   /** The parts watch events are routed between (event-routing.ts). */
   private routes(): EventRoutes {
     return {
+      ...this.caches,
       log: this.log,
-      externalSecrets: this.caches.externalSecrets,
-      secrets: this.caches.secrets,
-      stores: this.caches.stores,
-      clusterStores: this.caches.clusterStores,
-      namespaces: this.caches.namespaces,
-      clusterExternalSecrets: this.caches.clusterExternalSecrets,
-      externalSecretsOfCes: this.caches.externalSecretsOfCes,
-      pushSecrets: this.caches.pushSecrets,
       esQueue: this.esQueue,
       storeQueue: this.storeQueue,
       pushQueue: this.pushQueue,
@@ -374,7 +367,7 @@ export class Operator {
     // Work in flight is done or aborted: the Lease is handed over before the connections close.
     await stopInOrder([this.restarts, this.elector]);
     this.metrics.leader.set(0);
-    await stopTogether([this.caches.externalSecrets, this.caches.secrets, this.caches.stores, this.caches.clusterStores, this.caches.namespaces, this.caches.clusterExternalSecrets, this.caches.externalSecretsOfCes, this.caches.pushSecrets]);
+    await stopTogether(Object.values(this.caches));
     await stopInOrder([this.credentials, this.pushSources]);
     await this.storeClients.closeAll();
     await this.kube.close();
