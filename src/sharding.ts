@@ -48,6 +48,12 @@ export function namespaceOfKey(key: string): string | undefined {
   return slash > 0 ? key.slice(0, slash) : undefined;
 }
 
+/** Whether a work key is of a namespace in these buckets. */
+const keyIn = (buckets: Set<number>) => (key: string) => {
+  const namespace = namespaceOfKey(key);
+  return namespace !== undefined && buckets.has(bucketOf(namespace));
+};
+
 /** The label selector of our managed Secrets in these buckets. */
 const secretSelector = (buckets: Iterable<number>) => `${MANAGED_LABEL}=true,${bucketSelector(buckets)}`;
 
@@ -129,20 +135,13 @@ export class Sharding implements Lifecycle {
         await rescope(held);
         parts.takenOn((ns) => buckets.has(bucketOf(ns)));
         // Changes relayed lately may have come after the previous holder stopped: they are acted on here.
-        this.relay?.replay((key) => {
-          const namespace = namespaceOfKey(key);
-          return namespace !== undefined && buckets.has(bucketOf(namespace));
-        });
+        this.relay?.replay(keyIn(buckets));
         this.labeler.acquired(buckets);
         metrics.shardBuckets.set(held.size);
         metrics.shardHandovers.inc({ direction: 'acquired' }, buckets.size);
       },
       release: async (buckets, held) => {
-        const given = (key: string) => {
-          const namespace = namespaceOfKey(key);
-          return namespace !== undefined && buckets.has(bucketOf(namespace));
-        };
-        await Promise.all(parts.controllers().map((c) => c.drain(given)));
+        await Promise.all(parts.controllers().map((c) => c.drain(keyIn(buckets))));
         await parts.givenUp((ns) => buckets.has(bucketOf(ns)));
         await rescope(held);
         metrics.shardBuckets.set(held.size);

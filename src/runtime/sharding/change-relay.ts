@@ -25,6 +25,8 @@ export type Change = [store: string, key: string];
 
 export interface ChangeEntry {
   seq: number;
+  /** When the leader wrote it (its clock): for how long the Lease keeps it. */
+  at: number;
   changes: Change[];
 }
 
@@ -38,14 +40,14 @@ export const MAX_ANNOTATION_BYTES = 96 * 1024;
 export const MAX_CHANGES_PER_ENTRY = 1000;
 
 /** The entries of the annotation; a hand-edited one that is not ours reads as none. */
-export function parseEntries(text: string | undefined): Array<ChangeEntry & { at: number }> {
+export function parseEntries(text: string | undefined): ChangeEntry[] {
   if (!text) return [];
   try {
     const parsed = JSON.parse(text) as unknown;
     if (!Array.isArray(parsed)) return [];
     const isChange = (c: unknown): c is Change => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string';
-    return (parsed as unknown[]).filter((e): e is ChangeEntry & { at: number } => {
-      const entry = e as Partial<Record<keyof ChangeEntry | 'at', unknown>> | null;
+    return (parsed as unknown[]).filter((e): e is ChangeEntry => {
+      const entry = e as Partial<Record<keyof ChangeEntry, unknown>> | null;
       return typeof entry === 'object' && entry !== null && Number.isInteger(entry.seq) && typeof entry.at === 'number' && Array.isArray(entry.changes) && (entry.changes as unknown[]).every(isChange);
     });
   } catch {
@@ -53,10 +55,17 @@ export function parseEntries(text: string | undefined): Array<ChangeEntry & { at
   }
 }
 
+/** The highest sequence number among entries (0 for none). */
+const topSeq = (entries: ChangeEntry[]) => Math.max(0, ...entries.map((e) => e.seq));
+
+/** The entries a change Lease carries. */
+const entriesOf = (lease: Lease | undefined) => parseEntries(lease?.metadata.annotations?.[SHARD_CHANGES_ANNOTATION]);
+
 /** The annotation after appending `changes` at `now`: entries older than RETAIN_MS go, then the oldest until it fits. */
 export function appendEntry(current: string | undefined, changes: Change[], now: number): { text: string; seq: number } {
-  const kept = parseEntries(current).filter((e) => now - e.at < RETAIN_MS);
-  const seq = Math.max(0, ...parseEntries(current).map((e) => e.seq)) + 1;
+  const entries = parseEntries(current);
+  const seq = topSeq(entries) + 1;
+  const kept = entries.filter((e) => now - e.at < RETAIN_MS);
   kept.push({ seq, at: now, changes });
   let text = JSON.stringify(kept);
   while (kept.length > 1 && Buffer.byteLength(text) > MAX_ANNOTATION_BYTES) {
@@ -108,7 +117,7 @@ export class ChangeRelay implements Lifecycle {
   async start(): Promise<void> {
     await this.lease.start();
     // What the Lease holds from before this replica joined was for the replicas of then.
-    this.lastSeq = Math.max(0, ...parseEntries(this.current()?.metadata.annotations?.[SHARD_CHANGES_ANNOTATION]).map((e) => e.seq));
+    this.lastSeq = topSeq(entriesOf(this.current()));
   }
 
   async stop(): Promise<void> {
@@ -138,15 +147,14 @@ export class ChangeRelay implements Lifecycle {
   /** The newer of the watch's copy and our last write, so that writes in a row need not wait for the watch. */
   private latest(): Lease | undefined {
     const watched = this.current();
-    const topSeq = (l: Lease | undefined) => Math.max(0, ...parseEntries(l?.metadata.annotations?.[SHARD_CHANGES_ANNOTATION]).map((e) => e.seq));
-    return this.written && topSeq(this.written) > topSeq(watched) ? this.written : watched;
+    return this.written && topSeq(entriesOf(this.written)) > topSeq(entriesOf(watched)) ? this.written : watched;
   }
 
   private received(lease: Lease): void {
     if (this.lastSeq === undefined) return;
-    const all = parseEntries(lease.metadata.annotations?.[SHARD_CHANGES_ANNOTATION]);
+    const all = entriesOf(lease);
     // The Lease was deleted and made again: its numbering starts over.
-    if (all.length > 0 && Math.max(...all.map((e) => e.seq)) < this.lastSeq) this.lastSeq = 0;
+    if (all.length > 0 && topSeq(all) < this.lastSeq) this.lastSeq = 0;
     const entries = all.filter((e) => e.seq > this.lastSeq!).sort((a, b) => a.seq - b.seq);
     if (entries.length === 0) return;
     const missed = entries[0]!.seq - this.lastSeq - 1;
@@ -165,8 +173,7 @@ export class ChangeRelay implements Lifecycle {
 
   private async write(): Promise<void> {
     if (this.outgoing.size === 0) return;
-    const all = [...this.outgoing.values()];
-    const batch = all.slice(0, MAX_CHANGES_PER_ENTRY);
+    const batch = [...this.outgoing.values()].slice(0, MAX_CHANGES_PER_ENTRY);
     const current = this.latest();
     const { text, seq } = appendEntry(current?.metadata.annotations?.[SHARD_CHANGES_ANNOTATION], batch, Date.now());
     const { namespace, ring } = this.opts;
