@@ -13,7 +13,7 @@
 // cached until the next rotation or an hour; without permission they are
 // left out.
 import type { protos } from '@google-cloud/secret-manager';
-import type { SecretManagerApi } from './api.js';
+import type { Secret, SecretManagerApi } from './api.js';
 import type { FindRef, RemoteRef } from '../../api/types.js';
 import { crc32c } from '../../util/crc32c.js';
 import { compileLinear } from '../../util/linear-regexp.js';
@@ -24,7 +24,6 @@ import type { CallContext, ProviderClient, RemoteValue, RemoteValues, SourceInfo
 import { googleError } from './errors.js';
 import { GcpSmWriter } from './writer.js';
 
-type ISecret = protos.google.cloud.secretmanager.v1.ISecret;
 type Timestamp = protos.google.protobuf.ITimestamp | null | undefined;
 
 const DATES_TTL_MS = 60 * 60_000;
@@ -188,7 +187,7 @@ export class GcpSmClient implements ProviderClient {
     }
   }
 
-  private remember(s: ISecret): Dates {
+  private remember(s: Secret): Dates {
     const now = Date.now();
     const rotatesAt = toDate(s.rotation?.nextRotationTime);
     const dates = { expiresAt: toDate(s.expireTime), rotatesAt, until: Math.min(now + DATES_TTL_MS, rotatesAt && rotatesAt.getTime() > now ? rotatesAt.getTime() : Infinity) };
