@@ -5,7 +5,7 @@ import { Reason } from '../api/reasons.js';
 import type { DataFromEntry } from '../api/types.js';
 import { RegexpError, compileLinear } from '../util/linear-regexp.js';
 import { SyncError } from './sync-error.js';
-import { render } from './template/engine.js';
+import { render } from '../util/template-engine.js';
 
 /** Remote names such as "team/db" become valid Secret keys ("team_db"); "." and ".." are not keys. */
 export function toSecretKey(name: string): string {

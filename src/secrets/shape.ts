@@ -8,7 +8,7 @@ import type { ShapedSecret } from './desired-secret.js';
 import { Reason } from '../api/reasons.js';
 import { SyncError } from './sync-error.js';
 import { missingTypedKeys } from './secret-types.js';
-import { TemplateError, render, templateScope } from './template/engine.js';
+import { TemplateError, render, templateScope } from '../util/template-engine.js';
 
 export interface ShapeContext {
   /** Reads a ConfigMap or Secret in the ExternalSecret's own namespace (templateFrom). */

@@ -5,7 +5,7 @@
 import { Reason } from '../api/reasons.js';
 import type { AnyStore, ExternalSecretSpec, ProviderName } from '../api/types.js';
 import { conditionProblems } from '../secrets/namespace-conditions.js';
-import { checkTemplate } from '../secrets/template/engine.js';
+import { checkTemplate } from '../util/template-engine.js';
 import { referenceProblems } from '../providers/credentials.js';
 import type { Provider } from '../providers/provider.js';
 import { providerName } from '../providers/registry.js';

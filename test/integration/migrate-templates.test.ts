@@ -12,7 +12,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { translateGoTemplate } from '../../src/cli/migrate/go-template.js';
-import { render, templateScope } from '../../src/secrets/template/engine.js';
+import { render, templateScope } from '../../src/util/template-engine.js';
 
 const ORACLE = join(process.env.HOME ?? '', '.cache/secretsync/eso-template-0.16.2/eso-template');
 

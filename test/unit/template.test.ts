@@ -2,7 +2,7 @@ import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from '../../src/api/types.js';
 import { shapeSecret } from '../../src/secrets/shape.js';
-import { render, templateScope } from '../../src/secrets/template/engine.js';
+import { render, templateScope } from '../../src/util/template-engine.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (v: Uint8Array | undefined) => Buffer.from(v ?? []).toString('utf8');

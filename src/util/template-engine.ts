@@ -1,7 +1,9 @@
-// The template engine: LiquidJS, sandboxed. Templates see only the values
-// fetched for their own ExternalSecret; they cannot include files (no file
-// system is configured), reach object prototypes, or run unbounded: parse
-// size, render time and memory are capped.
+// The template engine: LiquidJS, sandboxed. Templates see only the scope
+// they are given (an ExternalSecret's own fetched values; a webhook store's
+// remoteRef and secrets); they cannot include files (no file system is
+// configured), reach object prototypes, or run unbounded: parse size, render
+// time and memory are capped. It sits in util/, below providers/ and the
+// domain, because both render templates.
 //
 // LiquidJS and node-forge load on first use, so installations without
 // templates do not carry them in memory.
