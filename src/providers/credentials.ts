@@ -14,11 +14,11 @@ export interface ServiceAccountRef {
   audiences?: string[];
 }
 
-/** A reference in a provider spec: a Secret key selector (has `key`) or a ServiceAccount. */
+/** A reference in a provider spec: a Secret (key selector, or a whole one), a ServiceAccount, or a caProvider's ConfigMap. */
 export interface Reference {
   /** Where it is in the spec, e.g. "spec.provider.vault.auth.tokenSecretRef". */
   path: string;
-  kind: 'Secret' | 'ServiceAccount';
+  kind: 'Secret' | 'ServiceAccount' | 'ConfigMap';
   name: string;
   namespace?: string;
 }
@@ -38,7 +38,8 @@ export function refNamespace(storeNamespace: string, ref: { namespace?: string }
 /**
  * Every reference in a provider spec, whatever the provider: any object with
  * a string `name` is one (the schemas use that shape for Secret key
- * selectors and ServiceAccount references, and for nothing else).
+ * selectors, whole Secrets (a `secretRef`), caProviders and ServiceAccount
+ * references, and for nothing else).
  */
 export function providerReferences(spec: ProviderSpec): Reference[] {
   const out: Reference[] = [];
@@ -46,13 +47,18 @@ export function providerReferences(spec: ProviderSpec): Reference[] {
     if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
     const record = node as Record<string, unknown>;
     if (typeof record.name === 'string') {
-      out.push({ path, kind: typeof record.key === 'string' ? 'Secret' : 'ServiceAccount', name: record.name, namespace: typeof record.namespace === 'string' ? record.namespace : undefined });
+      out.push({ path, kind: referenceKind(record, path), name: record.name, namespace: typeof record.namespace === 'string' ? record.namespace : undefined });
       return;
     }
     for (const [k, v] of Object.entries(record)) walk(v, `${path}.${k}`);
   };
   walk(spec, 'spec.provider');
   return out;
+}
+
+function referenceKind(record: Record<string, unknown>, path: string): Reference['kind'] {
+  if (record.type === 'ConfigMap') return 'ConfigMap';
+  return typeof record.key === 'string' || path.endsWith('.secretRef') ? 'Secret' : 'ServiceAccount';
 }
 
 /** Problems with where the store's references point (the namespace rule, checked before any read). */
