@@ -5,7 +5,8 @@
 # local kube-apiserver), moto (AWS), and the project's own test servers for
 # Azure Key Vault + Entra ID + IMDS (test/servers/azurekv) and Google Secret
 # Manager + STS + IAM Credentials (test/servers/gcpsm) and CyberArk Conjur
-# (test/servers/conjur). Called by control-plane.sh.
+# (test/servers/conjur), and a JSON secrets API for the webhook provider
+# (test/servers/webhook). Called by control-plane.sh.
 #   providers.sh up | down
 source "$(dirname "$0")/lib.sh"
 
@@ -20,6 +21,7 @@ GCP_GRPC_PORT=$((BASE + 15))
 GCP_HTTPS_PORT=$((BASE + 16))
 CONJUR_PORT=$((BASE + 17))
 CONJUR_ACCOUNT=secretsync
+WEBHOOK_PORT=$((BASE + 18))
 BAO_TOKEN=root
 PG_BIN=/usr/lib/postgresql/15/bin
 BAO=("$OPENBAO_HOME/venv/bin/bao")
@@ -131,6 +133,14 @@ start_conjur() {
   wait_for conjur 150 curl -s -o /dev/null --cacert "$STATE/test-tls/ca.crt" "https://127.0.0.1:$CONJUR_PORT/whoami"
 }
 
+start_webhook() {
+  alive webhook && return 0
+  mkdir -p "$STATE/webhook"
+  tsx "$ROOT/test/servers/webhook/main.ts" --state "$STATE/webhook" --tls-dir "$STATE/test-tls" --port "$WEBHOOK_PORT" >"$STATE/webhook.log" 2>&1 &
+  echo $! >"$STATE/webhook.pid"
+  wait_for webhook 150 curl -s -o /dev/null --cacert "$STATE/test-tls/ca.crt" "https://127.0.0.1:$WEBHOOK_PORT/api/v1/items"
+}
+
 write_env() {
   cat >>"$STATE/env" <<ENV
 export VAULT_ADDR="$VAULT_ADDR"
@@ -157,11 +167,13 @@ export CONJUR_APPLIANCE_URL="https://127.0.0.1:$CONJUR_PORT"
 export CONJUR_ACCOUNT="$CONJUR_ACCOUNT"
 export CONJUR_TEST_ADMIN_KEY_FILE="$STATE/conjur/admin-key"
 export CONJUR_ADMIN_API_KEY_FILE="$STATE/conjur/admin-api-key"
+export WEBHOOK_TEST_URL="https://127.0.0.1:$WEBHOOK_PORT"
+export WEBHOOK_TEST_ADMIN_KEY_FILE="$STATE/webhook/admin-key"
 ENV
 }
 
 case "${1:-}" in
-  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; start_google; start_conjur; write_env ;;
-  down) stop_one conjur; stop_one gcpsm; stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
+  up) install_servers; start_postgres; start_openbao; start_moto; start_azure; start_google; start_conjur; start_webhook; write_env ;;
+  down) stop_one webhook; stop_one conjur; stop_one gcpsm; stop_one azurekv; stop_one moto; stop_one openbao; stop_one postgres ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac

@@ -13,7 +13,7 @@
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
-import type { LookupFunction, Socket } from 'node:net';
+import { isIP, type LookupFunction, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { buildConnector } from 'undici';
 import { HostNotAllowedError } from './errors.js';
@@ -82,16 +82,25 @@ export class ConnectGuard {
   /** undici's `connect` option: its own connector (TLS options such as `ca` pass through), guarded. */
   undiciConnect(tls: buildConnector.BuildOptions = {}): buildConnector.connector {
     const connect = buildConnector({ ...tls, lookup: this.lookup });
-    return (options, callback) => connect(options, (err, socket) => {
-      if (err || !socket) return callback(err ?? new Error('no socket'), null);
+    return (options, callback) => {
       try {
-        this.check(socket.remoteAddress, options.hostname);
+        // An address literal is never looked up: it is checked before connecting (a templated webhook URL can render one).
+        const literal = options.hostname.replace(/^\[|\]$/g, '');
+        if (isIP(literal)) this.check(literal, literal);
       } catch (refused) {
-        socket.destroy();
         return callback(refused as Error, null);
       }
-      callback(null, socket);
-    });
+      connect(options, (err, socket) => {
+        if (err || !socket) return callback(err ?? new Error('no socket'), null);
+        try {
+          this.check(socket.remoteAddress, options.hostname);
+        } catch (refused) {
+          socket.destroy();
+          return callback(refused as Error, null);
+        }
+        callback(null, socket);
+      });
+    };
   }
 }
 

@@ -32,6 +32,22 @@ export class ThrottledError extends Error {
   }
 }
 
+export interface HeaderGetter {
+  get(name: string): string | undefined;
+}
+
+/** Retry-After (seconds or an HTTP date), or Azure's x-ms-retry-after-ms, in ms. */
+export function retryAfterMs(headers: HeaderGetter | undefined): number | undefined {
+  const ms = Number(headers?.get('x-ms-retry-after-ms') ?? headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
 /** The provider did not answer before the call's deadline. */
 export class ProviderTimeoutError extends Error {
   override readonly name = 'ProviderTimeoutError';

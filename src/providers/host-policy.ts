@@ -13,6 +13,7 @@ import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { AnyStore } from '../api/types.js';
 import { StoreConfigError } from './errors.js';
+import { isOwnCluster, serverUrl } from './kubernetes/server.js';
 
 /** Resolves a name to its addresses (dns.lookup with all: true; tests give their own). */
 export type Resolve = (host: string) => Promise<LookupAddress[]>;
@@ -75,6 +76,10 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
     ['spec.provider.azurekv.vaultUrl', p.azurekv?.vaultUrl],
     ['spec.provider.gcpsm.endpoint', p.gcpsm?.endpoint ? `https://${p.gcpsm.endpoint}` : undefined],
     ['spec.provider.conjur.url', p.conjur?.url],
+    // The operator's own cluster is read with the store's credentials, which reach it anyway: not a forgery.
+    ['spec.provider.kubernetes.server.url', p.kubernetes?.server?.url && !isOwnCluster(p.kubernetes.server.url) ? serverUrl(p.kubernetes.server.url) : undefined],
+    // A URL whose host is templated is checked on every connection instead (connect-guard.ts), after templating.
+    ['spec.provider.webhook.url', p.webhook && !/^[^/]*\/\/[^/]*\{[{%]/.test(p.webhook.url) ? p.webhook.url : undefined],
   ];
   const out: Array<{ path: string; host: string }> = [];
   for (const [path, url] of urls) {

@@ -1,6 +1,6 @@
 // The host guard at connect time, for every provider transport and every
 // generator endpoint, against the real servers (OpenBao, moto, and the Azure,
-// Google and Conjur test servers). The store's endpoint is `localhost:port`;
+// Google, Conjur and webhook test servers). The store's endpoint is `localhost:port`;
 // the test's resolver (test/support/rebinding-name.ts) first answers
 // 127.0.0.1, which forwards to the real server, and then 127.0.0.2, which the
 // policy denies: DNS rebinding. The first call works; after the rebind the
@@ -28,12 +28,14 @@ import { gcpsmProvider } from '../../src/providers/gcpsm/provider.js';
 import { parseHostPolicy } from '../../src/providers/host-policy.js';
 import type { Provider } from '../../src/providers/provider.js';
 import { vaultProvider } from '../../src/providers/vault/provider.js';
+import { webhookProvider } from '../../src/providers/webhook/provider.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { errorMessage } from '../../src/util/errors.js';
 import { azureTestEnv, servicePrincipal, type AzureTestEnv } from '../support/azure.js';
 import { callContext } from '../support/call-context.js';
 import { gcpTestEnv, putSecret, serviceAccountKey, type GcpTestEnv } from '../support/gcp.js';
 import { rebindingName, type RebindingName } from '../support/rebinding-name.js';
+import { webhookSecret, webhookStore, webhookTestEnv } from '../support/webhook.js';
 import { ConjurAdmin } from '../servers/conjur/admin-client.js';
 import {
   createCredentialSecret, createExternalSecret, createStore, decoded, getSecret, kube, newNamespace, providerEnv, ready, startOperator, stateDir,
@@ -173,6 +175,19 @@ describe('the host guard at connect time: every provider transport', () => {
     const client = await storeClient(conjurProvider, spec, ns, guard);
     await refusedAfterRebind(name, () => client.getSecret({ key: `guard/${run}` }, callContext()));
     await client.close();
+  });
+  it('webhook (undici): the second connection is refused', async () => {
+    const ns = await newNamespace();
+    const hook = webhookTestEnv(env());
+    const token = `guard-${run}`;
+    await hook.admin.token(token);
+    await hook.admin.put(`guard-${run}`, VALUE);
+    await webhookSecret(kube(), ns, 'webhook-auth', { token });
+    const { name, guard, at } = await rebinding(hook.url);
+    const client = await storeClient(webhookProvider, webhookStore(hook, { url: `https://${at}/api/v1/secrets/{{ remoteRef.key }}` }), ns, guard);
+    await refusedAfterRebind(name, () => client.getSecret({ key: `guard-${run}` }, callContext()));
+    await client.close();
+    await hook.admin.close();
   });
 });
 

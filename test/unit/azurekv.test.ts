@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError, PermissionDeniedError, ThrottledError } from '../../src/providers/errors.js';
 import { authorityHost, isKnownAuthority, isKnownVaultHost } from '../../src/providers/azurekv/cloud.js';
 import { specProblems } from '../../src/providers/azurekv/credentials.js';
-import { azureError, retryAfterMs } from '../../src/providers/azurekv/errors.js';
+import { azureError } from '../../src/providers/azurekv/errors.js';
+import { retryAfterMs } from '../../src/providers/errors.js';
 import { addIsoDuration, certificateChain, parseObjectRef } from '../../src/providers/azurekv/objects.js';
 
 const headers = (h: Record<string, string>) => ({ get: (n: string) => h[n] });

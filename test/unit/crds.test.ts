@@ -84,6 +84,8 @@ describe('the Helm chart', () => {
     aws: 'AWS Secrets Manager',
     azurekv: 'Azure Key Vault',
     gcpsm: 'Google Secret Manager',
+    kubernetes: 'Kubernetes Secrets of other namespaces or clusters',
+    webhook: 'any JSON HTTP API (webhook)',
     conjur: 'Conjur',
   };
 

@@ -1,11 +1,7 @@
 // Key Vault and Entra ID failures as typed provider errors. Key Vault's
 // messages name objects and applications, never values.
-import { NotFoundError, PermissionDeniedError, ThrottledError } from '../errors.js';
+import { NotFoundError, PermissionDeniedError, retryAfterMs, ThrottledError, type HeaderGetter } from '../errors.js';
 import { RemoteTooLargeError, tooLargeAnswer } from '../response-limit.js';
-
-interface Headers {
-  get(name: string): string | undefined;
-}
 
 interface AzureFailure {
   name?: string;
@@ -13,19 +9,7 @@ interface AzureFailure {
   code?: string;
   statusCode?: number;
   details?: { error?: { innererror?: { code?: string } } };
-  response?: { headers?: Headers };
-}
-
-/** Retry-After (seconds or an HTTP date) or x-ms-retry-after-ms, in ms. */
-export function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('x-ms-retry-after-ms') ?? headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  response?: { headers?: HeaderGetter };
 }
 
 export function azureError(err: unknown, key: string, version?: string): Error {
