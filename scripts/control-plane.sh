@@ -58,7 +58,7 @@ start_apiserver() {
     --service-account-issuer "https://$ADDRESS:$API_PORT" \
     --service-account-key-file "$STATE/sa.pub" --service-account-signing-key-file "$STATE/sa.key" \
     --api-audiences "https://$ADDRESS:$API_PORT,secretsync" \
-    --token-auth-file "$STATE/tokens.csv" \
+    --token-auth-file "$STATE/tokens.csv" --client-ca-file "$STATE/certs/client-ca.crt" \
     --max-requests-inflight 1000 --max-mutating-requests-inflight 500 \
     >"$STATE/kube-apiserver.log" 2>&1 &
   echo $! >"$STATE/kube-apiserver.pid"
@@ -98,6 +98,14 @@ kubelet_client_cert() {
     -CAcreateserial -days 2 -out "$c/kubelet-client.crt" 2>/dev/null
 }
 
+# A CA the API server trusts for client certificates (--client-ca-file): tests
+# sign users' certificates with it (the kubernetes provider's cert auth).
+client_ca() {
+  [ -f "$STATE/certs/client-ca.crt" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=secretsync-test-client-ca \
+    -keyout "$STATE/certs/client-ca.key" -out "$STATE/certs/client-ca.crt" 2>/dev/null
+}
+
 write_kubeconfig() {
   local ca; ca=$(base64 -w0 "$STATE/certs/apiserver.crt")
   cat >"$KUBECONFIG_FILE" <<KC
@@ -130,6 +138,7 @@ up() {
     echo "$(cat "$STATE/admin-token"),admin,admin,\"system:masters\"" >"$STATE/tokens.csv"
   fi
   [ "$WITH_NODE" = 1 ] && kubelet_client_cert
+  client_ca
   start_etcd
   start_apiserver
   write_kubeconfig

@@ -12,6 +12,7 @@ const loaders: Partial<Record<ProviderName, Loader>> = {
   azurekv: async () => (await import('./azurekv/provider.js')).azurekvProvider,
   gcpsm: async () => (await import('./gcpsm/provider.js')).gcpsmProvider,
   conjur: async () => (await import('./conjur/provider.js')).conjurProvider,
+  kubernetes: async () => (await import('./kubernetes/provider.js')).kubernetesProvider,
   webhook: async () => (await import('./webhook/provider.js')).webhookProvider,
 };
 
