@@ -13,6 +13,7 @@ import { WorkloadRestarts } from './controllers/externalsecret/workload-restarts
 import { AwsSqsEvents } from './refresh-events/aws-sqs.js';
 import { AzureEventGrid, storesOfVault } from './refresh-events/azure-eventgrid.js';
 import { GcpPubSubEvents } from './refresh-events/gcp-pubsub.js';
+import { KubernetesWatchEvents } from './refresh-events/kubernetes-watch.js';
 import { StorePollers } from './refresh-events/store-pollers.js';
 import { RefreshEvents } from './refresh-events/refresh-events.js';
 import { RefreshWebhook } from './refresh-events/webhook.js';
@@ -116,6 +117,7 @@ export class Operator {
       this.refreshEvents = this.makeRefreshEvents(opts.refreshEvents.windowMs);
       this.pollers.push(new StorePollers(new AwsSqsEvents(this.kube, this.refreshEvents, this.log)));
       this.pollers.push(new StorePollers(new GcpPubSubEvents(this.kube, this.refreshEvents, this.log)));
+      this.pollers.push(new StorePollers(new KubernetesWatchEvents(this.kube, this.refreshEvents, this.log, opts.storeHostPolicy)));
     }
     routeEvents(this.routes());
     const externalSecrets = this.caches.externalSecrets;

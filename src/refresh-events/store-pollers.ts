@@ -74,7 +74,7 @@ export async function pollUntilAborted(signal: AbortSignal, log: Logger, source:
 }
 
 /** Waits `ms`, or less if the signal aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => {
