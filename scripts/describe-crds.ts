@@ -8,7 +8,7 @@ import { isAlias, isMap, parse, parseDocument, type Scalar, type YAMLMap } from 
 
 const root = join(import.meta.dirname, '..');
 
-type Section = 'ExternalSecret' | 'Store' | 'ClusterExternalSecret' | 'PushSecret' | 'Password' | 'UUID' | 'ECRAuthorizationToken' | 'VaultDynamicSecret' | 'GCRAccessToken' | 'ACRAccessToken';
+type Section = 'ExternalSecret' | 'Store' | 'ClusterExternalSecret' | 'PushSecret' | 'Password' | 'UUID' | 'ECRAuthorizationToken' | 'VaultDynamicSecret' | 'GCRAccessToken' | 'ACRAccessToken' | 'Webhook';
 type Descriptions = { common: Record<string, string> } & Record<Section, Record<string, string>>;
 
 export interface Field {
@@ -29,6 +29,7 @@ const CRDS: Record<string, Section> = {
   'vaultdynamicsecrets.yaml': 'VaultDynamicSecret',
   'gcraccesstokens.yaml': 'GCRAccessToken',
   'acraccesstokens.yaml': 'ACRAccessToken',
+  'webhooks.yaml': 'Webhook',
 };
 
 /**
@@ -42,6 +43,10 @@ const EMBEDS: Array<[string, string, string, Section, string]> = [
   ['ecrauthorizationtokens.yaml', 'spec.auth', 'secretstores.yaml', 'Store', 'spec.provider.aws.auth'],
   ['vaultdynamicsecrets.yaml', 'spec.provider', 'secretstores.yaml', 'Store', 'spec.provider.vault'],
   ['gcraccesstokens.yaml', 'spec.auth', 'secretstores.yaml', 'Store', 'spec.provider.gcpsm.auth'],
+  // The Webhook generator is a webhook store's request, field by field, plus its own refreshInterval.
+  ...['url', 'method', 'headers', 'body', 'timeout', 'result', 'secrets', 'caBundle', 'caProvider'].map(
+    (field): [string, string, string, Section, string] => ['webhooks.yaml', `spec.${field}`, 'secretstores.yaml', 'Store', `spec.provider.webhook.${field}`],
+  ),
 ];
 
 const schemaPathOf = (path: string): Array<string | number> => path.split('.').flatMap((p) => ['properties', p]);

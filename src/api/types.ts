@@ -4,6 +4,7 @@ import type {
   ECRAuthorizationTokenSpec,
   GCRAccessTokenSpec,
   ACRAccessTokenSpec,
+  WebhookSpec,
   PasswordSpec,
   PushSecretSpec,
   PushSecretStatus,
@@ -59,6 +60,7 @@ export interface GeneratorSpecs {
   VaultDynamicSecret: VaultDynamicSecretSpec;
   GCRAccessToken: GCRAccessTokenSpec;
   ACRAccessToken: ACRAccessTokenSpec;
+  Webhook: WebhookSpec;
 }
 export type GeneratorKind = keyof GeneratorSpecs;
 export interface Generator<K extends GeneratorKind = GeneratorKind> extends KubeObject {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Generator, GeneratorKind, GeneratorSpecs } from '../api/types.js';
 import { text, type GenerateContext, type Generated } from './generator.js';
 import { generatePassword } from './password.js';
+import { hostIsTemplated } from '../providers/host-policy.js';
 
 type GenerateFn<K extends GeneratorKind> = (spec: GeneratorSpecs[K], ctx: GenerateContext) => Promise<Generated>;
 
@@ -17,6 +18,7 @@ const GENERATORS: { [K in GeneratorKind]: () => Promise<GenerateFn<K>> } = {
   VaultDynamicSecret: () => import('./vault-dynamic.js').then((m) => m.generateVaultDynamic),
   GCRAccessToken: () => import('./gcr.js').then((m) => m.generateGcrToken),
   ACRAccessToken: () => import('./acr.js').then((m) => m.generateAcrToken),
+  Webhook: () => import('./webhook.js').then((m) => m.generateWebhook),
 };
 
 /** The endpoints a generator points the operator at (checked against --deny-store-hosts: a generator is tenant-controlled). */
@@ -26,6 +28,9 @@ export function generatorEndpoints(generator: Generator): Array<{ path: string; 
   if (generator.kind === 'ECRAuthorizationToken' && spec.endpoint) out.push({ path: 'spec.endpoint', url: spec.endpoint });
   if (generator.kind === 'VaultDynamicSecret' && spec.provider?.server) out.push({ path: 'spec.provider.server', url: spec.provider.server });
   if (generator.kind === 'ACRAccessToken' && spec.registry) out.push({ path: 'spec.registry', url: `https://${spec.registry}` });
+  // A templated host is checked on every connection instead, after templating (connect-guard.ts).
+  const url = (generator.spec as { url?: string }).url;
+  if (generator.kind === 'Webhook' && url && !hostIsTemplated(url)) out.push({ path: 'spec.url', url });
   return out;
 }
 

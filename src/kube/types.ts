@@ -75,6 +75,7 @@ export const Resources = {
   VaultDynamicSecret: { group: API_GROUP, version: 'v1alpha1', plural: 'vaultdynamicsecrets', kind: 'VaultDynamicSecret', namespaced: true },
   GCRAccessToken: { group: API_GROUP, version: 'v1alpha1', plural: 'gcraccesstokens', kind: 'GCRAccessToken', namespaced: true },
   ACRAccessToken: { group: API_GROUP, version: 'v1alpha1', plural: 'acraccesstokens', kind: 'ACRAccessToken', namespaced: true },
+  Webhook: { group: API_GROUP, version: 'v1alpha1', plural: 'webhooks', kind: 'Webhook', namespaced: true },
   Secret: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   ConfigMap: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   Namespace: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },

@@ -79,7 +79,7 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
     // The operator's own cluster is read with the store's credentials, which reach it anyway: not a forgery.
     ['spec.provider.kubernetes.server.url', p.kubernetes?.server?.url && !isOwnCluster(p.kubernetes.server.url) ? serverUrl(p.kubernetes.server.url) : undefined],
     // A URL whose host is templated is checked on every connection instead (connect-guard.ts), after templating.
-    ['spec.provider.webhook.url', p.webhook && !/^[^/]*\/\/[^/]*\{[{%]/.test(p.webhook.url) ? p.webhook.url : undefined],
+    ['spec.provider.webhook.url', p.webhook && !hostIsTemplated(p.webhook.url) ? p.webhook.url : undefined],
   ];
   const out: Array<{ path: string; host: string }> = [];
   for (const [path, url] of urls) {
@@ -93,6 +93,11 @@ export function storeEndpoints(store: AnyStore): Array<{ path: string; host: str
     out.push({ path, host });
   }
   return out;
+}
+
+/** Whether a URL template's host is itself templated: then only the connect-time guard can check it (after templating). */
+export function hostIsTemplated(url: string): boolean {
+  return /^[^/]*\/\/[^/]*\{[{%]/.test(url);
 }
 
 /** Throws StoreConfigError when a namespaced store's endpoint resolves into a denied range. */

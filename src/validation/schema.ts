@@ -8,7 +8,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { crdSchemas } from '../api/generated.js';
 
 export const API_GROUP = 'secretsync.dev';
-export const KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret', 'PushSecret', 'Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken', 'ACRAccessToken'] as const;
+export const KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret', 'PushSecret', 'Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken', 'ACRAccessToken', 'Webhook'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface Problem {

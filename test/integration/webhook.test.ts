@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretStore } from '../../src/api/types.js';
-import { Resources } from '../../src/kube/types.js';
+import { API_VERSION, Resources } from '../../src/kube/types.js';
 import { parseHostPolicy } from '../../src/providers/host-policy.js';
 import { webhookProvider } from '../../src/providers/webhook/provider.js';
 import { providerConformance } from '../conformance/provider-suite.js';
@@ -112,6 +112,25 @@ describe('webhook through the operator (shipped RBAC)', () => {
       expect(decoded(await getSecret(ns, store!)).v, store).toBe(value);
     }
     expect(JSON.stringify([es.status, await events(ns, 'es')])).not.toContain(SECRET_VALUE);
+  });
+
+  it('the Webhook generator: one templated POST, its JSON answer as keys, kept until refreshInterval', async () => {
+    const ns = await namespaceWithToken();
+    const key = `${ns}/generated`;
+    await env.admin.put(key, SECRET_VALUE);
+    await kube().create(Resources.Webhook, {
+      apiVersion: API_VERSION, kind: 'Webhook', metadata: { name: 'gen', namespace: ns },
+      spec: {
+        url: `${env.url}/api/v1/lookup`, method: 'POST', body: `{"key": "${key}"}`, caBundle: env.ca,
+        headers: { Authorization: 'Bearer {{ auth.token }}', 'Content-Type': 'application/json' },
+        secrets: [{ name: 'auth', secretRef: { name: 'webhook-auth' } }], result: { jsonPath: '$.secret' },
+      },
+    });
+    const before = await env.admin.routeRequests('/api/v1/lookup');
+    await createExternalSecret(ns, 'gen', { refreshInterval: '1h', dataFrom: [{ sourceRef: { generatorRef: { kind: 'Webhook', name: 'gen' } } }] });
+    await waitForReady(ns, 'gen');
+    expect(decoded(await getSecret(ns, 'gen'))).toEqual({ name: key, version: '1', value: SECRET_VALUE });
+    expect(await env.admin.routeRequests('/api/v1/lookup')).toBe(before + 1);
   });
 
   it('a Secret without the webhook label is never sent: the store is not ready and says why', async () => {

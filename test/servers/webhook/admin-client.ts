@@ -22,6 +22,11 @@ export class WebhookAdmin extends AdminClient {
     return this.call('POST', 'throttle', { seconds });
   }
 
+  /** Requests to one route (e.g. /api/v1/lookup), so tests sharing the server count only their own. */
+  async routeRequests(route: string): Promise<number> {
+    return ((await this.call('GET', 'stats')) as { byRoute: Record<string, number> }).byRoute[route] ?? 0;
+  }
+
   async requests(): Promise<number> {
     return ((await this.call('GET', 'stats')) as { requests: number }).requests;
   }

@@ -28,7 +28,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: [patch]
 # Generators are read when an ExternalSecret or PushSecret uses one (never listed or watched).
 - apiGroups: [secretsync.dev]
-  resources: [passwords, uuids, ecrauthorizationtokens, vaultdynamicsecrets, gcraccesstokens, acraccesstokens]
+  resources: [passwords, uuids, ecrauthorizationtokens, vaultdynamicsecrets, gcraccesstokens, acraccesstokens, webhooks]
   verbs: [get]
 # The cleanup finalizer: a PushSecret with deletionPolicy Delete is released once its remote secrets are deleted.
 - apiGroups: [secretsync.dev]
