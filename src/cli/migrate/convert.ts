@@ -17,6 +17,7 @@ import { translateRegexpTarget } from './go-template.js';
 import { normaliseVaultKey } from './vault-keys.js';
 import { Converter, type MigrateFinding, type Path } from './converter.js';
 import { convertStoreSpec } from './store-spec.js';
+import { convertWebhookRequest } from './webhook-spec.js';
 
 /** The versions converted; anything else of ESO's API groups is reported. */
 export const ESO_VERSIONS = ['external-secrets.io/v1', 'external-secrets.io/v1beta1', 'external-secrets.io/v1alpha1', 'generators.external-secrets.io/v1alpha1'];
@@ -161,7 +162,7 @@ function convertExternalSecretSpec(c: Converter, spec: Path): void {
   }
 }
 
-export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken', 'ACRAccessToken'];
+export const GENERATOR_KINDS = ['Password', 'UUID', 'ECRAuthorizationToken', 'VaultDynamicSecret', 'GCRAccessToken', 'ACRAccessToken', 'Webhook'];
 
 /** A PushSecret maps one to one; what ESO lets a provider read from data[].metadata has no equivalent. */
 function convertPushSecret(c: Converter): void {
@@ -195,6 +196,8 @@ function convertGenerator(c: Converter, kind: string): void {
     }
   }
   if (kind === 'ECRAuthorizationToken') c.refuse(['spec', 'auth', 'jwt', 'serviceAccountRef', 'namespace'], 'a generator reads credentials in its own namespace');
+  // When it is called again is said where an ExternalSecret reads it (ESO calls it at every refresh).
+  if (kind === 'Webhook') convertWebhookRequest(c, ['spec'], 'keep this generator on External Secrets Operator');
 }
 
 /** False when the store cannot be converted (the document is then left as it was). */
@@ -259,6 +262,7 @@ export function convertDocument(doc: Document, context = new MigrateContext()): 
     case 'VaultDynamicSecret':
     case 'GCRAccessToken':
     case 'ACRAccessToken':
+    case 'Webhook':
       convertGenerator(c, kind);
       break;
     default:

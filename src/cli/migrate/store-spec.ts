@@ -3,8 +3,10 @@
 // External Secrets Operator, said as an error.
 import { asText } from '../manifests.js';
 import type { Converter, Path } from './converter.js';
+import { caProviderKey, convertWebhookRequest } from './webhook-spec.js';
+import { isOwnCluster } from '../../providers/kubernetes/server.js';
 
-const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm', 'conjur'];
+const PROVIDERS = ['vault', 'aws', 'azurekv', 'gcpsm', 'conjur', 'kubernetes', 'webhook'];
 /** ESO's openbao provider has the vault provider's shape; secretsync's vault provider speaks to both. */
 const ALIASES: Record<string, string> = { openbao: 'vault' };
 
@@ -97,6 +99,27 @@ export function convertStoreSpec(c: Converter, spec: Path, cluster: boolean): bo
       if (c.has([...jwt, 'serviceAccountRef']) && !c.has([...jwt, 'serviceAccountRef', 'audiences'])) {
         c.warn([...jwt, 'serviceAccountRef'], 'no audiences: ESO sends a token for the Kubernetes API server\'s own audience, which secretsync never sends to a provider; it asks for audience "conjur": set conjur/authn-jwt/<serviceID>/audience to conjur (or list the authenticator\'s audience in serviceAccountRef.audiences)');
       }
+      break;
+    }
+    case 'kubernetes': {
+      caProviderKey(c, [...p, 'server']);
+      if (!c.has([...p, 'auth']) && !c.has([...p, 'authRef'])) {
+        c.error(p, 'no auth and no authRef: secretsync never reads a cluster with its own identity; name the credentials (auth.serviceAccount, auth.token, auth.cert or authRef), then migrate again');
+      }
+      if (!authOf([...p, 'auth'], ['serviceAccount', 'token', 'cert'])) return false;
+      const sa = [...p, 'auth', 'serviceAccount'];
+      if (cluster && c.has(sa) && !c.has([...sa, 'namespace'])) {
+        c.error(sa, 'no namespace: ESO then uses each ExternalSecret\'s own namespace; a ClusterSecretStore of secretsync names the ServiceAccount\'s namespace: add serviceAccount.namespace, then migrate again');
+      }
+      if (c.has(sa) && !isOwnCluster(asText(c.get([...p, 'server', 'url'])) || undefined) && !c.has([...sa, 'audiences'])) {
+        c.error(sa, 'no audiences for another cluster\'s server: secretsync never sends a token this cluster\'s API server accepts to another server; list the audiences that server accepts in serviceAccount.audiences, then migrate again');
+      }
+      if (c.has([...p, 'authRef'])) c.warn([...p, 'authRef'], 'the kubeconfig must give its token or client certificate inline: secretsync refuses exec and auth-provider plugins, file paths and impersonation in it');
+      break;
+    }
+    case 'webhook': {
+      convertWebhookRequest(c, p, keep);
+      c.warn(p, 'secretsync reads webhooks only: PushSecrets through this store stay on External Secrets Operator');
       break;
     }
     case 'gcpsm': {
