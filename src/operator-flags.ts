@@ -69,6 +69,6 @@ export function operatorProgram(): Command {
     .option('--webhook-tls-key <file>', 'the private key for --webhook-tls-cert (PEM)')
     .option('--azure-eventgrid-tenant <tenant>', 'take Azure Event Grid deliveries on the webhook port (POST /hooks/azure-eventgrid) with Entra tokens of this tenant; with --azure-eventgrid-audience')
     .option('--azure-eventgrid-audience <audience>', 'the audience (app id or application id URI) Event Grid requests its Entra tokens for')
-    .option('--refresh-events', 'refresh on provider change events: from the SQS queue an AWS store names (spec.provider.aws.events), the Pub/Sub subscription a Google store names (spec.provider.gcpsm.events), and the webhook when --webhook-port is set', false)
+    .option('--refresh-events', 'refresh on provider change events: from the SQS queue an AWS store names (spec.provider.aws.events), the Pub/Sub subscription a Google store names (spec.provider.gcpsm.events), a watch of the remoteNamespace of each kubernetes store (where its credentials may watch), and the webhook when --webhook-port is set', false)
     .addOption(durationOption('--event-window <duration>', 'how long provider change events are collected before the refresh (one refresh per remote key per window)', '500ms'));
 }
