@@ -39,6 +39,7 @@ import { readEnvFile } from '../test/support/env-file.js';
 import type { GcpTestEnv } from '../test/support/gcp.js';
 import { ConjurAdmin } from '../test/servers/conjur/admin-client.js';
 import { openbaoRequests } from '../test/support/openbao-audit.js';
+import { webhookSecret, webhookStore, webhookTestEnv, type WebhookTestEnv } from '../test/support/webhook.js';
 import { minimumWork, physicalCeiling, pool } from './baselines.js';
 import { isolation, isolationTable, type IsolationResult } from './isolation.js';
 import { percentile } from '../test/support/tenant-latency.js';
@@ -52,7 +53,7 @@ const opts = new Command()
   .option('-k, --keys <n>', 'distinct remote keys they read', (v) => Number(v), 100)
   .option('-c, --concurrency <n>', 'operator workers and client concurrency', (v) => Number(v), 16)
   .option('--refresh <duration>', 'refreshInterval of every ExternalSecret (a full refresh is measured)', '45s')
-  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur, isolation (last: a healthy tenant beside a hung and a slow one, bench/isolation.ts)', 'fake,fake-templated,vault,aws,azure,gcp,conjur,isolation')
+  .option('--scenarios <list>', 'which scenarios, in order: fake, fake-templated, vault, aws, azure, gcp, conjur, kubernetes, webhook, isolation (last: a healthy tenant beside a hung and a slow one, bench/isolation.ts)', 'fake,fake-templated,vault,aws,azure,gcp,conjur,kubernetes,webhook,isolation')
   .option('--isolation-hung <n>', 'isolation: the hung tenant\'s ExternalSecrets (reading 100 keys)', (v) => Number(v), 1000)
   .option('--isolation-samples <n>', 'isolation: the healthy tenant\'s new ExternalSecrets (and forced refreshes) per phase', (v) => Number(v), 20)
   .option('--unrelated <n>', 'unrelated Secrets (of --unrelated-size) to put in the cluster first', (v) => Number(v), 0)
@@ -67,7 +68,7 @@ const opts = new Command()
   .parse()
   .opts<{ count: number; keys: number; concurrency: number; refresh: string; scenarios: string; isolationHung: number; isolationSamples: number; unrelated: number; unrelatedSize: number; memoryLimit?: number; newUnderLoad: number; restartWindow: number; profile?: boolean; firstSyncOnly?: boolean; allProviders?: boolean; gcpsmTransport: string }>();
 
-type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur';
+type Kind = 'fake' | 'fake-templated' | 'vault' | 'aws' | 'azure' | 'gcp' | 'conjur' | 'kubernetes' | 'webhook';
 const STATE = process.env.SECRETSYNC_STATE ?? join(root, '.dev');
 // The control plane whose processes are measured (their pids are in STATE), and its provider servers.
 const kubeconfigPath = join(STATE, 'kubeconfig');
@@ -130,6 +131,9 @@ let awsProxy: AwsProxy | undefined;
 let azure: AzureTestEnv | undefined;
 let gcp: GcpTestEnv | undefined;
 let conjur: ConjurAdmin | undefined;
+let webhook: WebhookTestEnv | undefined;
+/** Namespaces a scenario's store reads from (kubernetes), removed with the scenario. */
+const sourceNamespaces: string[] = [];
 
 /** The provider servers' settings the control plane wrote (the Azure ones reach the operator process too). */
 const stateEnv = (): Record<string, string> => readEnvFile(join(STATE, 'env'));
@@ -198,6 +202,28 @@ async function createStore(kind: Kind, ns: string, name = 'bench'): Promise<stri
     await store({ conjur: { url: env.CONJUR_APPLIANCE_URL, caBundle: readFileSync(env.TEST_CA_FILE!, 'utf8'), auth: { apikey: { account: env.CONJUR_ACCOUNT, userRef: { name: 'conjur-creds', key: 'login' }, apiKeyRef: { name: 'conjur-creds', key: 'apiKey' } } } } });
     return prefix;
   }
+  if (kind === 'kubernetes') {
+    // Secrets of another namespace, read as a ServiceAccount of the bench namespace that RBAC lets read them.
+    const source = await namespace(`bench-src-${stamp}-${name}`);
+    sourceNamespaces.push(source);
+    await pool([...Array(opts.keys).keys()], 8, (i) => kube.create(Resources.Secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `key-${i}`, namespace: source }, data: Object.fromEntries(Object.entries(JSON.parse(secretValue(i)) as Record<string, string>).map(([k, v]) => [k, b64(v)])) }));
+    await kube.create(Resources.ServiceAccount, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bench-reader', namespace: ns } });
+    await kube.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${source}/roles`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'bench-reader' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }] } });
+    await kube.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${source}/rolebindings`, { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'bench-reader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'bench-reader' }, subjects: [{ kind: 'ServiceAccount', name: 'bench-reader', namespace: ns }] } });
+    await store({ kubernetes: { remoteNamespace: source, auth: { serviceAccount: { name: 'bench-reader' } } } });
+    return '';
+  }
+  if (kind === 'webhook') {
+    const env = stateEnv();
+    webhook ??= webhookTestEnv(env);
+    const hook = webhook;
+    const token = `bench-${stamp}-${name}`;
+    await hook.admin.token(token);
+    await pool([...Array(opts.keys).keys()], 8, (i) => hook.admin.put(`${prefix}key-${i}`, secretValue(i)));
+    await webhookSecret(kube, ns, 'webhook-auth', { token });
+    await store(webhookStore(hook).provider);
+    return prefix;
+  }
   await store({ fake: { data: Array.from({ length: opts.keys }, (_, i) => ({ key: `key-${i}`, value: secretValue(i), version: '1' })) } });
   return '';
 }
@@ -211,7 +237,7 @@ const LOAD_PREFIX = 'load-';
  * and writes are not).
  */
 async function loadStores(scenario: Kind, ns: string): Promise<Map<Kind, string>> {
-  const kinds = (['vault', 'aws', 'azure', 'gcp', 'conjur'] as const).filter((k) => k !== scenario);
+  const kinds = (['vault', 'aws', 'azure', 'gcp', 'conjur', 'kubernetes', 'webhook'] as const).filter((k) => k !== scenario);
   say(`[load] a store each for ${kinds.join(', ')}`);
   const prefixes = new Map<Kind, string>();
   for (const kind of kinds) prefixes.set(kind, await createStore(kind, ns, `${LOAD_PREFIX}${kind}`));
@@ -248,6 +274,7 @@ async function serverRequests(kind: Kind): Promise<number | undefined> {
   if (kind === 'azure') return (await azure!.admin.stats()).vault;
   if (kind === 'gcp') return (await gcp!.admin.stats()).api;
   if (kind === 'conjur') return (await conjur!.stats()).requests;
+  if (kind === 'webhook') return webhook!.admin.requests();
   return undefined;
 }
 
@@ -523,6 +550,7 @@ async function scenario(kind: Kind): Promise<Scenario> {
     await awsProxy?.close();
     awsProxy = undefined;
     await removeNamespace(ns);
+    for (const source of sourceNamespaces.splice(0)) await removeNamespace(source);
   }
 }
 
