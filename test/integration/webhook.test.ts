@@ -178,6 +178,22 @@ describe('webhook through the operator (shipped RBAC)', () => {
     expect(seen).not.toContain(TOKEN);
   });
 
+  it('the CA from a ConfigMap (caProvider), and a timeout the store sets: ProviderTimeout, the Secret untouched', async () => {
+    const ns = await namespaceWithToken();
+    const key = `${ns}/ca`;
+    await env.admin.put(key, SECRET_VALUE);
+    await kube().create(Resources.ConfigMap, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'api-ca', namespace: ns }, data: { 'ca.crt': env.ca } });
+    await createStore(ns, 'w', webhookStore(env, { caBundle: undefined, caProvider: { type: 'ConfigMap', name: 'api-ca', key: 'ca.crt' } }));
+    await createStore(ns, 'slow', webhookStore(env, { url: `${env.url}/api/v1/slow?ms=5000`, timeout: '500ms' }));
+    await createExternalSecret(ns, 'es', { secretStoreRef: { name: 'w' }, data: [{ secretKey: 'v', remoteRef: { key } }] });
+    await waitForReady(ns, 'es');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
+    await kube().mergePatch(Resources.ExternalSecret, ns, 'es', { spec: { secretStoreRef: { name: 'slow' } } });
+    const late = await waitForReady(ns, 'es', 'False', 'ProviderTimeout');
+    expect(ready(late)?.message).toContain('within 0.5s (spec.provider.webhook.timeout)');
+    expect(decoded(await getSecret(ns, 'es')).v).toBe(SECRET_VALUE);
+  });
+
   it('a redirect to another host is not followed (the bearer token stays on the store\'s host); one on the same host is', async () => {
     const ns = await namespaceWithToken();
     const key = `${ns}/r`;

@@ -7,6 +7,7 @@
 //   GET  /api/v1/items?prefix=P              -> {"items": [{"name", "version", "value"}, ...]}
 //   GET  /api/v1/redirect?to=URL             -> 302 to URL
 //   GET  /api/v1/huge                        -> an answer larger than any Secret
+//   GET  /api/v1/slow?ms=N                   -> {"secret": {"value": "late"}} after N ms
 // Every API route answers 401 without a known token, 403 for a token whose
 // scope is "none", and 429 with Retry-After while throttled.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -105,6 +106,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     if (url.pathname === '/api/v1/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
       return res.end();
+    }
+    if (url.pathname === '/api/v1/slow') {
+      const timer = setTimeout(() => json(res, 200, { secret: { value: 'late' } }), Number(url.searchParams.get('ms') ?? 0));
+      req.socket.once('close', () => clearTimeout(timer));
+      return;
     }
     if (url.pathname === '/api/v1/huge') {
       res.writeHead(200, { 'content-type': 'application/json' });
