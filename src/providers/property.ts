@@ -1,6 +1,6 @@
 // Picks a field out of a JSON value: `property` is a dotted path
 // ("db.password", "hosts.0"); a key that itself contains dots is tried whole first.
-import { NotFoundError } from './errors.js';
+import { NotFoundError, StoreConfigError } from './errors.js';
 import { MAX_MAP_KEYS, RemoteTooLargeError } from './response-limit.js';
 import type { RemoteRef } from '../api/types.js';
 import type { RemoteValue, RemoteValues } from './provider.js';
@@ -67,4 +67,22 @@ export function valueFor(ref: RemoteRef, whole: RemoteValue): RemoteValue {
 /** A whole remote value as a map of keys (at `ref.property` when set). */
 export function mapFor(ref: RemoteRef, whole: RemoteValue): RemoteValues {
   return { values: valueToMap(whole.value, ref.key, ref.property), sources: [whole.source] };
+}
+
+/**
+ * A pushed value for a provider whose secrets are maps of keys (Vault KV,
+ * Kubernetes Secrets): it must be a JSON object. `what` names the secret kind
+ * in the refusal ("a Vault secret").
+ */
+export function pushedMap(value: Uint8Array, key: string, what: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value).toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new StoreConfigError(`${what} is a map of keys: push to "${key}" with remoteRef.property set, or push a whole Secret`);
+  }
+  return parsed as Record<string, unknown>;
 }

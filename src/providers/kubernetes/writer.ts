@@ -5,8 +5,9 @@
 // a change in between is a ConflictError, and a create fails when the Secret
 // appeared meanwhile. Which Secrets may be written (never one it does not
 // own) is the PushSecret controller's decision, from inspect().
-import { ConflictError, StoreConfigError } from '../errors.js';
+import { ConflictError } from '../errors.js';
 import type { CallContext, RemoteState, RemoteWriter, WriteOptions } from '../provider.js';
+import { pushedMap } from '../property.js';
 import type { ApiSecret, SecretsApi } from './api.js';
 
 export const OWNER_ANNOTATION = 'secretsync.dev/push-owner';
@@ -54,18 +55,9 @@ export class KubernetesWriter implements RemoteWriter {
   }
 }
 
-/** A pushed value must be a JSON object: its keys become the Secret's keys (text as is, anything else as JSON). */
+/** The pushed JSON object's keys as the Secret's data: text as is, anything else as JSON. */
 function asData(value: Uint8Array, key: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(value).toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new StoreConfigError(`a Kubernetes Secret is a map of keys: push to "${key}" with remoteRef.property set, or push a whole Secret`);
-  }
   const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
+  for (const [k, v] of Object.entries(pushedMap(value, key, 'a Kubernetes Secret'))) data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64');
   return data;
 }

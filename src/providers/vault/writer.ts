@@ -5,6 +5,7 @@
 // status says it wrote, and writes cannot be conditioned.
 import { ConflictError, NotFoundError, PermissionDeniedError, StoreConfigError } from '../errors.js';
 import type { CallContext, RemoteState, RemoteWriter, WriteOptions } from '../provider.js';
+import { pushedMap } from '../property.js';
 
 /** custom_metadata keys of a KV v2 secret we wrote. */
 export const VAULT_MANAGED_BY = 'managed-by';
@@ -47,7 +48,7 @@ export class VaultWriter implements RemoteWriter {
 
   async write(key: string, value: Uint8Array, opts: WriteOptions, ctx: CallContext): Promise<{ version?: string }> {
     this.checkKey(key);
-    const data = asMap(value, key);
+    const data = pushedMap(value, key, 'a Vault secret');
     try {
       if (this.kvVersion === 'v1') {
         await this.send(ctx, 'write', `${this.mount}/${key}`, key, data);
@@ -81,20 +82,6 @@ export class VaultWriter implements RemoteWriter {
   private checkKey(key: string): void {
     if (key.startsWith('/')) throw new StoreConfigError(`"${key}" is an engine path: a PushSecret writes KV secrets under the store's mount`);
   }
-}
-
-/** A Vault secret is a map of keys: the pushed value must be a JSON object. */
-function asMap(value: Uint8Array, key: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(value).toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new StoreConfigError(`a Vault secret is a map of keys: push to "${key}" with remoteRef.property set, or push a whole Secret`);
-  }
-  return parsed as Record<string, unknown>;
 }
 
 function denied(err: unknown, key: string): unknown {
