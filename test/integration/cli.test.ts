@@ -181,7 +181,7 @@ spec:
     const migrated = await cli(['migrate', join(root, 'test/corpus/eso'), '--out-dir', out]);
     expect(migrated.code, migrated.stderr).toBe(0);
     // The findings are checked in full against test/corpus/eso.expected/findings.txt (unit); here, as the bundle prints them.
-    expect(migrated.stderr).toContain('42 manifest(s) converted, 0 error(s)');
+    expect(migrated.stderr).toContain('49 manifest(s) converted, 0 error(s)');
     expect(migrated.stderr).toMatch(/test\/corpus\/eso\/vault-stores\.yaml:59: warning: SecretStore\/vault-jwt: spec\.provider\.vault\.caProvider: no equivalent in secretsync, removed: caBundle verifies the server/);
     expect(migrated.stderr).toMatch(/externalsecrets\.yaml:\d+: warning: ExternalSecret\/once: spec\.target\.deletionPolicy: no equivalent/);
     // Comments and templates came along.
@@ -192,11 +192,11 @@ spec:
 
     const validated = await cli(['validate', out]);
     expect(validated.code, validated.stdout).toBe(0);
-    expect(validated.stderr).toContain('40 secretsync manifest(s) checked, 0 error(s)');
+    expect(validated.stderr).toContain('47 secretsync manifest(s) checked, 0 error(s)');
 
     // The API server takes every converted manifest (server-side dry run, strict field validation).
     const ns = await newNamespace();
-    for (const name of ['vault-stores.yaml', 'cloud-stores.yaml', 'conjur-stores.yaml', 'externalsecrets.yaml', 'format.yaml', 'windows.yaml', 'pushsecrets.yaml']) {
+    for (const name of ['vault-stores.yaml', 'cloud-stores.yaml', 'conjur-stores.yaml', 'kubernetes-webhook-stores.yaml', 'externalsecrets.yaml', 'format.yaml', 'windows.yaml', 'pushsecrets.yaml']) {
       const body = readFileSync(join(out, name), 'utf8');
       const applied = await kubectl(['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'], body);
       expect(applied.code, `${name}: ${applied.stderr}`).toBe(0);
@@ -218,13 +218,14 @@ spec:
     const result = await cli(['migrate', source]);
     expect(result.code).toBe(1);
     for (const expected of [
-      ':9: error: SecretStore/in-cluster: spec.provider: provider "kubernetes" is not one secretsync has',
+      ':12: error: ClusterSecretStore/referent-kubernetes: spec.provider.kubernetes.auth.serviceAccount: no namespace',
+      ':23: error: SecretStore/webhook-ntlm: spec.provider.webhook.auth: auth.ntlm (NTLM, Windows-integrated auth) has no equivalent',
       'error: SecretStore/parameter-store: spec.provider.aws.service: AWS ParameterStore',
       'error: SecretStore/vault-ldap: spec.provider.vault.auth.ldap',
-      ':185: error: PushSecret/push-metadata: spec.data[0].metadata: provider-specific push metadata has no equivalent',
+      ':207: error: PushSecret/push-metadata: spec.data[0].metadata: provider-specific push metadata has no equivalent',
       'error: Fake/fake: (document): Fake has no equivalent in secretsync',
-      ':219: error: ExternalSecret/branching-template: spec.target.template.data.url: template line 1: {{ if .tls }} cannot be converted',
-      ':249: error: YAML: the alias *from-another-document has no anchor in this document',
+      ':241: error: ExternalSecret/branching-template: spec.target.template.data.url: template line 1: {{ if .tls }} cannot be converted',
+      ':271: error: YAML: the alias *from-another-document has no anchor in this document',
     ]) {
       expect(result.stderr).toContain(expected);
     }
