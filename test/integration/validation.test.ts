@@ -27,7 +27,7 @@ describe('API server validation', () => {
   it('refuses a store with two providers, or none', async () => {
     const ns = await newNamespace();
     expect(await applyFails(store(ns, '  provider: { fake: { data: [] }, aws: { service: SecretsManager, region: eu-west-1 } }'))).toContain(
-      'provider needs exactly one of vault, aws, azurekv, gcpsm, conjur or fake',
+      'provider needs exactly one of vault, aws, azurekv, gcpsm, conjur, kubernetes, webhook or fake',
     );
     expect(await applyFails(store(ns, '  provider: {}'))).toContain('provider needs exactly one of');
   });
