@@ -29,6 +29,7 @@ image: build
 generate: deps
 	tsx scripts/gen-types.ts
 	tsx scripts/gen-docs.ts
+	tsx scripts/gen-csi-proto.ts
 
 typecheck: deps
 	tsc -p tsconfig.json --noEmit

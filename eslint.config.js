@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.dev/', 'src/api/generated.ts'] },
+  { ignores: ['dist/', 'node_modules/', '.dev/', 'src/api/generated.ts', 'src/csi/proto/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -23,6 +23,7 @@ export const FLOORS: Record<string, number> = {
   'controllers/externalsecret': 7,
   'controllers/pushsecret': 7,
   'controllers/clusterexternalsecret': 7,
+  csi: 7,
   cli: 8,
   '(src)': 8,
 };

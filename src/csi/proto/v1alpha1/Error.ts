@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/secrets-store-csi-driver/service.proto
+
+
+export interface Error {
+  'code'?: (string);
+}
+
+export interface Error__Output {
+  'code': (string);
+}
