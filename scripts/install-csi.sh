@@ -3,12 +3,14 @@
 # proxy (nothing is downloaded from a release page), and the driver's own
 # provider client (test/tools/csi-client: the driver's generated
 # provider/v1alpha1 client). Cached under ~/.cache/secretsync/csi/; prints
-# that directory.
+# that directory, which holds secrets-store-csi-driver-<version>, crds-<version>/ and csi-client.
 #
 # Which driver: v1.3.0, the newest release that builds here. Every later one
 # (v1.3.1 to v1.6.1, the newest the proxy serves) imports monis.app/mlog,
 # which the proxy refuses at every version (403 Forbidden); v1.3.0 speaks the
-# same provider API (provider/v1alpha1/service.proto is unchanged since).
+# same provider API (provider/v1alpha1/service.proto is unchanged since). It
+# is built against gRPC 1.60.1 instead of its pinned 1.47, whose unix-socket
+# :authority Node's HTTP/2 refuses (test/tools/csi-driver/go.mod says more).
 # node-driver-registrar is tried too; the proxy has refused every version of
 # it so far, which is printed, not hidden.
 #   install-csi.sh
@@ -19,9 +21,17 @@ dir="$CACHE/csi"
 mkdir -p "$dir"
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 tools="$ROOT/test/tools"
-if [ ! -x "$dir/secrets-store-csi-driver-$CSI_DRIVER_VERSION" ]; then
+if [ ! -x "$dir/secrets-store-csi-driver-$CSI_DRIVER_VERSION" ] || [ "$tools/csi-driver/go.mod" -nt "$dir/secrets-store-csi-driver-$CSI_DRIVER_VERSION" ]; then
   log "building secrets-store-csi-driver $CSI_DRIVER_VERSION from the Go module proxy (about a minute, once)"
   (cd "$tools/csi-driver" && go build -o "$dir/secrets-store-csi-driver-$CSI_DRIVER_VERSION" sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver) >&2
+fi
+# The driver's CRDs (SecretProviderClass, SecretProviderClassPodStatus), as its release publishes them.
+if [ ! -f "$dir/crds-$CSI_DRIVER_VERSION/secretproviderclasses.yaml" ]; then
+  module=$(cd "$tools/csi-driver" && go list -m -f '{{.Dir}}' sigs.k8s.io/secrets-store-csi-driver)
+  mkdir -p "$dir/crds-$CSI_DRIVER_VERSION"
+  cp "$module/deploy/secrets-store.csi.x-k8s.io_secretproviderclasses.yaml" "$dir/crds-$CSI_DRIVER_VERSION/secretproviderclasses.yaml"
+  cp "$module/deploy/secrets-store.csi.x-k8s.io_secretproviderclasspodstatuses.yaml" "$dir/crds-$CSI_DRIVER_VERSION/secretproviderclasspodstatuses.yaml"
+  chmod 644 "$dir/crds-$CSI_DRIVER_VERSION"/*.yaml
 fi
 if [ ! -x "$dir/csi-client" ] || [ "$tools/csi-client/main.go" -nt "$dir/csi-client" ] || [ "$tools/csi-client/go.mod" -nt "$dir/csi-client" ]; then
   log "building the driver's provider client (test/tools/csi-client)"

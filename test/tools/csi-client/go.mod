@@ -3,6 +3,7 @@ module secretsync.dev/test/tools/csi-client
 go 1.26.0
 
 require (
+	github.com/container-storage-interface/spec v1.12.0
 	google.golang.org/grpc v1.83.2
 	sigs.k8s.io/secrets-store-csi-driver v1.6.1
 )
