@@ -6,19 +6,20 @@
 // Secret written; the simple case of a store and remote refs; the Pod's own
 // ServiceAccount token for Kubernetes auth; the tenancy refusals; and the
 // reads 100 Pods mounting one key cost.
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import NodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_VERSION, Resources, type Secret } from '../../src/kube/types.js';
+import { API_VERSION, Resources, WORKLOADS, type KubeObject, type Secret } from '../../src/kube/types.js';
 import { Mounter } from '../../src/csi/mount.js';
 import { servePlugin, type PluginServer } from '../../src/csi/server.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { openbaoRequests } from '../support/openbao-audit.js';
-import { createCredentialSecret, createExternalSecret, createStore, kube, newNamespace, providerEnv, run, stateDir } from './harness.js';
+import { createCredentialSecret, createExternalSecret, createStore, helm, kube, kubeConfig, newNamespace, providerEnv, run, stateDir, waitFor } from './harness.js';
 
 const SECRET_VALUE = 'csi-secret-value-6t7y';
 const env = () => providerEnv();
@@ -48,7 +49,7 @@ interface MountAnswer {
 }
 
 /** A Mount as the driver sends it, through the driver's own client. */
-function mount(pod: { namespace: string; name?: string; serviceAccount?: string; tokens?: Record<string, { token: string; expirationTimestamp: string }> }, parameters: Record<string, string>, permission = '420'): Promise<MountAnswer> {
+function mount(pod: { namespace: string; name?: string; serviceAccount?: string; tokens?: Record<string, { token: string; expirationTimestamp: string }> }, parameters: Record<string, string>, permission = '420', at = socket): Promise<MountAnswer> {
   const attributes = {
     ...parameters,
     'csi.storage.k8s.io/pod.name': pod.name ?? 'app-0',
@@ -58,7 +59,7 @@ function mount(pod: { namespace: string; name?: string; serviceAccount?: string;
     ...(pod.tokens ? { 'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify(pod.tokens) } : {}),
   };
   return new Promise((resolve, reject) => {
-    execFile(client, ['-socket', socket, '-attributes', JSON.stringify(attributes), '-permission', permission, 'mount'], (err, stdout) => {
+    execFile(client, ['-socket', at, '-attributes', JSON.stringify(attributes), '-permission', permission, 'mount'], (err, stdout) => {
       if (err && (err as { code?: number }).code !== 3) return reject(new Error(err.message));
       resolve(JSON.parse(stdout) as MountAnswer);
     });
@@ -151,6 +152,38 @@ describe('the CSI provider plugin, called by the driver\'s own client', () => {
     }
     for (const answer of [viaEs, viaStore]) expect(JSON.stringify(answer)).not.toContain(SECRET_VALUE);
   });
+
+  it('the chart\'s DaemonSet (csi.enabled): the API server takes it, and the plugin mounts with only its ServiceAccount\'s permissions', async () => {
+    const release = `csi-${Date.now().toString(36)}`;
+    const releaseNs = await newNamespace();
+    const installed = await helm(['install', release, join(import.meta.dirname, '../../deploy/charts/secretsync'), '--namespace', releaseNs, '--set', 'csi.enabled=true', '--wait=false']);
+    expect(installed.code, installed.stderr).toBe(0);
+    try {
+      const ds = await kube().get<KubeObject & { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }>(WORKLOADS.DaemonSet, releaseNs, `${release}-secretsync-csi`);
+      expect(ds.spec.template.spec.containers[0]!.args.slice(0, 2)).toEqual(['csi-provider', '--socket=/provider/secretsync.sock']);
+      // No kubelet runs the DaemonSet's Pods here: the same bundle runs as its ServiceAccount.
+      const { token } = await kube().createToken(releaseNs, `${release}-secretsync-csi`, [], 3600);
+      const cluster = kubeConfig().getCurrentCluster()!;
+      const kc = new KubeConfig();
+      kc.loadFromOptions({ clusters: [cluster], users: [{ name: 'csi', token }], contexts: [{ name: 'csi', cluster: cluster.name, user: 'csi' }], currentContext: 'csi' });
+      const kubeconfig = join(mkdtempSync(join(tmpdir(), 'csi-sa-')), 'kubeconfig');
+      writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
+      const asChart = join(mkdtempSync(join(tmpdir(), 'csi-')), 'secretsync.sock');
+      const plugin = spawn(process.execPath, [join(import.meta.dirname, '../../dist/bundle/main.mjs'), 'csi-provider', '--socket', asChart, '--log-level', 'warn'], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: 'ignore' });
+      try {
+        await waitFor('the plugin listening', () => existsSync(asChart));
+        const ns = await vaultNamespace();
+        await root().write(`secret/data/csi/${ns}/chart`, { data: { v: SECRET_VALUE } });
+        await createExternalSecret(ns, 'chart', { secretStoreRef: { name: 'vault' }, data: [{ secretKey: 'v', remoteRef: { key: `csi/${ns}/chart`, property: 'v' } }] });
+        const answer = await mount({ namespace: ns }, { externalSecret: 'chart' }, '420', asChart);
+        expect(fileText(answer), answer.message).toEqual({ v: SECRET_VALUE });
+      } finally {
+        plugin.kill('SIGTERM');
+      }
+    } finally {
+      await helm(['uninstall', release, '--namespace', releaseNs]);
+    }
+  }, 60_000);
 
   it('100 Pods mounting one key cost one provider read (shared within --reuse-reads)', async () => {
     const ns = await vaultNamespace();
