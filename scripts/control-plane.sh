@@ -68,7 +68,7 @@ start_apiserver() {
 start_controller_manager() {
   alive kube-controller-manager && return 0
   local controllers=garbagecollector,namespace,serviceaccount node=()
-  [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,disruption,node-lifecycle-controller,endpoints-controller,endpointslice-controller,root-ca-certificate-publisher-controller \
+  [ "$WITH_NODE" = 1 ] && controllers+=,deployment,replicaset,daemonset,disruption,node-lifecycle-controller,endpoints-controller,endpointslice-controller,root-ca-certificate-publisher-controller \
     && node=(--root-ca-file "$STATE/certs/apiserver.crt")
   "$CP_KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --controllers "$controllers" "${node[@]}" \

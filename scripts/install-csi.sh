@@ -3,7 +3,8 @@
 # proxy (nothing is downloaded from a release page), and the driver's own
 # provider client (test/tools/csi-client: the driver's generated
 # provider/v1alpha1 client). Cached under ~/.cache/secretsync/csi/; prints
-# that directory, which holds secrets-store-csi-driver-<version>, crds-<version>/ and csi-client.
+# that directory, which holds secrets-store-csi-driver-<version>, crds-<version>/, csi-client and
+# csi-registrar.
 #
 # Which driver: v1.3.0, the newest release that builds here. Every later one
 # (v1.3.1 to v1.6.1, the newest the proxy serves) imports monis.app/mlog,
@@ -36,6 +37,12 @@ fi
 if [ ! -x "$dir/csi-client" ] || [ "$tools/csi-client/main.go" -nt "$dir/csi-client" ] || [ "$tools/csi-client/go.mod" -nt "$dir/csi-client" ]; then
   log "building the driver's provider client (test/tools/csi-client)"
   (cd "$tools/csi-client" && go build -o "$dir/csi-client" .) >&2
+fi
+# A stand-in for node-driver-registrar in the e2e (test/tools/csi-registrar: the kubelet's own
+# registration API package), since the proxy refuses the real one.
+if [ ! -x "$dir/csi-registrar" ] || [ "$tools/csi-registrar/main.go" -nt "$dir/csi-registrar" ]; then
+  log "building the e2e's registrar (test/tools/csi-registrar)"
+  (cd "$tools/csi-registrar" && go build -o "$dir/csi-registrar" .) >&2
 fi
 if [ ! -x "$dir/csi-node-driver-registrar" ] && [ ! -f "$dir/registrar-refused-$REGISTRAR_VERSION" ]; then
   if ! GOBIN="$dir" GOFLAGS= go install "github.com/kubernetes-csi/node-driver-registrar/cmd/csi-node-driver-registrar@$REGISTRAR_VERSION" 2>"$dir/registrar.log"; then
