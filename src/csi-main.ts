@@ -21,8 +21,9 @@ const opts = new Command()
   .option('--provider-timeout <duration>', 'deadline of one provider call', '20s')
   .option('--mount-timeout <duration>', 'deadline of one mount (the driver gives up after its own, 2m by default)', '60s')
   .option('--reuse-reads <duration>', 'a provider answer this recent is shared with other mounts of the same key on this node (0: every mount reads)', '30s')
+  .option('--reread-credentials <duration>', 'how often a store\'s credential Secrets are read again (a rotated credential is used from then on)', '5m')
   .parse(process.argv.filter((a) => a !== 'csi-provider'))
-  .opts<{ socket: string; logLevel: string; providerTimeout: string; mountTimeout: string; reuseReads: string }>();
+  .opts<{ socket: string; logLevel: string; providerTimeout: string; mountTimeout: string; reuseReads: string; rereadCredentials: string }>();
 
 const log = createLogger(opts.logLevel);
 const kubeConfig = new KubeConfig();
@@ -33,6 +34,7 @@ const mounter = new Mounter({
   log,
   callTimeoutMs: parseDuration(opts.providerTimeout),
   reuseReadsMs: parseDuration(opts.reuseReads),
+  rereadCredentialsMs: parseDuration(opts.rereadCredentials),
 });
 const server = await servePlugin(opts.socket, mounter, log, parseDuration(opts.mountTimeout));
 const stop = () => {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Reason } from '../api/reasons.js';
+import { storeIdOf, storeKey } from '../api/store-id.js';
 import type { AnyStore, ExternalSecret } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { Resources, type KubeObject } from '../kube/types.js';
@@ -47,14 +48,24 @@ export interface MounterOptions {
   callTimeoutMs: number;
   /** A provider answer this recent is shared with other mounts of the same key (0: every mount reads). */
   reuseReadsMs: number;
+  /**
+   * A store client made with static credentials is made again after this
+   * long. The operator renews one when its credential Secret changes (it
+   * watches them); the plugin reads them only when it makes a client, so a
+   * rotated credential is taken up within this time.
+   */
+  rereadCredentialsMs: number;
 }
 
 /** Pod identities whose store clients are kept (each holds its own shared reads), least recently used dropped first. */
 const MAX_IDENTITIES = 256;
 
+
 export class Mounter {
   private readonly shared: StoreClients;
   private readonly byIdentity = new Map<string, StoreClients>();
+  /** When each static store's client was first used (its key), to make it again after rereadCredentialsMs. */
+  private readonly staticSince = new Map<string, number>();
 
   constructor(private readonly opts: MounterOptions) {
     this.shared = new StoreClients(opts.kube, opts.metrics, { callTimeoutMs: opts.callTimeoutMs });
@@ -121,9 +132,17 @@ export class Mounter {
    * with static credentials, one set per Pod identity (namespace,
    * ServiceAccount and token) for stores that authenticate as a ServiceAccount.
    */
-  private clientsFor(store: { store: AnyStore }, params: MountParams): StoreClients {
+  private clientsFor(store: { store: AnyStore; kind: 'SecretStore' | 'ClusterSecretStore' }, params: MountParams): StoreClients {
     const takesServiceAccount = providerReferences(store.store.spec.provider).some((r) => r.kind === 'ServiceAccount');
-    if (!takesServiceAccount) return this.shared;
+    if (!takesServiceAccount) {
+      const key = storeKey(storeIdOf(store.store, store.kind));
+      const since = this.staticSince.get(key);
+      if (since === undefined || Date.now() - since > this.opts.rereadCredentialsMs) {
+        if (since !== undefined) void this.shared.drop(key);
+        this.staticSince.set(key, Date.now());
+      }
+      return this.shared;
+    }
     const tokens = Object.values(params.tokens).map((t) => t.token).sort().join(',');
     const key = `${params.podNamespace}/${params.serviceAccount}#${createHash('sha256').update(tokens).digest('hex').slice(0, 16)}`;
     let clients = this.byIdentity.get(key);

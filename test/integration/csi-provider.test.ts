@@ -33,7 +33,7 @@ beforeAll(async () => {
   const dir = (await run('bash', [join(import.meta.dirname, '../../scripts/install-csi.sh')], { maxBuffer: 16 * 1024 * 1024 })).stdout.trim().split('\n').at(-1)!;
   client = join(dir, 'csi-client');
   socket = join(mkdtempSync(join(tmpdir(), 'csi-')), 'secretsync.sock');
-  mounter = new Mounter({ kube: kube(), metrics: new Metrics(), log: createLogger('silent'), callTimeoutMs: 10_000, reuseReadsMs: 30_000 });
+  mounter = new Mounter({ kube: kube(), metrics: new Metrics(), log: createLogger('silent'), callTimeoutMs: 10_000, reuseReadsMs: 30_000, rereadCredentialsMs: 1000 });
   server = await servePlugin(socket, mounter, createLogger('silent'), 30_000);
 }, 900_000);
 afterAll(async () => {
@@ -184,6 +184,21 @@ describe('the CSI provider plugin, called by the driver\'s own client', () => {
       await helm(['uninstall', release, '--namespace', releaseNs]);
     }
   }, 60_000);
+
+  it('a rotated credential Secret is read again (--reread-credentials): mounts go on after the old token is revoked', async () => {
+    const ns = await newNamespace();
+    const first = (await root().tokenCreate({ policies: ['root'], ttl: '1h' })) as { auth: { client_token: string } };
+    await createCredentialSecret(ns, 'vault-token', { token: first.auth.client_token });
+    await createStore(ns, 'vault', { provider: { vault: { server: env().VAULT_ADDR!, auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } } });
+    await root().write(`secret/data/csi/${ns}/rotating`, { data: { v: SECRET_VALUE } });
+    const objects = `- { key: csi/${ns}/rotating, property: v }\n`;
+    expect(fileText(await mount({ namespace: ns }, { store: 'vault', objects }))).toEqual({ rotating: SECRET_VALUE });
+    const second = (await root().tokenCreate({ policies: ['root'], ttl: '1h' })) as { auth: { client_token: string } };
+    await kube().mergePatch(Resources.Secret, ns, 'vault-token', { data: { token: Buffer.from(second.auth.client_token).toString('base64') } });
+    await root().write('auth/token/revoke', { token: first.auth.client_token });
+    await root().write(`secret/data/csi/${ns}/rotating`, { data: { v: 'after-rotation' } });
+    await waitFor('a mount with the new token', async () => fileText(await mount({ namespace: ns, name: `after-${Date.now()}` }, { store: 'vault', objects })).rotating === 'after-rotation', 15_000, 500);
+  });
 
   it('100 Pods mounting one key cost one provider read (shared within --reuse-reads)', async () => {
     const ns = await vaultNamespace();
