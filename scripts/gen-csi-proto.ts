@@ -14,7 +14,8 @@ const proto = join(root, 'proto/secrets-store-csi-driver/service.proto');
 const target = join(root, 'src/csi/proto');
 
 function generate(dir: string): void {
-  execFileSync(join(root, 'node_modules/.bin/proto-loader-gen-types'), ['--grpcLib=@grpc/grpc-js', '--longs=String', '--enums=String', '--defaults', '--oneofs', `--outDir=${dir}`, '--inputTemplate=%s', '--outputTemplate=%s__Output', proto], { stdio: 'inherit' });
+  // The proto named relative to the repository: the generated files say where they came from, the same in any clone.
+  execFileSync(join(root, 'node_modules/.bin/proto-loader-gen-types'), ['--grpcLib=@grpc/grpc-js', '--longs=String', '--enums=String', '--defaults', '--oneofs', `--outDir=${dir}`, '--inputTemplate=%s', '--outputTemplate=%s__Output', relative(root, proto)], { stdio: 'inherit', cwd: root });
   // The project is ESM under NodeNext resolution: relative imports name their .js file.
   for (const [file, text] of files(dir)) writeFileSync(join(dir, file), text.replace(/from '(\.{1,2}\/[^']+)'/g, "from '$1.js'"));
   const descriptor = protobuf.loadSync(proto).toJSON();

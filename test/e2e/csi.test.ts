@@ -121,6 +121,22 @@ describe('the CSI plugin on the node\'s kubelet', () => {
     console.log(`csi e2e: a change in OpenBao reached the file inside the container in ${Date.now() - changedAt} ms (rotation poll 2 s)`);
   }, 300_000);
 
+  it('the driver\'s secretObjects still sync a Secret from the mounted files, for those who want both', async () => {
+    const ns = 'csi-both';
+    await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await vaultStore(ns);
+    await writeVault(`${ns}/api`, { token: SECRET_VALUE });
+    await kube().create(SPC, {
+      apiVersion: 'secrets-store.csi.x-k8s.io/v1', kind: 'SecretProviderClass', metadata: { name: 'api', namespace: ns },
+      spec: { provider: 'secretsync', parameters: { store: 'vault', objects: `- { key: ${ns}/api, property: token, path: token }\n` }, secretObjects: [{ secretName: 'api-synced', type: 'Opaque', data: [{ objectName: 'token', key: 'api-token' }] }] },
+    } as KubeObject);
+    await appPod(ns, 'app', 'api');
+    await readyPods(ns, '', 1, 120_000);
+    expect(await fileInPod(ns, 'app', 'token')).toBe(SECRET_VALUE);
+    const synced = await waitFor('the Secret the driver syncs', () => kube().getOrUndefined<Secret>(Resources.Secret, ns, 'api-synced'), 60_000, 500);
+    expect(Buffer.from(synced.data!['api-token']!, 'base64').toString('utf8')).toBe(SECRET_VALUE);
+  }, 300_000);
+
   it('a Pod of another namespace naming that ExternalSecret is refused, and its events say why', async () => {
     const ns = 'csi-intruder';
     await kube().create(Resources.Namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });

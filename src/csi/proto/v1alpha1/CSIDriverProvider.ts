@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/secrets-store-csi-driver/service.proto
+// Original file: proto/secrets-store-csi-driver/service.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'

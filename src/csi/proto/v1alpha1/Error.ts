@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/secrets-store-csi-driver/service.proto
+// Original file: proto/secrets-store-csi-driver/service.proto
 
 
 export interface Error {

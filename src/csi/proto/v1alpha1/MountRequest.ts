@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/secrets-store-csi-driver/service.proto
+// Original file: proto/secrets-store-csi-driver/service.proto
 
 import type { ObjectVersion as _v1alpha1_ObjectVersion, ObjectVersion__Output as _v1alpha1_ObjectVersion__Output } from '../v1alpha1/ObjectVersion.js';
 
