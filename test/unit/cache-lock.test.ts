@@ -21,7 +21,8 @@ function run(script: string, cache: string, env: Record<string, string> = {}) {
   let stdout = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  // 'close', not 'exit': a process can exit before its output has been read.
+  const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   return { child, done, stderr: () => stderr, stdout: () => stdout };
 }
 
