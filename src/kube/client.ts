@@ -7,8 +7,9 @@ import { fetch, type Dispatcher } from 'undici';
 import type { KubeObject, ResourceType } from './types.js';
 
 export const FIELD_MANAGER = 'secretsync';
-const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
-const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+/** Accept headers for metadata-only watches and lists (no Secret data crosses the wire). */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
 /**
  * The API server's field errors quote the value they refused ('metadata.labels:

@@ -4,11 +4,11 @@
 // cut off at the response limit, and the API's status codes as typed
 // provider errors (the API server's messages name objects and users, never
 // values).
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { ConnectGuard } from '../connect-guard.js';
 import { ConflictError, NotFoundError, PermissionDeniedError, retryAfterMs, ThrottledError } from '../errors.js';
 import type { CallContext } from '../provider.js';
-import { hideEchoedValues } from '../../kube/client.js';
+import { hideEchoedValues, METADATA_ONLY, METADATA_ONLY_LIST } from '../../kube/client.js';
 import { readLimited } from '../response-limit.js';
 import type { Connection } from './connection.js';
 
@@ -40,15 +40,18 @@ export class SecretsApi {
     return `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
   }
 
+  /** One request as the store (its token, if it uses one); the caller reads the body. */
+  private async open(method: string, path: string, accept: string, signal: AbortSignal, body?: unknown): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { accept };
+    if (this.conn.token) headers.authorization = `Bearer ${await this.conn.token()}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return request(`${this.conn.server.replace(/\/$/, '')}${path}`, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: this.dispatcher, signal });
+  }
+
   /** One request; the answer's JSON, or a typed error naming `what`. */
   async send<T>(method: string, path: string, what: string, ctx: CallContext, body?: unknown, limit?: number): Promise<T> {
     await ctx.request();
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.conn.token) headers.authorization = `Bearer ${await this.conn.token()}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await request(`${this.conn.server.replace(/\/$/, '')}${path}`, {
-      method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: this.dispatcher, signal: ctx.signal,
-    });
+    const res = await this.open(method, path, 'application/json', ctx.signal, body);
     const text = (await readLimited(res.body, what, limit)).toString('utf8');
     if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as T;
     throw apiError(res.statusCode, text, what, (name) => { const v = res.headers[name]; return Array.isArray(v) ? v[0] : v; });
@@ -106,10 +109,8 @@ export class SecretsApi {
 
   /** A metadata-only watch of the namespace's Secrets from `resourceVersion` (refresh events); the caller reads the body. */
   async watch(resourceVersion: string, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    const headers: Record<string, string> = { accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json' };
-    if (this.conn.token) headers.authorization = `Bearer ${await this.conn.token()}`;
     const query = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', resourceVersion, timeoutSeconds: '300' });
-    const res = await request(`${this.conn.server.replace(/\/$/, '')}${this.path()}?${query.toString()}`, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
+    const res = await this.open('GET', `${this.path()}?${query.toString()}`, METADATA_ONLY, signal);
     if (res.statusCode !== 200) {
       const text = (await readLimited(res.body, 'a watch')).toString('utf8');
       throw apiError(res.statusCode, text, `a watch of the Secrets of namespace "${this.namespace}"`, () => undefined);
@@ -119,9 +120,7 @@ export class SecretsApi {
 
   /** The namespace's Secrets' resourceVersion, from a metadata-only listing of one (where a watch starts). */
   async listVersion(signal: AbortSignal): Promise<string> {
-    const headers: Record<string, string> = { accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' };
-    if (this.conn.token) headers.authorization = `Bearer ${await this.conn.token()}`;
-    const res = await request(`${this.conn.server.replace(/\/$/, '')}${this.path()}?limit=1`, { method: 'GET', headers, dispatcher: this.dispatcher, signal });
+    const res = await this.open('GET', `${this.path()}?limit=1`, METADATA_ONLY_LIST, signal);
     const text = (await readLimited(res.body, 'a listing')).toString('utf8');
     if (res.statusCode !== 200) throw apiError(res.statusCode, text, `a listing of the Secrets of namespace "${this.namespace}"`, () => undefined);
     return (JSON.parse(text) as ApiList).metadata.resourceVersion;
