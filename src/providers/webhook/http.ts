@@ -28,7 +28,7 @@ export interface WebhookResponse {
 export class WebhookHttp {
   private readonly dispatcher: Agent;
 
-  constructor(ca: string | undefined, guard: ConnectGuard | undefined, private readonly timeoutMs: number) {
+  constructor(ca: string | undefined, guard: ConnectGuard | undefined, private readonly timeoutMs: number, private readonly timeoutField: string) {
     const tls = ca ? { ca } : {};
     this.dispatcher = new Agent({ connect: guard ? guard.undiciConnect(tls) : tls, keepAliveTimeout: 30_000 });
   }
@@ -48,7 +48,7 @@ export class WebhookHttp {
         headers = res.headers;
         body = await readLimited(res.body, what);
       } catch (err) {
-        if (timeout.aborted && !ctx.signal.aborted) throw new ProviderTimeoutError(`the webhook did not answer ${what} within ${this.timeoutMs / 1000}s (spec.provider.webhook.timeout)`);
+        if (timeout.aborted && !ctx.signal.aborted) throw new ProviderTimeoutError(`the webhook did not answer ${what} within ${this.timeoutMs / 1000}s (${this.timeoutField})`);
         throw err;
       }
       const location = headers.location;
